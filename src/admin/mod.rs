@@ -1,0 +1,3 @@
+//! Operator endpoints: the sandbox clock and running a job by hand.
+
+pub mod routes;

@@ -1,0 +1,109 @@
+//! Diesel for the audit chain: the head row (locked on PostgreSQL so appends serialise), the
+//! insert-only events table, listing and a streaming read for verification.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{audit_events, audit_head};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub district_id: Option<String>,
+    pub summary: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+struct HeadRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    hash: String,
+}
+
+/// Reads the chain head, locking it until the transaction ends (SQLite holds the database
+/// write lock already inside an immediate transaction).
+pub fn lock_head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
+    let sql = match conn {
+        DbConn::Pg(_) => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        DbConn::Sqlite(_) => "SELECT seq, hash FROM audit_head WHERE id = 1",
+    };
+    let row: HeadRow = diesel::sql_query(sql).get_result(conn)?;
+    Ok((row.seq, row.hash))
+}
+
+pub fn head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
+    audit_head::table
+        .filter(audit_head::id.eq(1))
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)
+}
+
+pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(conn)?;
+    let moved = diesel::update(
+        audit_head::table
+            .filter(audit_head::id.eq(1))
+            .filter(audit_head::seq.eq(row.seq - 1)),
+    )
+    .set((audit_head::seq.eq(row.seq), audit_head::hash.eq(&row.hash)))
+    .execute(conn)?;
+    if moved != 1 {
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
+    Ok(())
+}
+
+/// Events after `after_seq`, oldest first.
+pub fn list_after(conn: &mut DbConn, after_seq: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::seq.gt(after_seq))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub district_id: Option<String>,
+}
+
+/// A page of events matching `f`, newest first, before `before_seq` when given.
+pub fn list(
+    conn: &mut DbConn,
+    f: &AuditFilter,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    let mut q = audit_events::table.into_boxed();
+    if let Some(e) = &f.entity {
+        q = q.filter(audit_events::entity.eq(e));
+    }
+    if let Some(id) = &f.entity_id {
+        q = q.filter(audit_events::entity_id.eq(id));
+    }
+    if let Some(d) = &f.district_id {
+        q = q.filter(audit_events::district_id.eq(d));
+    }
+    if let Some(b) = before_seq {
+        q = q.filter(audit_events::seq.lt(b));
+    }
+    q.order(audit_events::seq.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}

@@ -1,0 +1,113 @@
+//! HTTP for the audit chain: `GET /audit` (admin; a bureau sees its own district) and
+//! `GET /audit/verify` (admin).
+
+use actix_web::HttpResponse;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::repo::{self, AuditFilter, AuditRow};
+use super::service::{self, Verification};
+use crate::app::State;
+use crate::auth::{Access, AuthUser, Role};
+use crate::clock::utc;
+use crate::error::AppError;
+use crate::http::routes::Router;
+use crate::http::{Page, PageParams, Query};
+
+pub fn register(r: &mut Router) {
+    r.get(
+        "/api/v1/audit",
+        Access::Roles(&[Role::Admin, Role::Bureau]),
+        list_events,
+    )
+    .get(
+        "/api/v1/audit/verify",
+        Access::Roles(&[Role::Admin]),
+        verify_chain,
+    );
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventResponse {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub district_id: Option<String>,
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    pub hash: String,
+    pub prev_hash: String,
+}
+
+impl From<AuditRow> for AuditEventResponse {
+    fn from(r: AuditRow) -> Self {
+        AuditEventResponse {
+            seq: r.seq,
+            at: utc(r.at),
+            actor_id: r.actor_id,
+            action: r.action,
+            entity: r.entity,
+            entity_id: r.entity_id,
+            district_id: r.district_id,
+            summary: serde_json::from_str(&r.summary)
+                .unwrap_or(serde_json::Value::String(r.summary)),
+            hash: r.hash,
+            prev_hash: r.prev_hash,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<AuditEventResponse>, description = "newest first")))]
+pub async fn list_events(
+    state: State,
+    actor: AuthUser,
+    query: Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let page = PageParams::<i64>::parse(q.limit, q.cursor.as_deref())?;
+    let district_id = match actor.role {
+        Role::Admin => None,
+        _ => Some(
+            actor
+                .district_id()
+                .ok_or_else(AppError::forbidden)?
+                .to_owned(),
+        ),
+    };
+    let filter = AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        district_id,
+    };
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let rows = state
+        .db
+        .read(move |conn| Ok(repo::list(conn, &filter, after, fetch)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |r| r.seq,
+        AuditEventResponse::from,
+    )))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
+    responses((status = 200, body = Verification)))]
+pub async fn verify_chain(state: State) -> Result<HttpResponse, AppError> {
+    let report = state.db.read(service::verify).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

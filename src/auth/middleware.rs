@@ -1,0 +1,84 @@
+//! The access check wrapped around every route: reads the bearer token, loads the user fresh
+//! from the database, enforces the route's declared `Access`, and marks authenticated
+//! responses `Cache-Control: no-store`.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+
+use crate::app::AppState;
+use crate::auth::{Access, AuthUser};
+use crate::error::AppError;
+
+/// The bearer token of a request: `Ok(None)` when no Authorization header was sent.
+fn bearer(req: &ServiceRequest) -> Result<Option<String>, AppError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = text.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(token.trim().to_owned()))
+}
+
+fn malformed() -> AppError {
+    AppError::unauthorized(
+        "invalid_token",
+        "the Authorization header must be `Bearer <token>`",
+    )
+}
+
+pub async fn authorize(
+    access: Access,
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let user = match bearer(&req)? {
+        None => None,
+        Some(token) => {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
+            Some(authenticate(&state, &token).await?)
+        }
+    };
+    if !access.allows(user.as_ref().map(|u| u.role)) {
+        return Err(match user {
+            None => AppError::unauthorized("unauthenticated", "sign in first"),
+            Some(_) => AppError::forbidden(),
+        }
+        .into());
+    }
+    let signed_in = user.is_some();
+    if let Some(user) = user {
+        req.extensions_mut().insert(user);
+    }
+    let mut res = next.call(req).await?;
+    if signed_in {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
+/// Verifies the token and loads its user; a deactivated or deleted user is refused.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
+    let claims = state.tokens.verify(token, state.clock.now())?;
+    let id = claims.sub;
+    let user = state
+        .db
+        .read(move |conn| crate::users::repo::find_auth_user(conn, &id))
+        .await?;
+    match user {
+        Some(u) => Ok(u),
+        None => Err(AppError::unauthorized(
+            "invalid_token",
+            "the account no longer exists or is disabled",
+        )),
+    }
+}

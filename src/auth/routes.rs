@@ -1,0 +1,136 @@
+//! HTTP for sign-in: `POST /auth/login`, `/auth/refresh`, `/auth/logout`.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::service;
+use crate::app::State;
+use crate::auth::{Access, AuthUser, Role};
+use crate::error::{AppError, Problem};
+use crate::http::routes::Router;
+use crate::http::Json;
+use crate::users::model::User;
+use crate::users::routes::UserResponse;
+
+pub fn register(r: &mut Router) {
+    r.post("/api/v1/auth/login", Access::Public, login)
+        .post("/api/v1/auth/refresh", Access::Public, refresh)
+        .post("/api/v1/auth/logout", Access::SignedIn, logout);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: UserResponse,
+}
+
+fn tokens(state: &State, user: User, refresh_token: String) -> Result<HttpResponse, AppError> {
+    let role =
+        Role::parse(&user.role).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad role")))?;
+    let access_token = state.tokens.issue(&user.id, role, state.clock.now())?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer".into(),
+            expires_in: state.tokens.access_ttl_secs,
+            refresh_token,
+            user: user.into(),
+        }))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse),
+              (status = 401, body = Problem, description = "invalid_credentials, the same for an unknown email"),
+              (status = 429, body = Problem, description = "rate_limited, with Retry-After")))]
+pub async fn login(
+    state: State,
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, AppError> {
+    state
+        .login_limits
+        .check_ip(req.peer_addr().map(|a| a.ip()))?;
+    let email = body.email.trim().to_lowercase();
+    state.login_limits.check_account(&email)?;
+    let password = body.0.password;
+    let lookup = email.clone();
+    let checked = state
+        .db
+        .read(move |conn| service::check_password(conn, &lookup, &password))
+        .await;
+    let user = match checked {
+        Ok(u) => u,
+        Err(e) => {
+            if e.code == "invalid_credentials" {
+                state.login_limits.record_failure(&email);
+            }
+            return Err(e);
+        }
+    };
+    state.login_limits.record_success(&email);
+    let ttl = state.tokens.refresh_ttl_secs;
+    let now = state.clock.now_naive();
+    let uid = user.id.clone();
+    let refresh = state
+        .db
+        .write(move |conn| service::start_session(conn, &uid, ttl, now))
+        .await?;
+    tokens(&state, user, refresh)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse),
+              (status = 401, body = Problem, description = "invalid_refresh_token, or refresh_token_reused (family revoked)")))]
+pub async fn refresh(
+    state: State,
+    req: HttpRequest,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    state
+        .login_limits
+        .check_ip(req.peer_addr().map(|a| a.ip()))?;
+    let presented = body.0.refresh_token;
+    let ttl = state.tokens.refresh_ttl_secs;
+    let now = state.clock.now_naive();
+    let (user, token) = state
+        .db
+        .write(move |conn| service::rotate(conn, &presented, ttl, now))
+        .await?;
+    tokens(&state, user, token)
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem)))]
+pub async fn logout(
+    state: State,
+    actor: AuthUser,
+    body: Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    let presented = body.0.refresh_token;
+    let now = state.clock.now_naive();
+    state
+        .db
+        .write(move |conn| service::logout(conn, &actor.id, &presented, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,160 @@
+//! Sign-in use cases: login, refresh-token rotation with reuse detection, logout.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::repo::{self, RefreshToken};
+use super::tokens::{new_refresh_token, refresh_hash};
+use crate::auth::passwords;
+use crate::db::{write_tx, DbConn};
+use crate::error::AppError;
+use crate::users::model::User;
+
+pub fn invalid_credentials() -> AppError {
+    AppError::unauthorized("invalid_credentials", "the email or password is wrong")
+}
+
+fn invalid_refresh() -> AppError {
+    AppError::unauthorized(
+        "invalid_refresh_token",
+        "the refresh token is unknown, expired or revoked",
+    )
+}
+
+/// The user whose password matches, or `invalid_credentials` — the same answer, after the
+/// same work, whether the email is unknown, the password wrong or the account disabled.
+pub fn check_password(conn: &mut DbConn, email: &str, password: &str) -> Result<User, AppError> {
+    match crate::users::repo::find_by_email(conn, email)? {
+        None => {
+            passwords::verify_dummy(password);
+            Err(invalid_credentials())
+        }
+        Some(user) => {
+            let ok = passwords::verify(password, &user.password_hash);
+            if ok && user.active {
+                Ok(user)
+            } else {
+                Err(invalid_credentials())
+            }
+        }
+    }
+}
+
+/// Starts a new refresh-token family for `user_id`; returns the plain token.
+pub fn start_session(
+    conn: &mut DbConn,
+    user_id: &str,
+    ttl_secs: i64,
+    now: NaiveDateTime,
+) -> Result<String, AppError> {
+    let token = new_refresh_token();
+    write_tx(conn, |tx| {
+        repo::insert(
+            tx,
+            &new_row(
+                user_id,
+                &uuid::Uuid::now_v7().to_string(),
+                &token,
+                ttl_secs,
+                now,
+            ),
+        )?;
+        Ok::<_, AppError>(())
+    })?;
+    Ok(token)
+}
+
+fn new_row(
+    user_id: &str,
+    family_id: &str,
+    token: &str,
+    ttl_secs: i64,
+    now: NaiveDateTime,
+) -> RefreshToken {
+    RefreshToken {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user_id.to_owned(),
+        family_id: family_id.to_owned(),
+        token_hash: refresh_hash(token),
+        created_at: now,
+        expires_at: now + Duration::seconds(ttl_secs),
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+enum Rotation {
+    Rotated { user: Box<User>, token: String },
+    Reused,
+    Invalid,
+}
+
+/// Exchanges a refresh token for a new one in the same family. Presenting a token that was
+/// already rotated revokes the whole family (the token was stolen, or the client replayed it).
+pub fn rotate(
+    conn: &mut DbConn,
+    presented: &str,
+    ttl_secs: i64,
+    now: NaiveDateTime,
+) -> Result<(User, String), AppError> {
+    let hash = refresh_hash(presented);
+    // The revocation of a reused family must commit, so the outcome is returned as a value
+    // and turned into an error only after the transaction.
+    let outcome = write_tx(conn, |tx| {
+        let Some(row) = repo::find_by_hash(tx, &hash)? else {
+            return Ok::<_, AppError>(Rotation::Invalid);
+        };
+        if row.used_at.is_some() || row.revoked_at.is_some() {
+            repo::revoke_family(tx, &row.family_id, now)?;
+            return Ok(Rotation::Reused);
+        }
+        if row.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        let user = match crate::users::repo::find(tx, &row.user_id)? {
+            Some(u) if u.active => u,
+            _ => return Ok(Rotation::Invalid),
+        };
+        if !repo::mark_used(tx, &row.id, now)? {
+            repo::revoke_family(tx, &row.family_id, now)?;
+            return Ok(Rotation::Reused);
+        }
+        let token = new_refresh_token();
+        repo::insert(
+            tx,
+            &new_row(&user.id, &row.family_id, &token, ttl_secs, now),
+        )?;
+        Ok(Rotation::Rotated {
+            user: Box::new(user),
+            token,
+        })
+    })?;
+    match outcome {
+        Rotation::Rotated { user, token } => Ok((*user, token)),
+        Rotation::Reused => {
+            tracing::warn!("a rotated refresh token was presented again; its family is revoked");
+            Err(AppError::unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; every session of its family is now revoked",
+            ))
+        }
+        Rotation::Invalid => Err(invalid_refresh()),
+    }
+}
+
+/// Ends the session the refresh token belongs to, if it is the caller's.
+pub fn logout(
+    conn: &mut DbConn,
+    user_id: &str,
+    presented: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let hash = refresh_hash(presented);
+    write_tx(conn, |tx| {
+        if let Some(row) = repo::find_by_hash(tx, &hash)? {
+            if row.user_id == user_id {
+                repo::revoke_family(tx, &row.family_id, now)?;
+            }
+        }
+        Ok(())
+    })
+}

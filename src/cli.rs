@@ -1,0 +1,186 @@
+//! The command line: `serve` (default), `migrate`, `create-admin`, `openapi`, `verify-audit`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use actix_web::web;
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, AppState};
+use crate::auth::Role;
+use crate::config::Settings;
+use crate::db::{Db, DbOptions};
+use crate::users::service::CreateUser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gongyi",
+    version,
+    about = "Government purchase of community services, end to end"
+)]
+pub struct Cli {
+    /// Folder with default.toml and {APP_ENV}.toml.
+    #[arg(
+        long,
+        env = "GONGYI_CONFIG_DIR",
+        default_value = "config",
+        global = true
+    )]
+    pub config_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrations are applied first). The default.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an admin account (the first one, or another).
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "GONGYI_ADMIN_PASSWORD")]
+        password: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Recompute the audit chain and name the first broken link (exit 1 when broken).
+    VerifyAudit,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gongyi: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    use std::io::IsTerminal;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    Db::connect_and_migrate(&DbOptions {
+        url: settings.database.url.clone(),
+        pool_size: 1,
+        connect_timeout: settings.connect_timeout(),
+        busy_timeout_ms: settings.database.busy_timeout_ms,
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            println!("{}", crate::openapi::document());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let settings = Settings::load(&cli.config_dir)?;
+            open_db(&settings)?;
+            println!("migrations applied to {}", redact(&settings.database.url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+        } => {
+            let settings = Settings::load(&cli.config_dir)?;
+            let db = open_db(&settings)?;
+            let mut errors = crate::validate::Errors::default();
+            let email = errors.take(crate::validate::email("email", &email));
+            let name = errors.take(crate::validate::text("name", &name, 1, 100));
+            errors.take(crate::auth::passwords::check_policy("password", &password));
+            errors.finish()?;
+            let cmd = CreateUser {
+                email: email.unwrap_or_default(),
+                name: name.unwrap_or_default(),
+                password,
+                role: Role::Admin,
+                region_id: None,
+                organization_id: None,
+            };
+            let mut conn = db.write_conn()?;
+            let now = crate::clock::Clock::system().now_naive();
+            let user = crate::users::service::create_user(&mut conn, None, cmd, now)?;
+            println!("admin {} created (id {})", user.email, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyAudit => {
+            let settings = Settings::load(&cli.config_dir)?;
+            let db = open_db(&settings)?;
+            let mut conn = db.write_conn()?;
+            let report = crate::audit::verify(&mut conn)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Serve => {
+            let settings = Settings::load(&cli.config_dir)?;
+            serve(settings)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = settings.server.bind.clone();
+        let run_scheduler = settings.jobs.scheduler;
+        let state = web::Data::new(AppState::build(settings)?);
+        let has_admin = {
+            let mut conn = state.db.write_conn()?;
+            crate::users::repo::any_admin(&mut conn)?
+        };
+        let listener = TcpListener::bind(&bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+        tracing::info!(
+            bind = %bind,
+            database = %redact(&state.settings.database.url),
+            mail = %state.mailer.describe(),
+            sandbox = state.settings.sandbox,
+            "gongyi is listening on http://{bind}"
+        );
+        if !has_admin {
+            tracing::warn!("no admin account yet: create one with `gongyi create-admin --email you@example.cn --password '…'`");
+        }
+        let _scheduler = if run_scheduler { Some(crate::jobs::start(state.clone()).await?) } else { None };
+        let (server, _handle) = app::serve(state, listener)?;
+        server.await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,137 @@
+//! All time comes from here. Production reads the system clock; sandbox mode (and tests) may
+//! set or advance it. Readings are truncated to microseconds, the precision PostgreSQL keeps,
+//! so a value hashed before it is stored hashes the same after it is read back.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, DurationRound, NaiveDateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct Clock {
+    inner: Arc<Mutex<Mode>>,
+    settable: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    System,
+    /// System time shifted by an offset (a sandbox clock that keeps running).
+    Shifted(Duration),
+    /// A fixed instant (a sandbox clock stopped where a test put it).
+    Frozen(DateTime<Utc>),
+}
+
+/// What the sandbox clock reads now.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct ClockReading {
+    pub now: DateTime<Utc>,
+    pub frozen: bool,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock {
+            inner: Arc::new(Mutex::new(Mode::System)),
+            settable: false,
+        }
+    }
+
+    /// A clock that `set` and `advance` may move (sandbox mode only).
+    pub fn sandbox() -> Clock {
+        Clock {
+            inner: Arc::new(Mutex::new(Mode::System)),
+            settable: true,
+        }
+    }
+
+    pub fn is_settable(&self) -> bool {
+        self.settable
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        let mode = *self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let t = match mode {
+            Mode::System => Utc::now(),
+            Mode::Shifted(d) => Utc::now() + d,
+            Mode::Frozen(t) => t,
+        };
+        truncate(t)
+    }
+
+    /// The reading as a naive UTC timestamp, the form the database stores.
+    pub fn now_naive(&self) -> NaiveDateTime {
+        self.now().naive_utc()
+    }
+
+    pub fn reading(&self) -> ClockReading {
+        let frozen = matches!(
+            *self.inner.lock().unwrap_or_else(|p| p.into_inner()),
+            Mode::Frozen(_)
+        );
+        ClockReading {
+            now: self.now(),
+            frozen,
+        }
+    }
+
+    /// Sets the time; `frozen` stops it there, otherwise it keeps running from there.
+    pub fn set(&self, now: DateTime<Utc>, frozen: bool) -> bool {
+        if !self.settable {
+            return false;
+        }
+        let mut mode = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *mode = if frozen {
+            Mode::Frozen(truncate(now))
+        } else {
+            Mode::Shifted(now - Utc::now())
+        };
+        true
+    }
+
+    /// Moves the time forward (or back, with a negative value).
+    pub fn advance(&self, by: Duration) -> bool {
+        if !self.settable {
+            return false;
+        }
+        let mut mode = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        *mode = match *mode {
+            Mode::System => Mode::Shifted(by),
+            Mode::Shifted(d) => Mode::Shifted(d + by),
+            Mode::Frozen(t) => Mode::Frozen(t + by),
+        };
+        true
+    }
+}
+
+pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::microseconds(1)).unwrap_or(t)
+}
+
+/// A database timestamp as UTC.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_cannot_be_moved() {
+        let c = Clock::system();
+        assert!(!c.set(Utc::now(), true));
+        assert!(!c.advance(Duration::seconds(5)));
+    }
+
+    #[test]
+    fn frozen_sandbox_clock_stays_and_advances_exactly() {
+        let c = Clock::sandbox();
+        let t = "2026-03-01T08:00:00.123456789Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        assert!(c.set(t, true));
+        assert_eq!(c.now().to_rfc3339(), "2026-03-01T08:00:00.123456+00:00");
+        c.advance(Duration::seconds(90));
+        assert_eq!(c.now().to_rfc3339(), "2026-03-01T08:01:30.123456+00:00");
+    }
+}

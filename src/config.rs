@@ -1,0 +1,222 @@
+//! Settings: built-in defaults, then `config/default.toml`, then `config/{APP_ENV}.toml`, then
+//! `GONGYI__SECTION__KEY` environment variables. Secrets come only from the environment, or for
+//! the embedded default from a file generated once under `data_dir`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// `APP_ENV` (development, test, production); not read from files.
+    #[serde(default)]
+    pub env: String,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub data_dir: PathBuf,
+    pub sandbox: bool,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub jobs: JobSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_ms: u64,
+    pub busy_timeout_ms: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// HS256 key; from `GONGYI__AUTH__JWT_SECRET`, or generated into `data_dir` outside production.
+    #[serde(default)]
+    pub jwt_secret: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub leeway_secs: i64,
+    /// Consecutive failures of one account before each further attempt must wait.
+    pub lockout_after: u32,
+    pub lockout_max_secs: u64,
+    /// Login and refresh attempts allowed per client IP per minute.
+    pub per_ip_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// `smtp://host:port`, `smtps://user:pass@host`; empty: `.eml` files under `data_dir/mail`.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    pub from: String,
+    pub max_attempts: i32,
+    pub retry_base_secs: i64,
+    pub batch: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    /// Whether `serve` starts the scheduler (tests run jobs by hand).
+    pub scheduler: bool,
+    pub send_mail_cron: String,
+}
+
+const DEFAULTS: &str = r#"
+data_dir = "data"
+sandbox = false
+[server]
+bind = "127.0.0.1:8080"
+workers = 0
+body_limit_bytes = 65536
+[database]
+url = "sqlite://data/gongyi.db"
+pool_size = 8
+connect_timeout_ms = 3000
+busy_timeout_ms = 5000
+[auth]
+issuer = "gongyi"
+audience = "gongyi-api"
+access_ttl_secs = 900
+refresh_ttl_secs = 2592000
+leeway_secs = 30
+lockout_after = 5
+lockout_max_secs = 900
+per_ip_per_minute = 60
+[mail]
+from = "gongyi <no-reply@gongyi.local>"
+max_attempts = 8
+retry_base_secs = 30
+batch = 50
+[jobs]
+scheduler = true
+send_mail_cron = "*/15 * * * * *"
+"#;
+
+impl Settings {
+    /// Loads settings from `config_dir` and the environment.
+    pub fn load(config_dir: &Path) -> anyhow::Result<Settings> {
+        let env = std::env::var("APP_ENV").unwrap_or_else(|_| "development".into());
+        let builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from(config_dir.join("default.toml")).required(false))
+            .add_source(config::File::from(config_dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("GONGYI")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            );
+        let mut settings: Settings = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("configuration has a wrong or missing key")?;
+        settings.env = env;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Settings from the built-in defaults only, for tests and tools that build their own.
+    pub fn defaults() -> Settings {
+        let mut s: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("built-in defaults deserialize");
+        s.env = "test".into();
+        s
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    /// Refuses settings that would be unsafe where they are used.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if self.is_production() {
+            if self.sandbox {
+                bail!("sandbox mode is refused when APP_ENV=production");
+            }
+            match &self.auth.jwt_secret {
+                Some(s) if s.len() >= 32 => {}
+                _ => bail!(
+                    "APP_ENV=production needs GONGYI__AUTH__JWT_SECRET of at least 32 bytes in the environment"
+                ),
+            }
+        }
+        if let Some(s) = &self.auth.jwt_secret {
+            if s.len() < 32 {
+                bail!("auth.jwt_secret must be at least 32 bytes");
+            }
+        }
+        if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
+            bail!("auth token lifetimes must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.database.connect_timeout_ms)
+    }
+
+    /// The JWT key: configured, or read from (or generated once into) `data_dir/jwt.key`, 0600.
+    pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(s) = &self.auth.jwt_secret {
+            return Ok(s.as_bytes().to_vec());
+        }
+        if self.is_production() {
+            bail!("APP_ENV=production needs GONGYI__AUTH__JWT_SECRET");
+        }
+        read_or_create_secret(&self.data_dir.join("jwt.key"))
+    }
+}
+
+/// Reads a 32-byte hex key from `path`, creating it with mode 0600 when absent.
+pub fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let key = hex::decode(text.trim())
+            .with_context(|| format!("{} is not a hex key", path.display()))?;
+        if key.len() < 32 {
+            bail!("{} holds a key shorter than 32 bytes", path.display());
+        }
+        return Ok(key);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let key: [u8; 32] = rand::random();
+    write_private(path, hex::encode(key).as_bytes())?;
+    Ok(key.to_vec())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, data)?;
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! The database: one `MultiConnection` over SQLite (embedded default) and PostgreSQL, a
+//! connection manager that picks the backend by URL scheme, the pools, SQLite pragmas,
+//! embedded migrations and the write-transaction helper every service uses.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection type for both backends; backend-specific SQL matches on it inside repo
+/// functions only.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite://")
+            || url.starts_with("sqlite:")
+            || url.starts_with("file:")
+        {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(format!(
+                "database.url must start with sqlite:// or postgres:// (got {:?})",
+                url.split(':').next().unwrap_or("")
+            ))
+        }
+    }
+}
+
+/// The path of an SQLite URL (`sqlite://data/gongyi.db` → `data/gongyi.db`).
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens connections of the backend the URL names and reports the real error when it cannot
+/// (the derived `establish` hides it behind "Invalid connection url for multiconnection").
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+    busy_timeout_ms: u32,
+    /// SQLite only: open the file read-write without creating it.
+    must_exist: bool,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str, busy_timeout_ms: u32) -> Result<Self, String> {
+        Ok(ConnectionManager {
+            url: url.to_owned(),
+            backend: Backend::from_url(url)?,
+            busy_timeout_ms,
+            must_exist: false,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Opens one connection, outside any pool.
+    pub fn open(&self) -> Result<DbConn, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Pg),
+            Backend::Sqlite => {
+                let path = sqlite_path(&self.url);
+                let target = if self.must_exist {
+                    if !std::path::Path::new(path).is_file() {
+                        return Err(ConnectionError::BadConnection(format!(
+                            "SQLite database file {path} is missing"
+                        )));
+                    }
+                    format!("file:{path}?mode=rw")
+                } else {
+                    path.to_owned()
+                };
+                let mut conn = SqliteConnection::establish(&target)?;
+                // busy_timeout first: the WAL switch itself may have to wait for a lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    /// A manager for pools opened after the database exists (every pool after migrations),
+    /// so a deleted or moved SQLite file is reported rather than silently recreated empty.
+    pub fn existing_only(mut self) -> Self {
+        self.must_exist = true;
+        self
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.open().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// The pools the app uses. SQLite: one writer connection (writes are serialised anyway, and a
+/// larger write pool starves on the busy handler) and a small read pool. PostgreSQL: one pool.
+#[derive(Clone)]
+pub struct Db {
+    pub backend: Backend,
+    write: Pool,
+    read: Pool,
+    manager: ConnectionManager,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout: Duration,
+    pub busy_timeout_ms: u32,
+}
+
+impl Db {
+    /// Creates the file's folder (SQLite), runs pending migrations, and opens the pools.
+    pub fn connect_and_migrate(opts: &DbOptions) -> anyhow::Result<Db> {
+        let manager =
+            ConnectionManager::new(&opts.url, opts.busy_timeout_ms).map_err(anyhow::Error::msg)?;
+        if manager.backend == Backend::Sqlite {
+            let path = std::path::Path::new(sqlite_path(&opts.url));
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        let mut conn = manager
+            .open()
+            .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
+        run_migrations(&mut conn)?;
+        drop(conn);
+        let manager = manager.existing_only();
+        let build = |size: u32| {
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(0))
+                .connection_timeout(opts.connect_timeout)
+                .test_on_check_out(true)
+                .build_unchecked(manager.clone())
+        };
+        let (write, read) = match manager.backend {
+            Backend::Sqlite => (build(1), build(opts.pool_size.clamp(1, 8))),
+            Backend::Postgres => {
+                let pool = build(opts.pool_size.max(2));
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Db {
+            backend: manager.backend,
+            write,
+            read,
+            manager,
+        })
+    }
+
+    /// Runs `f` on a read connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.read.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(AppError::db_unavailable)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` on the write connection, off the async threads. `f` opens its own transaction
+    /// with [`write_tx`], so a service decides what one use case writes together.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        run_blocking(move || {
+            let mut conn = pool.get().map_err(AppError::db_unavailable)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// A write connection for synchronous callers (CLI, jobs already off the async threads).
+    pub fn write_conn(&self) -> Result<PooledConn, AppError> {
+        self.write.get().map_err(AppError::db_unavailable)
+    }
+
+    /// Readiness: a fresh connection that must reach the real database and answer a query.
+    pub fn check(&self) -> Result<(), AppError> {
+        let mut conn = self
+            .manager
+            .open()
+            .map_err(|e| AppError::db_unavailable(r2d2::Error::ConnectionError(e)))?;
+        conn.batch_execute("SELECT 1").map_err(AppError::from)?;
+        Ok(())
+    }
+}
+
+pub async fn run_blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Runs the embedded migration set of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
+    let set = match conn {
+        DbConn::Pg(_) => POSTGRES_MIGRATIONS,
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+    };
+    let applied = conn
+        .run_pending_migrations(set)
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    Ok(applied.iter().map(|v| v.to_string()).collect())
+}
+
+/// One write transaction. SQLite: `BEGIN IMMEDIATE`, because a deferred transaction that reads
+/// and then writes fails at once with "database is locked" instead of waiting on busy_timeout.
+/// PostgreSQL: an ordinary transaction; rows that guard an invariant are locked `FOR UPDATE`.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Pg(_) => conn.transaction(f),
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!("backend cannot change")
+            };
+            match result {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(c)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    if let Err(rollback) = AnsiTransactionManager::rollback_transaction(c) {
+                        tracing::error!(error = %rollback, "rollback failed");
+                    }
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Whether a diesel error is a unique-constraint violation.
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,245 @@
+//! One error type for the whole app, rendered as RFC 9457 `application/problem+json` with a
+//! stable snake_case `code`. Internal causes go to the log with the request id, never to the
+//! client.
+
+use std::borrow::Cow;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::http::request_id;
+
+/// A field that failed validation, named as the client sent it (`organization.uscc`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{status} {code}: {detail}")]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+    #[source]
+    pub source: Option<anyhow::Error>,
+}
+
+/// The problem+json body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl AppError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        detail: impl Into<String>,
+    ) -> Self {
+        AppError {
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// 422 `validation_failed` naming the fields.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        AppError {
+            errors,
+            ..AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                detail,
+            )
+        }
+    }
+
+    /// 422 `validation_failed` for one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// 422 with a specific code (e.g. `invalid_uscc`) and the field it is about.
+    pub fn invalid(
+        code: &'static str,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut e = AppError::field(field, message);
+        e.code = code.into();
+        e
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role may not do this",
+        )
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn invalid_state(detail: impl Into<String>) -> Self {
+        AppError::conflict("invalid_state", detail)
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many attempts; try again later",
+            )
+        }
+    }
+
+    pub fn db_unavailable(e: impl std::fmt::Display) -> Self {
+        AppError {
+            retry_after: Some(5),
+            source: Some(anyhow::anyhow!("database unavailable: {e}")),
+            ..AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is not reachable; try again shortly",
+            )
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError {
+            source: Some(e.into()),
+            ..AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "an internal error occurred",
+            )
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("https://gongyi.example/problems/{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_string(),
+            errors: self.errors.clone(),
+            request_id: None,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut problem = self.problem();
+        if self.status.is_server_error() {
+            let id = request_id::current();
+            match &self.source {
+                Some(cause) => tracing::error!(request_id = ?id, code = %self.code, "{cause:#}"),
+                None => tracing::error!(request_id = ?id, code = %self.code, "{}", self.detail),
+            }
+            problem.request_id = id;
+        }
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        resp.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            Error::NotFound => AppError::not_found("resource"),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => AppError::conflict(
+                "conflict",
+                format!(
+                    "already exists ({})",
+                    info.constraint_name().unwrap_or("unique")
+                ),
+            ),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                AppError::db_unavailable(e)
+            }
+            Error::DatabaseError(_, ref info) if is_unavailable(info.message()) => {
+                AppError::db_unavailable(e)
+            }
+            other => AppError::internal(other),
+        }
+    }
+}
+
+/// Messages of errors that mean the database is away, not that the query was wrong.
+fn is_unavailable(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "database is locked",
+        "terminating connection",
+        "server closed the connection",
+        "does not allow connections",
+        "unable to open database",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+}
+
+pub type AppResult<T> = Result<T, AppError>;

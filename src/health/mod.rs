@@ -1,0 +1,3 @@
+//! Liveness and readiness.
+
+pub mod routes;

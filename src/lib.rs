@@ -1,0 +1,20 @@
+//! gongyi: government purchase of community services and public-benefit venture philanthropy
+//! (政府购买服务 / 公益创投), from a community's need to a paid-out, reviewed contract.
+
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod jobs;
+pub mod notify;
+pub mod openapi;
+pub mod regions;
+pub mod users;
+pub mod validate;

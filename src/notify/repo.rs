@@ -1,0 +1,150 @@
+//! Diesel for the outbox: idempotent inserts, claiming due rows, and recording outcomes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::Mail;
+use crate::db::schema::outbox;
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_once(
+    conn: &mut DbConn,
+    dedupe_key: &str,
+    mail: &Mail,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let values = (
+        outbox::id.eq(&id),
+        outbox::dedupe_key.eq(dedupe_key),
+        outbox::recipient.eq(&mail.to),
+        outbox::subject.eq(&mail.subject),
+        outbox::body.eq(&mail.body),
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+        outbox::created_at.eq(now),
+    );
+    let n = match conn {
+        DbConn::Pg(c) => diesel::insert_into(outbox::table)
+            .values(values)
+            .on_conflict(outbox::dedupe_key)
+            .do_nothing()
+            .execute(c)?,
+        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(outbox::table)
+            .values(values)
+            .execute(c)?,
+    };
+    Ok(n == 1)
+}
+
+/// Pending rows that are due and not claimed by a live sender.
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .filter(
+            outbox::locked_until
+                .is_null()
+                .or(outbox::locked_until.lt(now)),
+        )
+        .order(outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+/// Claims a row for one sender until `until`; false when another sender has it.
+pub fn claim(
+    conn: &mut DbConn,
+    id: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("pending"))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt(now)),
+            ),
+    )
+    .set(outbox::locked_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((
+        outbox::status.eq("sent"),
+        outbox::sent_at.eq(now),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt: back to pending at `retry_at`, or `dead` when attempts run out.
+pub fn mark_failed(
+    conn: &mut DbConn,
+    id: &str,
+    error: &str,
+    retry_at: NaiveDateTime,
+    dead: bool,
+) -> QueryResult<()> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((
+        outbox::status.eq(if dead { "dead" } else { "pending" }),
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::next_attempt_at.eq(retry_at),
+        outbox::last_error.eq(error),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<OutboxRow>> {
+    outbox::table
+        .filter(outbox::id.eq(id))
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_by_recipient(conn: &mut DbConn, recipient: &str) -> QueryResult<Vec<OutboxRow>> {
+    outbox::table
+        .filter(outbox::recipient.eq(recipient))
+        .order(outbox::id.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)
+}

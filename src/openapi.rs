@@ -1,0 +1,72 @@
+//! The OpenAPI 3.1 document of every route, served at `/api/v1/openapi.json` and printed by
+//! `gongyi openapi`. A test checks it lists every route in the route table.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::auth::Access;
+use crate::http::routes::Router;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gongyi", description = "Government purchase of community services and public-benefit venture philanthropy (政府购买服务 / 公益创投). Errors are application/problem+json with a stable `code`; money is a string with two decimals; lists are keyset-paginated `{items, next_cursor}`."),
+    paths(
+        crate::health::routes::healthz,
+        crate::health::routes::readyz,
+        openapi_json,
+        crate::auth::routes::login,
+        crate::auth::routes::refresh,
+        crate::auth::routes::logout,
+        crate::users::routes::create_user,
+        crate::users::routes::list_users,
+        crate::users::routes::get_user,
+        crate::users::routes::update_user,
+        crate::users::routes::me,
+        crate::regions::routes::create_region,
+        crate::regions::routes::list_regions,
+        crate::audit::routes::list_events,
+        crate::audit::routes::verify_chain,
+        crate::admin::routes::set_clock,
+        crate::admin::routes::run_job,
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "service", description = "health and the API description"),
+        (name = "auth", description = "sign-in, token refresh and logout"),
+        (name = "users", description = "accounts (admin) and /me"),
+        (name = "regions", description = "district → street → community"),
+        (name = "audit", description = "the hash-chained audit log"),
+        (name = "admin", description = "sandbox clock and jobs"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as JSON.
+pub fn document() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub fn register(r: &mut Router) {
+    r.get("/api/v1/openapi.json", Access::Public, openapi_json);
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "this document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document())
+}

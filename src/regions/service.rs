@@ -1,0 +1,100 @@
+//! Creating regions: a district has no parent, a street's parent is a district, a
+//! community's a street. Names are unique among siblings.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::repo::{self, Region};
+use crate::audit::{self, Event};
+use crate::auth::{AuthUser, RegionKind};
+use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::error::AppError;
+
+pub struct CreateRegion {
+    pub name: String,
+    pub kind: RegionKind,
+    pub parent_id: Option<String>,
+}
+
+pub fn create_region(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    cmd: CreateRegion,
+    now: NaiveDateTime,
+) -> Result<Region, AppError> {
+    write_tx(conn, |tx| {
+        let parent = match &cmd.parent_id {
+            Some(id) => Some(
+                repo::find(tx, id)?
+                    .ok_or_else(|| AppError::field("parent_id", "no such region"))?,
+            ),
+            None => None,
+        };
+        let wanted = match cmd.kind {
+            RegionKind::District => None,
+            RegionKind::Street => Some(RegionKind::District),
+            RegionKind::Community => Some(RegionKind::Street),
+        };
+        let (district_id, street_id) = match (wanted, &parent) {
+            (None, None) => (None, None),
+            (None, Some(_)) => {
+                return Err(AppError::field("parent_id", "a district has no parent"))
+            }
+            (Some(k), None) => {
+                return Err(AppError::field(
+                    "parent_id",
+                    format!("a {} needs a parent {}", cmd.kind.as_str(), k.as_str()),
+                ))
+            }
+            (Some(k), Some(p)) if p.kind != k.as_str() => {
+                return Err(AppError::field(
+                    "parent_id",
+                    format!(
+                        "a {}'s parent must be a {}, not a {}",
+                        cmd.kind.as_str(),
+                        k.as_str(),
+                        p.kind
+                    ),
+                ))
+            }
+            (Some(RegionKind::District), Some(p)) => (Some(p.id.clone()), None),
+            (Some(_), Some(p)) => (p.district_id.clone(), Some(p.id.clone())),
+        };
+        let region = Region {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: cmd.name.clone(),
+            kind: cmd.kind.as_str().to_owned(),
+            parent_id: parent.map(|p| p.id),
+            district_id,
+            street_id,
+            created_at: now,
+        };
+        repo::insert(tx, &region).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict(
+                    "region_exists",
+                    "a region of this name exists under the same parent",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        let district = region
+            .district_id
+            .clone()
+            .unwrap_or_else(|| region.id.clone());
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&actor.id),
+                action: "region.created",
+                entity: "region",
+                entity_id: &region.id,
+                district_id: Some(&district),
+                summary: json!({"after": {"name": region.name, "kind": region.kind, "parent_id": region.parent_id}}),
+            },
+            now,
+        )?;
+        Ok(region)
+    })
+}
