@@ -94,27 +94,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Deserialises a JSON document, naming the field on a type error.
+/// Deserialises a JSON document: 400 when it is not JSON at all, 422 naming the field when it
+/// is JSON of the wrong shape. Every request body is an object.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(value) => Ok(value),
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            use serde_json::error::Category;
-            match inner.classify() {
-                Category::Syntax | Category::Eof | Category::Io => Err(AppError::bad_request(
-                    "malformed_json",
-                    format!("the body is not valid JSON: {inner}"),
-                )),
-                Category::Data => Err(AppError::validation(vec![data_error(
-                    &path,
-                    &inner.to_string(),
-                )])),
-            }
-        }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(AppError::field("body", "must be a JSON object"));
     }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        AppError::validation(vec![data_error(&path, &err.into_inner().to_string())])
+    })
 }
 
 /// Turns serde's message into a field error. serde reports an unknown field at the path of

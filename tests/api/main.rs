@@ -1,1 +1,16 @@
-fn main() {}
+//! Black-box API tests: one binary, each test on its own fresh database (a temp SQLite file,
+//! or a new PostgreSQL database when TEST_DATABASE_URL is set).
+
+mod helpers;
+
+mod access_matrix;
+mod audit;
+mod auth;
+mod bad_input;
+mod forged_tokens;
+mod mail;
+mod openapi;
+mod readiness;
+mod regions;
+mod schema_parity;
+mod users;
