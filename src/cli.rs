@@ -144,6 +144,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Outside production, a fresh database gets a first admin whose password is printed once and
+/// kept in `data_dir/first-admin.txt` (0600), so a newcomer can sign in at once.
+fn first_admin(state: &AppState) -> anyhow::Result<()> {
+    use base64::Engine;
+    let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
+    let email = "admin@gongyi.local".to_owned();
+    let cmd = CreateUser {
+        email: email.clone(),
+        name: "Administrator".into(),
+        password: password.clone(),
+        role: Role::Admin,
+        region_id: None,
+        organization_id: None,
+    };
+    let mut conn = state.db.write_conn()?;
+    crate::users::service::create_user(&mut conn, None, cmd, state.clock.now_naive())?;
+    let file = state.settings.data_dir.join("first-admin.txt");
+    crate::config::write_private(&file, format!("email: {email}\npassword: {password}\n").as_bytes())?;
+    println!("first admin created: {email} / {password} (also in {})", file.display());
+    Ok(())
+}
+
 /// A database URL without its password, for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -176,7 +198,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             "gongyi is listening on http://{bind}"
         );
         if !has_admin {
-            tracing::warn!("no admin account yet: create one with `gongyi create-admin --email you@example.cn --password '…'`");
+            if state.settings.is_production() {
+                tracing::warn!("no admin account yet: create one with `gongyi create-admin --email you@example.cn --password '…'`");
+            } else {
+                first_admin(&state)?;
+            }
         }
         let _scheduler = if run_scheduler { Some(crate::jobs::start(state.clone()).await?) } else { None };
         let (server, _handle) = app::serve(state, listener)?;

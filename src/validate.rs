@@ -25,7 +25,7 @@ pub fn email(field: &str, raw: &str) -> Result<String, FieldError> {
 pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let t = raw.trim();
     let n = t.chars().count();
-    if n < min || n > max {
+    if !(min..=max).contains(&n) {
         return Err(FieldError::new(
             field,
             format!("must be {min} to {max} characters"),

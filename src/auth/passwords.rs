@@ -15,7 +15,7 @@ pub const MAX_LEN: usize = 128;
 /// Checks the length policy; the error names `field`.
 pub fn check_policy(field: &str, password: &str) -> Result<(), FieldError> {
     let n = password.chars().count();
-    if n < MIN_LEN || n > MAX_LEN {
+    if !(MIN_LEN..=MAX_LEN).contains(&n) {
         return Err(FieldError::new(
             field,
             format!("must be {MIN_LEN} to {MAX_LEN} characters"),

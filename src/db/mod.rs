@@ -133,10 +133,12 @@ impl ManageConnection for ConnectionManager {
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         // A pooled SQLite connection keeps writing to its file after the file is moved or
         // deleted, and those writes would vanish at the next start: refuse it instead.
-        if self.backend == Backend::Sqlite && !std::path::Path::new(sqlite_path(&self.url)).is_file() {
-            return Err(r2d2::Error::ConnectionError(ConnectionError::BadConnection(
-                "the SQLite database file is gone".into(),
-            )));
+        if self.backend == Backend::Sqlite
+            && !std::path::Path::new(sqlite_path(&self.url)).is_file()
+        {
+            return Err(r2d2::Error::ConnectionError(
+                ConnectionError::BadConnection("the SQLite database file is gone".into()),
+            ));
         }
         conn.batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)

@@ -97,8 +97,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// Deserialises a JSON document: 400 when it is not JSON at all, 422 naming the field when it
 /// is JSON of the wrong shape. Every request body is an object.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    })?;
     if !value.is_object() {
         return Err(AppError::field("body", "must be a JSON object"));
     }

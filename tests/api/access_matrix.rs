@@ -8,9 +8,25 @@ use serde_json::json;
 
 use crate::helpers::spawn_app;
 
-const ROLES: [&str; 7] = ["anonymous", "admin", "bureau", "street", "community", "org", "expert"];
+const ROLES: [&str; 7] = [
+    "anonymous",
+    "admin",
+    "bureau",
+    "street",
+    "community",
+    "org",
+    "expert",
+];
 const SIGNED_IN: &[&str] = &["admin", "bureau", "street", "community", "org", "expert"];
-const EVERYONE: &[&str] = &["anonymous", "admin", "bureau", "street", "community", "org", "expert"];
+const EVERYONE: &[&str] = &[
+    "anonymous",
+    "admin",
+    "bureau",
+    "street",
+    "community",
+    "org",
+    "expert",
+];
 
 /// Who may call each route. Written by hand from API.md, not derived from the code.
 fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
@@ -34,7 +50,12 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("POST", "/api/v1/admin/jobs/{name}/run", &["admin"]),
     ];
     rows.into_iter()
-        .map(|(m, p, roles)| ((m.to_owned(), p.to_owned()), roles.iter().copied().collect()))
+        .map(|(m, p, roles)| {
+            (
+                (m.to_owned(), p.to_owned()),
+                roles.iter().copied().collect(),
+            )
+        })
         .collect()
 }
 
@@ -45,9 +66,15 @@ async fn every_route_admits_exactly_its_roles() {
     let mut tokens: BTreeMap<&str, Option<String>> = BTreeMap::new();
     tokens.insert("anonymous", None);
     tokens.insert("admin", Some(app.admin_token.clone()));
-    tokens.insert("bureau", Some(app.user("bureau", Some(&r.district)).await.2));
+    tokens.insert(
+        "bureau",
+        Some(app.user("bureau", Some(&r.district)).await.2),
+    );
     tokens.insert("street", Some(app.user("street", Some(&r.street)).await.2));
-    tokens.insert("community", Some(app.user("community", Some(&r.community)).await.2));
+    tokens.insert(
+        "community",
+        Some(app.user("community", Some(&r.community)).await.2),
+    );
     tokens.insert("org", Some(app.org_user().await.1));
     tokens.insert("expert", Some(app.user("expert", None).await.2));
 
@@ -57,11 +84,16 @@ async fn every_route_admits_exactly_its_roles() {
         .map(|r| (r.method.to_string(), r.path))
         .collect();
     let listed: BTreeSet<(String, String)> = expected.keys().cloned().collect();
-    assert_eq!(registered, listed, "the matrix must list exactly the registered routes");
+    assert_eq!(
+        registered, listed,
+        "the matrix must list exactly the registered routes"
+    );
 
     let mut mismatches = Vec::new();
     for ((method, path), allowed) in &expected {
-        let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{name}", "send_mail");
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{name}", "send_mail");
         for role in ROLES {
             let token = tokens[role].as_deref();
             let method = Method::from_bytes(method.as_bytes()).unwrap();
@@ -73,22 +105,40 @@ async fn every_route_admits_exactly_its_roles() {
             let admitted = status != 401 && status != 403;
             let should = allowed.contains(role);
             if admitted != should {
-                mismatches.push(format!("{method} {path} as {role}: {status} {}", reply.body));
+                mismatches.push(format!(
+                    "{method} {path} as {role}: {status} {}",
+                    reply.body
+                ));
             }
             if !should {
                 let want = if role == "anonymous" { 401 } else { 403 };
                 if status != want {
-                    mismatches.push(format!("{method} {path} as {role}: expected {want}, got {status}"));
+                    mismatches.push(format!(
+                        "{method} {path} as {role}: expected {want}, got {status}"
+                    ));
                 }
             }
         }
     }
-    assert!(mismatches.is_empty(), "access mismatches:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "access mismatches:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 #[tokio::test]
 async fn an_unregistered_route_is_a_problem_404() {
     let app = spawn_app().await;
-    app.get("/api/v1/secret-admin-panel", Some(&app.admin_token)).await.problem(404, "not_found");
-    app.send(Method::DELETE, "/api/v1/users", Some(&app.admin_token), None).await.problem(404, "not_found");
+    app.get("/api/v1/secret-admin-panel", Some(&app.admin_token))
+        .await
+        .problem(404, "not_found");
+    app.send(
+        Method::DELETE,
+        "/api/v1/users",
+        Some(&app.admin_token),
+        None,
+    )
+    .await
+    .problem(404, "not_found");
 }

@@ -11,11 +11,17 @@ async fn the_chain_verifies_and_names_a_row_altered_in_the_database() {
     let r = app.regions().await; // 6 events, after the admin's creation (1)
     app.user("bureau", Some(&r.district)).await;
     app.user("expert", None).await;
-    let v = app.get("/api/v1/audit/verify", Some(&app.admin_token)).await.expect(200);
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
     assert_eq!(v.body["ok"], true, "{}", v.body);
     assert_eq!(v.body["length"], 9);
     assert!(v.body["first_broken"].is_null());
-    let events = app.get("/api/v1/audit?limit=100", Some(&app.admin_token)).await.expect(200);
+    let events = app
+        .get("/api/v1/audit?limit=100", Some(&app.admin_token))
+        .await
+        .expect(200);
     let items = events.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 9);
     assert_eq!(items[0]["seq"], 9, "newest first");
@@ -23,9 +29,13 @@ async fn the_chain_verifies_and_names_a_row_altered_in_the_database() {
     assert_eq!(items[1]["hash"], items[0]["prev_hash"]);
 
     // The table refuses updates and deletes...
-    let refused = app.sql("UPDATE audit_events SET action = 'x' WHERE seq = 4").unwrap_err();
+    let refused = app
+        .sql("UPDATE audit_events SET action = 'x' WHERE seq = 4")
+        .unwrap_err();
     assert!(refused.contains("insert-only"), "{refused}");
-    let refused = app.sql("DELETE FROM audit_events WHERE seq = 9").unwrap_err();
+    let refused = app
+        .sql("DELETE FROM audit_events WHERE seq = 9")
+        .unwrap_err();
     assert!(refused.contains("insert-only"), "{refused}");
 
     // ...so someone with database rights drops the trigger and edits a row.
@@ -35,8 +45,12 @@ async fn the_chain_verifies_and_names_a_row_altered_in_the_database() {
         "DROP TRIGGER audit_events_no_update"
     };
     app.sql(drop).unwrap();
-    app.sql("UPDATE audit_events SET summary = '{\"after\":{\"name\":\"forged\"}}' WHERE seq = 4").unwrap();
-    let v = app.get("/api/v1/audit/verify", Some(&app.admin_token)).await.expect(200);
+    app.sql("UPDATE audit_events SET summary = '{\"after\":{\"name\":\"forged\"}}' WHERE seq = 4")
+        .unwrap();
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
     assert_eq!(v.body["ok"], false);
     assert_eq!(v.body["first_broken"], 4);
 
@@ -50,7 +64,12 @@ async fn the_chain_verifies_and_names_a_row_altered_in_the_database() {
         .unwrap();
     assert!(!out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["first_broken"], 4, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        report["first_broken"],
+        4,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -58,13 +77,34 @@ async fn a_bureau_reads_only_its_own_districts_events() {
     let app = spawn_app().await;
     let r = app.regions().await;
     let (_, _, bureau) = app.user("bureau", Some(&r.district)).await;
-    let events = app.get("/api/v1/audit?limit=100", Some(&bureau)).await.expect(200);
+    let events = app
+        .get("/api/v1/audit?limit=100", Some(&bureau))
+        .await
+        .expect(200);
     let items = events.body["items"].as_array().unwrap();
     assert!(!items.is_empty());
-    assert!(items.iter().all(|e| e["district_id"] == r.district.as_str()), "{}", events.body);
-    let other = app.get(&format!("/api/v1/audit?entity=region&entity_id={}", r.other_district), Some(&bureau)).await.expect(200);
+    assert!(
+        items
+            .iter()
+            .all(|e| e["district_id"] == r.district.as_str()),
+        "{}",
+        events.body
+    );
+    let other = app
+        .get(
+            &format!("/api/v1/audit?entity=region&entity_id={}", r.other_district),
+            Some(&bureau),
+        )
+        .await
+        .expect(200);
     assert_eq!(other.body["items"].as_array().unwrap().len(), 0);
-    let all = app.get("/api/v1/audit?entity=region&limit=100", Some(&app.admin_token)).await.expect(200);
+    let all = app
+        .get(
+            "/api/v1/audit?entity=region&limit=100",
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200);
     assert_eq!(all.body["items"].as_array().unwrap().len(), 6);
 }
 
@@ -74,18 +114,33 @@ async fn parallel_writers_never_fork_the_chain() {
     let mut tasks = Vec::new();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(12));
     for i in 0..12 {
-        let (client, url, token, barrier) =
-            (app.client.clone(), app.url("/api/v1/regions"), app.admin_token.clone(), barrier.clone());
+        let (client, url, token, barrier) = (
+            app.client.clone(),
+            app.url("/api/v1/regions"),
+            app.admin_token.clone(),
+            barrier.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             let body = json!({"name": format!("区{i}"), "kind": "district"});
-            client.post(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16()
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 201);
     }
-    let v = app.get("/api/v1/audit/verify", Some(&app.admin_token)).await.expect(200);
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
     assert_eq!(v.body["ok"], true, "{}", v.body);
     assert_eq!(v.body["length"], 13);
 }

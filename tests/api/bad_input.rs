@@ -6,7 +6,12 @@ use serde_json::json;
 
 use crate::helpers::{into_reply, spawn_app, PASSWORD};
 
-async fn raw(app: &crate::helpers::TestApp, path: &str, content_type: &str, body: Vec<u8>) -> crate::helpers::Reply {
+async fn raw(
+    app: &crate::helpers::TestApp,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> crate::helpers::Reply {
     let req = app
         .client
         .post(app.url(path))
@@ -17,7 +22,10 @@ async fn raw(app: &crate::helpers::TestApp, path: &str, content_type: &str, body
 }
 
 async fn user_count(app: &crate::helpers::TestApp) -> usize {
-    let r = app.get("/api/v1/users?limit=100", Some(&app.admin_token)).await.expect(200);
+    let r = app
+        .get("/api/v1/users?limit=100", Some(&app.admin_token))
+        .await
+        .expect(200);
     r.body["items"].as_array().unwrap().len()
 }
 
@@ -34,26 +42,65 @@ async fn malformed_json_is_400() {
 async fn wrong_types_unknown_and_missing_fields_are_422_naming_the_field() {
     let app = spawn_app().await;
     let before = user_count(&app).await;
-    let valid = json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "expert"});
+    let valid =
+        json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "expert"});
     let cases = [
-        (json!({"email": 5, "name": "A", "password": PASSWORD, "role": "expert"}), "email"),
-        (json!({"email": "a@gongyi.test", "name": ["A"], "password": PASSWORD, "role": "expert"}), "name"),
-        (json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "emperor"}), "role"),
-        (json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "expert", "is_admin": true}), "is_admin"),
-        (json!({"name": "A", "password": PASSWORD, "role": "expert"}), "email"),
-        (json!({"email": "a@gongyi.test", "name": "A", "password": "short", "role": "expert"}), "password"),
-        (json!({"email": "not-an-email", "name": "A", "password": PASSWORD, "role": "expert"}), "email"),
-        (json!({"email": "a@gongyi.test", "name": "   ", "password": PASSWORD, "role": "expert"}), "name"),
-        (json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "org"}), "role"),
+        (
+            json!({"email": 5, "name": "A", "password": PASSWORD, "role": "expert"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": ["A"], "password": PASSWORD, "role": "expert"}),
+            "name",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "emperor"}),
+            "role",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "expert", "is_admin": true}),
+            "is_admin",
+        ),
+        (
+            json!({"name": "A", "password": PASSWORD, "role": "expert"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": "A", "password": "short", "role": "expert"}),
+            "password",
+        ),
+        (
+            json!({"email": "not-an-email", "name": "A", "password": PASSWORD, "role": "expert"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": "   ", "password": PASSWORD, "role": "expert"}),
+            "name",
+        ),
+        (
+            json!({"email": "a@gongyi.test", "name": "A", "password": PASSWORD, "role": "org"}),
+            "role",
+        ),
         (json!([valid.clone()]), "body"),
     ];
     for (body, field) in cases {
-        let r = app.post("/api/v1/users", Some(&app.admin_token), body.clone()).await.problem(422, "validation_failed");
-        assert!(r.fields().iter().any(|f| f == field), "{body} should name {field}: {}", r.body);
+        let r = app
+            .post("/api/v1/users", Some(&app.admin_token), body.clone())
+            .await
+            .problem(422, "validation_failed");
+        assert!(
+            r.fields().iter().any(|f| f == field),
+            "{body} should name {field}: {}",
+            r.body
+        );
     }
     // Nested: the clock's fields.
     let r = app
-        .post("/api/v1/admin/clock", Some(&app.admin_token), json!({"now": "yesterday"}))
+        .post(
+            "/api/v1/admin/clock",
+            Some(&app.admin_token),
+            json!({"now": "yesterday"}),
+        )
         .await
         .problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["now"]);
@@ -63,7 +110,10 @@ async fn wrong_types_unknown_and_missing_fields_are_422_naming_the_field() {
 #[tokio::test]
 async fn a_one_mebibyte_body_is_413() {
     let app = spawn_app().await;
-    let big = format!("{{\"email\":\"a@b.cn\",\"name\":\"{}\"}}", "x".repeat(1024 * 1024));
+    let big = format!(
+        "{{\"email\":\"a@b.cn\",\"name\":\"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
     raw(&app, "/api/v1/users", "application/json", big.into_bytes())
         .await
         .problem(413, "payload_too_large");
@@ -72,7 +122,8 @@ async fn a_one_mebibyte_body_is_413() {
 #[tokio::test]
 async fn a_chunked_body_over_the_limit_is_413_too() {
     let app = spawn_app().await;
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
     let stream = futures_util::stream::iter(chunks);
     let req = app
         .client
@@ -80,21 +131,40 @@ async fn a_chunked_body_over_the_limit_is_413_too() {
         .bearer_auth(&app.admin_token)
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stream));
-    into_reply(req.send().await.unwrap()).await.problem(413, "payload_too_large");
+    into_reply(req.send().await.unwrap())
+        .await
+        .problem(413, "payload_too_large");
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_415() {
     let app = spawn_app().await;
-    for ct in ["text/plain", "application/x-www-form-urlencoded", "application/xml"] {
-        raw(&app, "/api/v1/users", ct, b"{}".to_vec()).await.problem(415, "unsupported_media_type");
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        raw(&app, "/api/v1/users", ct, b"{}".to_vec())
+            .await
+            .problem(415, "unsupported_media_type");
     }
-    let req = app.client.post(app.url("/api/v1/users")).bearer_auth(&app.admin_token).body("{}");
-    into_reply(req.send().await.unwrap()).await.problem(415, "unsupported_media_type");
-    // JSON with a charset parameter is fine.
-    raw(&app, "/api/v1/regions", "application/json; charset=utf-8", br#"{"name":"X","kind":"district"}"#.to_vec())
+    let req = app
+        .client
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(&app.admin_token)
+        .body("{}");
+    into_reply(req.send().await.unwrap())
         .await
-        .expect(201);
+        .problem(415, "unsupported_media_type");
+    // JSON with a charset parameter is fine.
+    raw(
+        &app,
+        "/api/v1/regions",
+        "application/json; charset=utf-8",
+        br#"{"name":"X","kind":"district"}"#.to_vec(),
+    )
+    .await
+    .expect(201);
 }
 
 #[tokio::test]
@@ -108,7 +178,10 @@ async fn bad_query_parameters_are_422_naming_the_parameter() {
         ("cursor=bm90LWpzb24", "cursor"),
         ("kind=planet", "kind"),
     ] {
-        let r = app.get(&format!("/api/v1/regions?{q}"), None).await.problem(422, "validation_failed");
+        let r = app
+            .get(&format!("/api/v1/regions?{q}"), None)
+            .await
+            .problem(422, "validation_failed");
         assert_eq!(r.fields(), vec![field], "{q}");
     }
 }
@@ -119,19 +192,33 @@ async fn if_match_is_required_and_checked() {
     let (id, _, _) = app.user("expert", None).await;
     let url = app.url(&format!("/api/v1/users/{id}"));
     let patch = |etag: Option<&str>| {
-        let mut req = app.client.patch(url.clone()).bearer_auth(&app.admin_token).json(&json!({"name": "Renamed"}));
+        let mut req = app
+            .client
+            .patch(url.clone())
+            .bearer_auth(&app.admin_token)
+            .json(&json!({"name": "Renamed"}));
         if let Some(e) = etag {
             req = req.header("If-Match", e);
         }
         req
     };
-    into_reply(patch(None).send().await.unwrap()).await.problem(428, "precondition_required");
-    into_reply(patch(Some("\"7\"")).send().await.unwrap()).await.problem(412, "version_mismatch");
-    into_reply(patch(Some("garbage")).send().await.unwrap()).await.problem(412, "version_mismatch");
-    let ok = into_reply(patch(Some("\"1\"")).send().await.unwrap()).await.expect(200);
+    into_reply(patch(None).send().await.unwrap())
+        .await
+        .problem(428, "precondition_required");
+    into_reply(patch(Some("\"7\"")).send().await.unwrap())
+        .await
+        .problem(412, "version_mismatch");
+    into_reply(patch(Some("garbage")).send().await.unwrap())
+        .await
+        .problem(412, "version_mismatch");
+    let ok = into_reply(patch(Some("\"1\"")).send().await.unwrap())
+        .await
+        .expect(200);
     assert_eq!(ok.body["name"], "Renamed");
     assert_eq!(ok.body["version"], 2);
     assert_eq!(ok.header("etag"), Some("\"2\""));
     // The same stale version again is refused: the first write won.
-    into_reply(patch(Some("\"1\"")).send().await.unwrap()).await.problem(412, "version_mismatch");
+    into_reply(patch(Some("\"1\"")).send().await.unwrap())
+        .await
+        .problem(412, "version_mismatch");
 }

@@ -22,7 +22,10 @@ async fn forged_and_broken_tokens_are_all_refused() {
     let secret = "0123456789abcdef0123456789abcdef-forgery-test".to_owned();
     let s2 = secret.clone();
     let app = spawn_with(move |s| s.auth.jwt_secret = Some(s2)).await;
-    let me = app.get("/api/v1/me", Some(&app.admin_token)).await.expect(200);
+    let me = app
+        .get("/api/v1/me", Some(&app.admin_token))
+        .await
+        .expect(200);
     let sub = me.body["id"].as_str().unwrap().to_owned();
     let kid = app.state.tokens.kid().to_owned();
     let now = app.state.clock.now().timestamp();
@@ -42,31 +45,119 @@ async fn forged_and_broken_tokens_are_all_refused() {
     let control = sign(Algorithm::HS256, Some(&kid), &good, key);
     app.get("/api/v1/me", Some(&control)).await.expect(200);
 
-    let unsigned = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})), b64(&good));
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT", "kid": kid})),
+        b64(&good)
+    );
     let corpus: Vec<(&str, String)> = vec![
         ("alg none", unsigned),
         ("HS512", sign(Algorithm::HS512, Some(&kid), &good, key)),
         ("HS384", sign(Algorithm::HS384, Some(&kid), &good, key)),
-        ("wrong key", sign(Algorithm::HS256, Some(&kid), &good, b"another-key-another-key-another-key!")),
-        ("expired beyond leeway", sign(Algorithm::HS256, Some(&kid), &with("exp", json!(now - 120)), key)),
-        ("nbf in the future", sign(Algorithm::HS256, Some(&kid), &with("nbf", json!(now + 3600)), key)),
-        ("iat in the future", sign(Algorithm::HS256, Some(&kid), &with("iat", json!(now + 3600)), key)),
-        ("missing aud", sign(Algorithm::HS256, Some(&kid), &without("aud"), key)),
-        ("wrong aud", sign(Algorithm::HS256, Some(&kid), &with("aud", json!("someone-else")), key)),
-        ("missing iss", sign(Algorithm::HS256, Some(&kid), &without("iss"), key)),
-        ("wrong iss", sign(Algorithm::HS256, Some(&kid), &with("iss", json!("evil")), key)),
-        ("missing exp", sign(Algorithm::HS256, Some(&kid), &without("exp"), key)),
-        ("exp as a string", sign(Algorithm::HS256, Some(&kid), &with("exp", json!((now + 600).to_string())), key)),
-        ("missing sub", sign(Algorithm::HS256, Some(&kid), &without("sub"), key)),
-        ("unknown sub", sign(Algorithm::HS256, Some(&kid), &with("sub", json!("no-such-user")), key)),
-        ("unknown kid", sign(Algorithm::HS256, Some("deadbeefdeadbeef"), &good, key)),
+        (
+            "wrong key",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &good,
+                b"another-key-another-key-another-key!",
+            ),
+        ),
+        (
+            "expired beyond leeway",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("exp", json!(now - 120)),
+                key,
+            ),
+        ),
+        (
+            "nbf in the future",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("nbf", json!(now + 3600)),
+                key,
+            ),
+        ),
+        (
+            "iat in the future",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("iat", json!(now + 3600)),
+                key,
+            ),
+        ),
+        (
+            "missing aud",
+            sign(Algorithm::HS256, Some(&kid), &without("aud"), key),
+        ),
+        (
+            "wrong aud",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("aud", json!("someone-else")),
+                key,
+            ),
+        ),
+        (
+            "missing iss",
+            sign(Algorithm::HS256, Some(&kid), &without("iss"), key),
+        ),
+        (
+            "wrong iss",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("iss", json!("evil")),
+                key,
+            ),
+        ),
+        (
+            "missing exp",
+            sign(Algorithm::HS256, Some(&kid), &without("exp"), key),
+        ),
+        (
+            "exp as a string",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("exp", json!((now + 600).to_string())),
+                key,
+            ),
+        ),
+        (
+            "missing sub",
+            sign(Algorithm::HS256, Some(&kid), &without("sub"), key),
+        ),
+        (
+            "unknown sub",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("sub", json!("no-such-user")),
+                key,
+            ),
+        ),
+        (
+            "unknown kid",
+            sign(Algorithm::HS256, Some("deadbeefdeadbeef"), &good, key),
+        ),
         ("no kid", sign(Algorithm::HS256, None, &good, key)),
         ("garbage", "not.a.jwt".to_owned()),
         ("empty segments", "..".to_owned()),
         ("tampered payload", {
             let t = sign(Algorithm::HS256, Some(&kid), &good, key);
             let parts: Vec<&str> = t.split('.').collect();
-            format!("{}.{}.{}", parts[0], b64(&with("exp", json!(now + 99_999))), parts[2])
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                b64(&with("exp", json!(now + 99_999))),
+                parts[2]
+            )
         }),
     ];
     for (name, token) in corpus {
@@ -76,7 +167,13 @@ async fn forged_and_broken_tokens_are_all_refused() {
     }
     // A header that is not `Bearer <token>` is refused too.
     for header in ["Basic abc", "Bearer", "Token x"] {
-        let r = app.client.get(app.url("/api/v1/me")).header("Authorization", header).send().await.unwrap();
+        let r = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status().as_u16(), 401, "{header}");
     }
 }
@@ -84,9 +181,17 @@ async fn forged_and_broken_tokens_are_all_refused() {
 #[tokio::test]
 async fn a_token_expires_after_fifteen_minutes_by_the_server_clock() {
     let app = spawn_with(|_| {}).await;
-    app.get("/api/v1/me", Some(&app.admin_token)).await.expect(200);
-    app.post("/api/v1/admin/clock", Some(&app.admin_token), json!({"advance_seconds": 900 + 31}))
+    app.get("/api/v1/me", Some(&app.admin_token))
         .await
         .expect(200);
-    app.get("/api/v1/me", Some(&app.admin_token)).await.problem(401, "invalid_token");
+    app.post(
+        "/api/v1/admin/clock",
+        Some(&app.admin_token),
+        json!({"advance_seconds": 900 + 31}),
+    )
+    .await
+    .expect(200);
+    app.get("/api/v1/me", Some(&app.admin_token))
+        .await
+        .problem(401, "invalid_token");
 }

@@ -36,7 +36,11 @@ pub struct PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut c) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut c);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
         }
     }
 }
@@ -62,20 +66,34 @@ impl Reply {
     pub fn fields(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     #[track_caller]
     pub fn expect(self, status: u16) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
     /// Asserts a problem+json error with this status and code.
     #[track_caller]
     pub fn problem(self, status: u16, code: &str) -> Reply {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         assert_eq!(
             self.header("content-type"),
             Some("application/problem+json"),
@@ -89,7 +107,11 @@ impl Reply {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -98,16 +120,29 @@ pub async fn spawn_app() -> TestApp {
 
 /// Whether the suite runs on PostgreSQL.
 pub fn pg_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// Creates an empty PostgreSQL database; returns its URL and the guard that drops it.
 pub fn new_pg_database(admin_url: &str) -> (String, PgDatabase) {
     let name = format!("gongyi_test_{}", uuid::Uuid::now_v7().simple());
     let mut c = PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut c).expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-    (format!("{base}/{name}"), PgDatabase { admin_url: admin_url.to_owned(), name })
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut c)
+        .expect("create test database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
+    (
+        format!("{base}/{name}"),
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+        },
+    )
 }
 
 pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
@@ -168,7 +203,12 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 /// Creates a user straight through the service (for roles the API does not create, like org).
-pub async fn insert_user(state: &web::Data<AppState>, email: &str, role: Role, region_id: Option<String>) -> String {
+pub async fn insert_user(
+    state: &web::Data<AppState>,
+    email: &str,
+    role: Role,
+    region_id: Option<String>,
+) -> String {
     let state = state.clone();
     let cmd = CreateUser {
         email: email.to_owned(),
@@ -181,7 +221,9 @@ pub async fn insert_user(state: &web::Data<AppState>, email: &str, role: Role, r
     tokio::task::spawn_blocking(move || {
         let mut conn = state.db.write_conn().unwrap();
         let now = state.clock.now_naive();
-        gongyi::users::service::create_user(&mut conn, None, cmd, now).expect("insert user").id
+        gongyi::users::service::create_user(&mut conn, None, cmd, now)
+            .expect("insert user")
+            .id
     })
     .await
     .unwrap()
@@ -210,7 +252,13 @@ impl TestApp {
         self.pg.is_none().then(|| self.dir.path().join("gongyi.db"))
     }
 
-    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -231,7 +279,11 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let r = self
-            .post("/api/v1/auth/login", None, json!({"email": email, "password": password}))
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
             .await
             .expect(200);
         r.body["access_token"].as_str().unwrap().to_owned()
@@ -239,7 +291,12 @@ impl TestApp {
 
     /// Full login reply (tokens and user).
     pub async fn login_reply(&self, email: &str, password: &str) -> Reply {
-        self.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"email": email, "password": password}),
+        )
+        .await
     }
 
     pub async fn create_region(&self, name: &str, kind: &str, parent: Option<&str>) -> String {
@@ -256,12 +313,27 @@ impl TestApp {
 
     pub async fn regions(&self) -> Regions {
         let district = self.create_region("雨花台区", "district", None).await;
-        let street = self.create_region("赛虹桥街道", "street", Some(&district)).await;
-        let community = self.create_region("新建社区", "community", Some(&street)).await;
+        let street = self
+            .create_region("赛虹桥街道", "street", Some(&district))
+            .await;
+        let community = self
+            .create_region("新建社区", "community", Some(&street))
+            .await;
         let other_district = self.create_region("秦淮区", "district", None).await;
-        let other_street = self.create_region("夫子庙街道", "street", Some(&other_district)).await;
-        let other_community = self.create_region("贡院社区", "community", Some(&other_street)).await;
-        Regions { district, street, community, other_district, other_street, other_community }
+        let other_street = self
+            .create_region("夫子庙街道", "street", Some(&other_district))
+            .await;
+        let other_community = self
+            .create_region("贡院社区", "community", Some(&other_street))
+            .await;
+        Regions {
+            district,
+            street,
+            community,
+            other_district,
+            other_street,
+            other_community,
+        }
     }
 
     /// Creates a user through the API as admin and signs it in; returns (id, email, token).
@@ -288,14 +360,21 @@ impl TestApp {
     }
 
     pub async fn run_job(&self, name: &str) -> Reply {
-        self.post(&format!("/api/v1/admin/jobs/{name}/run"), Some(&self.admin_token), json!({})).await
+        self.post(
+            &format!("/api/v1/admin/jobs/{name}/run"),
+            Some(&self.admin_token),
+            json!({}),
+        )
+        .await
     }
 
     /// Runs SQL straight on the test database (for tampering and outage tests).
     pub fn sql(&self, sql: &str) -> Result<(), String> {
         use diesel::connection::SimpleConnection;
         let result = match self.pg {
-            Some(_) => PgConnection::establish(&self.db_url).map_err(|e| e.to_string())?.batch_execute(sql),
+            Some(_) => PgConnection::establish(&self.db_url)
+                .map_err(|e| e.to_string())?
+                .batch_execute(sql),
             None => {
                 let path = self.sqlite_path().unwrap();
                 diesel::sqlite::SqliteConnection::establish(path.to_str().unwrap())
@@ -308,7 +387,9 @@ impl TestApp {
 
     /// The admin URL and database name when on PostgreSQL.
     pub fn pg_names(&self) -> Option<(String, String)> {
-        self.pg.as_ref().map(|p| (p.admin_url.clone(), p.name.clone()))
+        self.pg
+            .as_ref()
+            .map(|p| (p.admin_url.clone(), p.name.clone()))
     }
 }
 
@@ -316,12 +397,17 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
         // Stop the workers (closing their pooled connections) before the database is dropped.
-        std::thread::spawn(move || futures_executor(handle)).join().ok();
+        std::thread::spawn(move || futures_executor(handle))
+            .join()
+            .ok();
     }
 }
 
 fn futures_executor(handle: ServerHandle) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async move {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), handle.stop(false)).await;
     });
@@ -332,5 +418,9 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await.unwrap_or_default();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }

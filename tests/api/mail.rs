@@ -22,7 +22,8 @@ impl Handler for Inbox {
     }
 
     fn data_end(&mut self) -> mailin_embedded::Response {
-        let msg = String::from_utf8_lossy(&std::mem::take(&mut *self.current.lock().unwrap())).into_owned();
+        let msg = String::from_utf8_lossy(&std::mem::take(&mut *self.current.lock().unwrap()))
+            .into_owned();
         self.messages.lock().unwrap().push(msg);
         mailin_embedded::response::OK
     }
@@ -32,7 +33,10 @@ impl Handler for Inbox {
 fn start_smtp(listener: TcpListener) -> Inbox {
     let inbox = Inbox::default();
     let mut server = Server::new(inbox.clone());
-    server.with_name("smtp.test").with_num_threads(1).with_tcp_listener(listener);
+    server
+        .with_name("smtp.test")
+        .with_num_threads(1)
+        .with_tcp_listener(listener);
     std::thread::spawn(move || {
         let _ = server.serve();
     });
@@ -40,7 +44,11 @@ fn start_smtp(listener: TcpListener) -> Inbox {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn outbox_status(app: &crate::helpers::TestApp, email: &str) -> Vec<(String, i32)> {
@@ -67,12 +75,19 @@ async fn a_new_account_is_mailed_through_smtp() {
     let (_, email, _) = app.user("expert", None).await;
     let report = app.run_job("send_mail").await.expect(200);
     assert_eq!(report.body["name"], "send_mail");
-    assert!(report.body["processed"].as_u64().unwrap() >= 2, "the admin's and the expert's: {}", report.body);
+    assert!(
+        report.body["processed"].as_u64().unwrap() >= 2,
+        "the admin's and the expert's: {}",
+        report.body
+    );
     let messages = inbox.messages.lock().unwrap().clone();
     let ours: Vec<&String> = messages.iter().filter(|m| m.contains(&email)).collect();
     assert_eq!(ours.len(), 1);
     assert!(ours[0].contains("Subject: Your gongyi account"));
-    assert_eq!(outbox_status(&app, &email).await, vec![("sent".to_owned(), 1)]);
+    assert_eq!(
+        outbox_status(&app, &email).await,
+        vec![("sent".to_owned(), 1)]
+    );
     // Running the job again sends nothing twice.
     let again = app.run_job("send_mail").await.expect(200);
     assert_eq!(again.body["processed"], 0);
@@ -91,22 +106,49 @@ async fn nothing_is_lost_while_smtp_is_down_and_delivery_resumes() {
     let down = app.run_job("send_mail").await.expect(200);
     assert_eq!(down.body["processed"], 0);
     assert!(down.body["failed"].as_u64().unwrap() >= 1);
-    assert_eq!(outbox_status(&app, &email).await, vec![("pending".to_owned(), 1)]);
+    assert_eq!(
+        outbox_status(&app, &email).await,
+        vec![("pending".to_owned(), 1)]
+    );
     // Still down a second time, still kept.
-    app.post("/api/v1/admin/clock", Some(&app.admin_token), json!({"advance_seconds": 61})).await.expect(200);
+    app.post(
+        "/api/v1/admin/clock",
+        Some(&app.admin_token),
+        json!({"advance_seconds": 61}),
+    )
+    .await
+    .expect(200);
     app.run_job("send_mail").await.expect(200);
-    assert_eq!(outbox_status(&app, &email).await, vec![("pending".to_owned(), 2)]);
+    assert_eq!(
+        outbox_status(&app, &email).await,
+        vec![("pending".to_owned(), 2)]
+    );
     // Before the back-off has passed, nothing is retried.
     let early = app.run_job("send_mail").await.expect(200);
     assert_eq!(early.body["failed"], 0);
 
     // SMTP comes back on the same port.
     let inbox = start_smtp(TcpListener::bind(("127.0.0.1", port)).unwrap());
-    app.post("/api/v1/admin/clock", Some(&app.admin_token), json!({"advance_seconds": 121})).await.expect(200);
+    app.post(
+        "/api/v1/admin/clock",
+        Some(&app.admin_token),
+        json!({"advance_seconds": 121}),
+    )
+    .await
+    .expect(200);
     let up = app.run_job("send_mail").await.expect(200);
     assert!(up.body["processed"].as_u64().unwrap() >= 1, "{}", up.body);
-    assert_eq!(outbox_status(&app, &email).await, vec![("sent".to_owned(), 3)]);
-    let n = inbox.messages.lock().unwrap().iter().filter(|m| m.contains(&email)).count();
+    assert_eq!(
+        outbox_status(&app, &email).await,
+        vec![("sent".to_owned(), 3)]
+    );
+    let n = inbox
+        .messages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.contains(&email))
+        .count();
     assert_eq!(n, 1, "delivered exactly once");
     let _ = PASSWORD;
 }
@@ -123,12 +165,19 @@ async fn a_mail_that_keeps_failing_ends_dead_not_deleted() {
     let (_, email, _) = app.user("expert", None).await;
     let mut now = app.state.clock.now();
     for _ in 0..3 {
-        gongyi::jobs::send_mail::run_once(&app.state, now).await.unwrap();
+        gongyi::jobs::send_mail::run_once(&app.state, now)
+            .await
+            .unwrap();
         now += chrono::Duration::hours(1);
     }
-    assert_eq!(outbox_status(&app, &email).await, vec![("dead".to_owned(), 3)]);
+    assert_eq!(
+        outbox_status(&app, &email).await,
+        vec![("dead".to_owned(), 3)]
+    );
     // A dead mail is never picked up again.
-    let report = gongyi::jobs::send_mail::run_once(&app.state, now + chrono::Duration::days(1)).await.unwrap();
+    let report = gongyi::jobs::send_mail::run_once(&app.state, now + chrono::Duration::days(1))
+        .await
+        .unwrap();
     assert_eq!(report.failed, 0);
 }
 

@@ -14,9 +14,15 @@ async fn every_registered_route_is_in_the_openapi_document() {
             missing.push(format!("{} {}", route.method, route.path));
         }
     }
-    assert!(missing.is_empty(), "missing from the OpenAPI document: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "missing from the OpenAPI document: {missing:?}"
+    );
     // And the CLI prints the same document.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongyi")).arg("openapi").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongyi"))
+        .arg("openapi")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed, doc.body);

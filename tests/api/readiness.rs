@@ -17,7 +17,10 @@ async fn readyz_follows_the_database_away_and_back() {
             let sql = |s: String| {
                 use diesel::connection::SimpleConnection;
                 use diesel::Connection;
-                diesel::PgConnection::establish(&admin).unwrap().batch_execute(&s).unwrap();
+                diesel::PgConnection::establish(&admin)
+                    .unwrap()
+                    .batch_execute(&s)
+                    .unwrap();
             };
             sql(format!(
                 "ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false;
@@ -35,14 +38,22 @@ async fn readyz_follows_the_database_away_and_back() {
         }
         _ => unreachable!(),
     };
-    let r = app.get("/readyz", None).await.problem(503, "database_unavailable");
+    let r = app
+        .get("/readyz", None)
+        .await
+        .problem(503, "database_unavailable");
     assert!(r.header("retry-after").is_some());
     app.get("/healthz", None).await.expect(200);
     // A request that needs the database says so too, with no internals.
-    let users = app.get("/api/v1/users", Some(&app.admin_token)).await.problem(503, "database_unavailable");
+    let users = app
+        .get("/api/v1/users", Some(&app.admin_token))
+        .await
+        .problem(503, "database_unavailable");
     assert!(!users.body.to_string().to_lowercase().contains("sqlite"));
     assert!(!users.body.to_string().to_lowercase().contains("postgres"));
     restore();
     app.get("/readyz", None).await.expect(200);
-    app.get("/api/v1/users", Some(&app.admin_token)).await.expect(200);
+    app.get("/api/v1/users", Some(&app.admin_token))
+        .await
+        .expect(200);
 }

@@ -42,7 +42,12 @@ fn portable(t: &str) -> &'static str {
 fn shape(cols: Vec<Col>) -> BTreeMap<(String, String), (&'static str, bool)> {
     cols.into_iter()
         .filter(|c| !c.table_name.starts_with("__diesel") && !c.table_name.starts_with("sqlite_"))
-        .map(|c| ((c.table_name, c.column_name), (portable(&c.data_type), c.nullable != 0)))
+        .map(|c| {
+            (
+                (c.table_name, c.column_name),
+                (portable(&c.data_type), c.nullable != 0),
+            )
+        })
         .collect()
 }
 
