@@ -148,7 +148,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// kept in `data_dir/first-admin.txt` (0600), so a newcomer can sign in at once.
 fn first_admin(state: &AppState) -> anyhow::Result<()> {
     use base64::Engine;
-    let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
+    let password =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 15]>());
     let email = "admin@gongyi.local".to_owned();
     let cmd = CreateUser {
         email: email.clone(),
@@ -161,8 +162,14 @@ fn first_admin(state: &AppState) -> anyhow::Result<()> {
     let mut conn = state.db.write_conn()?;
     crate::users::service::create_user(&mut conn, None, cmd, state.clock.now_naive())?;
     let file = state.settings.data_dir.join("first-admin.txt");
-    crate::config::write_private(&file, format!("email: {email}\npassword: {password}\n").as_bytes())?;
-    println!("first admin created: {email} / {password} (also in {})", file.display());
+    crate::config::write_private(
+        &file,
+        format!("email: {email}\npassword: {password}\n").as_bytes(),
+    )?;
+    println!(
+        "first admin created: {email} / {password} (also in {})",
+        file.display()
+    );
     Ok(())
 }
 
