@@ -33,10 +33,16 @@ impl YearArrangement {
     pub fn check(&self) -> Result<(), (String, String)> {
         for (i, h) in self.holidays.iter().enumerate() {
             if h.from > h.to {
-                return Err((format!("holidays[{i}].to"), "must not be before from".into()));
+                return Err((
+                    format!("holidays[{i}].to"),
+                    "must not be before from".into(),
+                ));
             }
             if h.from.year() != self.year || h.to.year() != self.year {
-                return Err((format!("holidays[{i}]"), format!("must lie in {}", self.year)));
+                return Err((
+                    format!("holidays[{i}]"),
+                    format!("must lie in {}", self.year),
+                ));
             }
             if h.name.trim().is_empty() {
                 return Err((format!("holidays[{i}].name"), "must not be empty".into()));
@@ -44,10 +50,16 @@ impl YearArrangement {
         }
         for (i, d) in self.workdays.iter().enumerate() {
             if d.year() != self.year {
-                return Err((format!("workdays[{i}]"), format!("must lie in {}", self.year)));
+                return Err((
+                    format!("workdays[{i}]"),
+                    format!("must lie in {}", self.year),
+                ));
             }
             if !is_weekend(*d) {
-                return Err((format!("workdays[{i}]"), "a make-up working day must be a Saturday or Sunday".into()));
+                return Err((
+                    format!("workdays[{i}]"),
+                    "a make-up working day must be a Saturday or Sunday".into(),
+                ));
             }
             if self.holidays.iter().any(|h| h.from <= *d && *d <= h.to) {
                 return Err((format!("workdays[{i}]"), "is inside a holiday".into()));
@@ -80,7 +92,8 @@ impl WorkingCalendar {
     pub fn new(years: &[YearArrangement]) -> WorkingCalendar {
         let mut cal = WorkingCalendar::default();
         for y in years {
-            cal.years.insert(y.year, y.source.clone().unwrap_or_default());
+            cal.years
+                .insert(y.year, y.source.clone().unwrap_or_default());
             for h in &y.holidays {
                 let mut d = h.from;
                 while d <= h.to {
@@ -118,7 +131,10 @@ impl WorkingCalendar {
                 left -= 1;
             }
         }
-        Counted { date: d, years_without_list: missing.into_iter().collect() }
+        Counted {
+            date: d,
+            years_without_list: missing.into_iter().collect(),
+        }
     }
 }
 
@@ -142,7 +158,10 @@ mod tests {
         let c = cal_2026();
         assert!(!c.is_working_day(d("2026-10-01")));
         assert!(!c.is_working_day(d("2026-10-07")));
-        assert!(c.is_working_day(d("2026-10-10")), "Saturday 10 Oct is a make-up day");
+        assert!(
+            c.is_working_day(d("2026-10-10")),
+            "Saturday 10 Oct is a make-up day"
+        );
         assert!(!c.is_working_day(d("2026-10-11")), "Sunday");
         assert!(c.is_working_day(d("2026-10-08")));
     }
@@ -175,8 +194,12 @@ mod tests {
 
     #[test]
     fn bad_arrangements_name_the_field() {
-        let mut y: YearArrangement = toml::from_str(include_str!("../../config/calendar/2026.toml")).unwrap();
+        let mut y: YearArrangement =
+            toml::from_str(include_str!("../../config/calendar/2026.toml")).unwrap();
         y.workdays.push(d("2026-03-04"));
-        assert_eq!(y.check().unwrap_err().0, format!("workdays[{}]", y.workdays.len() - 1));
+        assert_eq!(
+            y.check().unwrap_err().0,
+            format!("workdays[{}]", y.workdays.len() - 1)
+        );
     }
 }

@@ -27,7 +27,11 @@ impl Money {
     pub fn parse(s: &str) -> Result<Money, MoneyError> {
         let (whole, frac) = s.split_once('.').ok_or(MoneyError::Format)?;
         let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || frac.len() != 2 || !digits(frac) || (whole.len() > 1 && whole.starts_with('0')) {
+        if !digits(whole)
+            || frac.len() != 2
+            || !digits(frac)
+            || (whole.len() > 1 && whole.starts_with('0'))
+        {
             return Err(MoneyError::Format);
         }
         if whole.len() > 10 {
@@ -137,7 +141,10 @@ mod tests {
         assert_eq!(Money::parse("300000.00").unwrap().fen(), 30_000_000);
         assert_eq!(Money::parse("0.01").unwrap().fen(), 1);
         assert_eq!(Money::parse("9999999999.99").unwrap().fen(), MAX_FEN);
-        for bad in ["-1", "-1.00", "1", "1.0", "1.005", "1e400", "NaN", "", " 1.00", "1.00 ", "+1.00", "01.00", ".50", "1,000.00", "１.00"] {
+        for bad in [
+            "-1", "-1.00", "1", "1.0", "1.005", "1e400", "NaN", "", " 1.00", "1.00 ", "+1.00",
+            "01.00", ".50", "1,000.00", "１.00",
+        ] {
             assert!(Money::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Money::parse("10000000000.00"), Err(MoneyError::TooLarge));
@@ -147,8 +154,14 @@ mod tests {
     fn json_numbers_are_refused() {
         assert!(serde_json::from_str::<Money>("300000.00").is_err());
         assert!(serde_json::from_str::<Money>("1e400").is_err());
-        assert_eq!(serde_json::from_str::<Money>("\"12.30\"").unwrap().fen(), 1230);
-        assert_eq!(serde_json::to_string(&Money::from_fen(1230)).unwrap(), "\"12.30\"");
+        assert_eq!(
+            serde_json::from_str::<Money>("\"12.30\"").unwrap().fen(),
+            1230
+        );
+        assert_eq!(
+            serde_json::to_string(&Money::from_fen(1230)).unwrap(),
+            "\"12.30\""
+        );
     }
 
     #[test]

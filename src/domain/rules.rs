@@ -1,0 +1,230 @@
+//! Rule packs: the procurement rules of each method as data (`config/rules/*.toml`), every
+//! value with its citation. A project keeps a snapshot of the pack it was published under.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    VenturePhilanthropy,
+    Consultation,
+    Tender,
+}
+
+impl Method {
+    pub const ALL: [Method; 3] = [
+        Method::VenturePhilanthropy,
+        Method::Consultation,
+        Method::Tender,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::VenturePhilanthropy => "venture_philanthropy",
+            Method::Consultation => "consultation",
+            Method::Tender => "tender",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsRule {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinBidsRule {
+    pub default: u32,
+    /// The lowest a project may set.
+    pub floor: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelRule {
+    pub min_size: u32,
+    pub odd: bool,
+    pub expert_share_min: Decimal,
+    /// From this budget ceiling (fen) on, `large_budget_min_size` applies; 0: never.
+    pub large_budget_fen: i64,
+    pub large_budget_min_size: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Allow,
+    Warn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRule {
+    pub policy: Policy,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaysRule {
+    pub min_days: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingDaysRule {
+    pub working_days: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearsRule {
+    pub max_years: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRule {
+    pub share_of_mean: Decimal,
+    pub citation: String,
+}
+
+/// One method's rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulePack {
+    pub method: Method,
+    pub name: String,
+    pub citation: String,
+    pub price_points: PointsRule,
+    pub min_qualified_bids: MinBidsRule,
+    pub panel: PanelRule,
+    pub rating_threshold: PolicyRule,
+    pub bidding_period: DaysRule,
+    pub objection_window: WorkingDaysRule,
+    pub service_period: YearsRule,
+    pub abnormally_low: ShareRule,
+}
+
+impl RulePack {
+    /// The panel size for a budget ceiling: the rule's minimum, made odd when it must be.
+    pub fn panel_size(&self, budget_fen: i64) -> u32 {
+        let p = &self.panel;
+        let mut n = if p.large_budget_fen > 0 && budget_fen >= p.large_budget_fen {
+            p.large_budget_min_size.max(p.min_size)
+        } else {
+            p.min_size
+        };
+        if p.odd && n % 2 == 0 {
+            n += 1;
+        }
+        n
+    }
+}
+
+/// The packs in force, by method.
+#[derive(Debug, Clone)]
+pub struct RulePacks(BTreeMap<Method, RulePack>);
+
+const EMBEDDED: [(&str, &str); 3] = [
+    (
+        "venture_philanthropy",
+        include_str!("../../config/rules/venture_philanthropy.toml"),
+    ),
+    (
+        "consultation",
+        include_str!("../../config/rules/consultation.toml"),
+    ),
+    ("tender", include_str!("../../config/rules/tender.toml")),
+];
+
+impl RulePacks {
+    /// The packs in `dir` (`<method>.toml`), falling back to the copies built into the binary.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<RulePacks> {
+        let mut packs = BTreeMap::new();
+        for (name, embedded) in EMBEDDED {
+            let from_file = dir
+                .map(|d| d.join(format!("{name}.toml")))
+                .filter(|p| p.is_file());
+            let text = match &from_file {
+                Some(p) => std::fs::read_to_string(p)?,
+                None => embedded.to_owned(),
+            };
+            let pack: RulePack =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("rule pack {name}: {e}"))?;
+            if pack.method.as_str() != name {
+                anyhow::bail!(
+                    "rule pack {name}.toml declares method {}",
+                    pack.method.as_str()
+                );
+            }
+            packs.insert(pack.method, pack);
+        }
+        Ok(RulePacks(packs))
+    }
+
+    pub fn builtin() -> RulePacks {
+        RulePacks::load(None).expect("built-in rule packs parse")
+    }
+
+    pub fn get(&self, m: Method) -> &RulePack {
+        &self.0[&m]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_packs_parse_and_follow_the_design_table() {
+        let p = RulePacks::builtin();
+        let c = p.get(Method::Consultation);
+        assert_eq!((c.price_points.min, c.price_points.max), (10, 30));
+        assert_eq!(c.bidding_period.min_days, 10);
+        assert_eq!(p.get(Method::Tender).min_qualified_bids.floor, 3);
+        assert_eq!(
+            p.get(Method::VenturePhilanthropy)
+                .objection_window
+                .working_days,
+            7
+        );
+    }
+
+    #[test]
+    fn tender_panels_grow_with_large_budgets() {
+        let t = RulePacks::builtin().get(Method::Tender).clone();
+        assert_eq!(t.panel_size(100_000_00), 5);
+        assert_eq!(t.panel_size(10_000_000_00), 7);
+    }
+}
