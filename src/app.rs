@@ -71,6 +71,8 @@ pub fn routes() -> Router {
     crate::auth::routes::register(&mut r);
     crate::users::routes::register(&mut r);
     crate::regions::routes::register(&mut r);
+    crate::needs::routes::register(&mut r);
+    crate::funds::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);
     r

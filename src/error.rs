@@ -243,3 +243,9 @@ fn is_unavailable(message: &str) -> bool {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<crate::domain::spec::Invalid> for FieldError {
+    fn from(i: crate::domain::spec::Invalid) -> Self {
+        FieldError { field: i.field, message: i.message }
+    }
+}

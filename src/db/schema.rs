@@ -93,6 +93,125 @@ diesel::table! {
     }
 }
 
+
+diesel::table! {
+    needs (id) {
+        id -> Text,
+        community_id -> Text,
+        street_id -> Text,
+        district_id -> Text,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        source -> Text,
+        external_ref -> Nullable<Text>,
+        beneficiary_group -> Text,
+        beneficiaries -> BigInt,
+        urgency -> Text,
+        urgency_rank -> Integer,
+        supporters -> BigInt,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
+        project_id -> Nullable<Text>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    funds (id) {
+        id -> Text,
+        name -> Text,
+        district_id -> Text,
+        fiscal_year -> Integer,
+        source -> Text,
+        total_fen -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fund_ledger (id) {
+        id -> Text,
+        fund_id -> Text,
+        kind -> Text,
+        amount_fen -> BigInt,
+        project_id -> Nullable<Text>,
+        contract_id -> Nullable<Text>,
+        tranche_id -> Nullable<Text>,
+        ref_key -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Text,
+        district_id -> Text,
+        street_id -> Nullable<Text>,
+        region_id -> Text,
+        title -> Text,
+        category -> Text,
+        method -> Text,
+        fund_id -> Text,
+        budget_ceiling_fen -> BigInt,
+        bid_close_at -> Timestamp,
+        spec -> Text,
+        rule_pack -> Nullable<Text>,
+        warnings -> Text,
+        status -> Text,
+        round -> Integer,
+        seed_sealed -> Nullable<Text>,
+        seed_commitment -> Nullable<Text>,
+        seed -> Nullable<Text>,
+        status_reason -> Nullable<Text>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    project_needs (project_id, need_id) {
+        project_id -> Text,
+        need_id -> Text,
+    }
+}
+
+diesel::table! {
+    project_amendments (id) {
+        id -> Text,
+        project_id -> Text,
+        reason -> Text,
+        changes -> Text,
+        old_close_at -> Timestamp,
+        new_close_at -> Timestamp,
+        actor_id -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        body -> Text,
+        updated_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(fund_ledger -> funds (fund_id));
+diesel::joinable!(project_needs -> projects (project_id));
+diesel::joinable!(project_needs -> needs (need_id));
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> regions (region_id));
 
@@ -104,4 +223,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_head,
     outbox,
     idempotency_keys,
+    needs,
+    funds,
+    fund_ledger,
+    projects,
+    project_needs,
+    project_amendments,
+    calendar_years,
 );

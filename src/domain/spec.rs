@@ -85,6 +85,14 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a fund's money comes from.
+    FundSource {
+        Fiscal => "fiscal", LotteryWelfare => "lottery_welfare", Enterprise => "enterprise",
+        Foundation => "foundation", Donation => "donation",
+    }
+);
+
+string_enum!(
     /// When a tranche becomes releasable.
     Condition {
         OnSigning => "on_signing", OnMidtermPassed => "on_midterm_passed",

@@ -1,0 +1,9 @@
+DROP TABLE calendar_years;
+DROP TABLE project_amendments;
+DROP TABLE project_needs;
+DROP TABLE projects;
+DROP TRIGGER fund_ledger_no_delete;
+DROP TRIGGER fund_ledger_no_update;
+DROP TABLE fund_ledger;
+DROP TABLE funds;
+DROP TABLE needs;

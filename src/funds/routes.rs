@@ -1,0 +1,183 @@
+//! HTTP for funds: create, read with balances, the ledger.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::repo::{self, Balances, Fund, LedgerEntry};
+use super::service::{self, NewFund};
+use crate::app::State;
+use crate::auth::{Access, AuthUser, Role};
+use crate::clock::utc;
+use crate::domain::spec::FundSource;
+use crate::domain::Money;
+use crate::error::{AppError, Problem};
+use crate::http::routes::Router;
+use crate::http::{Json, Page, PageParams, Query};
+use crate::validate::{self, Errors};
+
+const MANAGERS: Access = Access::Roles(&[Role::Admin, Role::Bureau]);
+
+pub fn register(r: &mut Router) {
+    r.post("/api/v1/funds", MANAGERS, create_fund)
+        .get("/api/v1/funds", MANAGERS, list_funds)
+        .get("/api/v1/funds/{id}", MANAGERS, get_fund)
+        .get("/api/v1/funds/{id}/ledger", MANAGERS, fund_ledger);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FundResponse {
+    pub id: String,
+    pub name: String,
+    pub district_id: String,
+    pub fiscal_year: i32,
+    pub source: String,
+    pub total: Money,
+    pub reserved: Money,
+    pub committed: Money,
+    pub released: Money,
+    pub available: Money,
+    pub created_at: DateTime<Utc>,
+}
+
+impl FundResponse {
+    fn new(f: Fund, b: Balances) -> FundResponse {
+        let available = service::available(&f, &b);
+        FundResponse {
+            id: f.id,
+            name: f.name,
+            district_id: f.district_id,
+            fiscal_year: f.fiscal_year,
+            source: f.source,
+            total: Money::from_fen(f.total_fen),
+            reserved: Money::from_fen(b.reserved),
+            committed: Money::from_fen(b.committed),
+            released: Money::from_fen(b.released),
+            available: Money::from_fen(available),
+            created_at: utc(f.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFundRequest {
+    pub name: String,
+    pub district_id: String,
+    pub fiscal_year: i32,
+    pub source: FundSource,
+    pub total: Money,
+}
+
+#[utoipa::path(post, path = "/api/v1/funds", tag = "funds", request_body = CreateFundRequest, security(("bearer" = [])),
+    responses((status = 201, body = FundResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_fund(state: State, actor: AuthUser, body: Json<CreateFundRequest>) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let mut e = Errors::default();
+    let name = e.take(validate::text("name", &b.name, 1, 200));
+    if !(2000..=2100).contains(&b.fiscal_year) {
+        e.push("fiscal_year", "must be a year between 2000 and 2100");
+    }
+    if !b.total.is_positive() {
+        e.push("total", "must be more than 0.00");
+    }
+    e.finish()?;
+    let cmd = NewFund {
+        name: name.unwrap_or_default(),
+        district_id: b.district_id,
+        fiscal_year: b.fiscal_year,
+        source: b.source,
+        total: b.total,
+    };
+    let now = state.clock.now_naive();
+    let fund = state.db.write(move |c| service::create(c, &actor, cmd, now)).await?;
+    Ok(HttpResponse::Created().json(FundResponse::new(fund, Balances::default())))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListFundsQuery {
+    pub district_id: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/funds", tag = "funds", params(ListFundsQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<FundResponse>)))]
+pub async fn list_funds(state: State, actor: AuthUser, query: Query<ListFundsQuery>) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let district = match actor.role {
+        Role::Admin => q.district_id,
+        _ => Some(actor.district_id().ok_or_else(AppError::forbidden)?.to_owned()),
+    };
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let rows = state
+        .db
+        .read(move |c| {
+            let funds = repo::list(c, district.as_deref(), after.as_deref(), fetch)?;
+            let mut out = Vec::with_capacity(funds.len());
+            for f in funds {
+                let b = repo::balances(c, &f.id)?;
+                out.push((f, b));
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |(f, _)| f.id.clone(), |(f, b)| FundResponse::new(f, b))))
+}
+
+#[utoipa::path(get, path = "/api/v1/funds/{id}", tag = "funds", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = FundResponse), (status = 404, body = Problem)))]
+pub async fn get_fund(state: State, actor: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (f, b) = state.db.read(move |c| service::get(c, &actor, &id)).await?;
+    Ok(HttpResponse::Ok().json(FundResponse::new(f, b)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LedgerEntryResponse {
+    pub id: String,
+    /// reserve, unreserve, commit, uncommit or release.
+    pub kind: String,
+    pub amount: Money,
+    pub project_id: Option<String>,
+    pub contract_id: Option<String>,
+    pub tranche_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<LedgerEntry> for LedgerEntryResponse {
+    fn from(e: LedgerEntry) -> Self {
+        LedgerEntryResponse {
+            id: e.id,
+            kind: e.kind,
+            amount: Money::from_fen(e.amount_fen),
+            project_id: e.project_id,
+            contract_id: e.contract_id,
+            tranche_id: e.tranche_id,
+            at: utc(e.at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/funds/{id}/ledger", tag = "funds", params(("id" = String, Path), PageQuery),
+    security(("bearer" = [])), responses((status = 200, body = Page<LedgerEntryResponse>), (status = 404, body = Problem)))]
+pub async fn fund_ledger(state: State, actor: AuthUser, id: web::Path<String>, query: Query<PageQuery>) -> Result<HttpResponse, AppError> {
+    let page = PageParams::<String>::parse(query.limit, query.cursor.as_deref())?;
+    let (limit, fetch, after, id) = (page.limit, page.fetch(), page.after, id.into_inner());
+    let rows = state
+        .db
+        .read(move |c| {
+            service::get(c, &actor, &id)?;
+            Ok(repo::list_entries(c, &id, after.as_deref(), fetch)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), LedgerEntryResponse::from)))
+}

@@ -1,0 +1,151 @@
+//! Fund use cases and the ledger moves other areas make inside their own transactions.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::repo::{self, Balances, Fund, LedgerEntry};
+use crate::audit::{self, Event};
+use crate::auth::{AuthUser, RegionKind, Role};
+use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::domain::spec::FundSource;
+use crate::domain::Money;
+use crate::error::AppError;
+
+pub struct NewFund {
+    pub name: String,
+    pub district_id: String,
+    pub fiscal_year: i32,
+    pub source: FundSource,
+    pub total: Money,
+}
+
+/// Whether `actor` may manage funds of `district_id`.
+fn may_manage(actor: &AuthUser, district_id: &str) -> bool {
+    match actor.role {
+        Role::Admin => true,
+        Role::Bureau => actor.region.as_ref().is_some_and(|r| r.kind == RegionKind::District && r.id == district_id),
+        _ => false,
+    }
+}
+
+pub fn create(conn: &mut DbConn, actor: &AuthUser, cmd: NewFund, now: NaiveDateTime) -> Result<Fund, AppError> {
+    write_tx(conn, |tx| {
+        let district = crate::regions::repo::find_path(tx, &cmd.district_id)?
+            .filter(|p| p.kind == RegionKind::District)
+            .ok_or_else(|| AppError::field("district_id", "no such district"))?;
+        if !may_manage(actor, &district.id) {
+            return Err(AppError::not_found("district"));
+        }
+        let fund = Fund {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: cmd.name,
+            district_id: district.id.clone(),
+            fiscal_year: cmd.fiscal_year,
+            source: cmd.source.as_str().into(),
+            total_fen: cmd.total.fen(),
+            created_by: actor.id.clone(),
+            created_at: now,
+        };
+        repo::insert(tx, &fund).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict("fund_exists", "the district has a fund of this name for this fiscal year")
+            } else {
+                e.into()
+            }
+        })?;
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&actor.id),
+                action: "fund.created",
+                entity: "fund",
+                entity_id: &fund.id,
+                district_id: Some(&fund.district_id),
+                summary: json!({"after": {"name": fund.name, "fiscal_year": fund.fiscal_year, "source": fund.source, "total": Money::from_fen(fund.total_fen)}}),
+            },
+            now,
+        )?;
+        Ok(fund)
+    })
+}
+
+/// The fund with its balances, if the caller may see it (404 otherwise).
+pub fn get(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<(Fund, Balances), AppError> {
+    let fund = repo::find(conn, id)?
+        .filter(|f| may_manage(actor, &f.district_id))
+        .ok_or_else(|| AppError::not_found("fund"))?;
+    let b = repo::balances(conn, &fund.id)?;
+    Ok((fund, b))
+}
+
+pub fn available(fund: &Fund, b: &Balances) -> i64 {
+    fund.total_fen - b.reserved - b.committed
+}
+
+/// A ledger move, made once per `ref_key`.
+pub struct Move<'a> {
+    pub fund_id: &'a str,
+    pub kind: &'a str,
+    pub amount: Money,
+    pub project_id: Option<&'a str>,
+    pub contract_id: Option<&'a str>,
+    pub tranche_id: Option<&'a str>,
+    pub ref_key: &'a str,
+    pub actor_id: Option<&'a str>,
+}
+
+fn post(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
+    repo::insert_entry(
+        conn,
+        &LedgerEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            fund_id: m.fund_id.to_owned(),
+            kind: m.kind.to_owned(),
+            amount_fen: m.amount.fen(),
+            project_id: m.project_id.map(str::to_owned),
+            contract_id: m.contract_id.map(str::to_owned),
+            tranche_id: m.tranche_id.map(str::to_owned),
+            ref_key: m.ref_key.to_owned(),
+            actor_id: m.actor_id.map(str::to_owned),
+            at: now,
+        },
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::conflict("already_posted", format!("ledger entry {} exists", m.ref_key))
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Reserves `m.amount` if the fund has it available: 409 `budget_exceeded` otherwise. Must run
+/// inside the caller's write transaction; it locks the fund first.
+pub fn reserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
+    if !repo::lock(conn, m.fund_id)? {
+        return Err(AppError::field("fund_id", "no such fund"));
+    }
+    let fund = repo::find(conn, m.fund_id)?.ok_or_else(|| AppError::field("fund_id", "no such fund"))?;
+    let b = repo::balances(conn, m.fund_id)?;
+    let free = available(&fund, &b);
+    if free < m.amount.fen() {
+        return Err(AppError::conflict(
+            "budget_exceeded",
+            format!(
+                "the fund has {} available; {} is needed",
+                Money::from_fen(free.max(0)),
+                m.amount
+            ),
+        ));
+    }
+    post(conn, m, now)
+}
+
+/// Returns a reservation (cancel, failure). A no-op when it was returned already.
+pub fn unreserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
+    repo::lock(conn, m.fund_id)?;
+    if repo::entry_exists(conn, m.ref_key)? {
+        return Ok(());
+    }
+    post(conn, m, now)
+}

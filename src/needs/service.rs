@@ -1,0 +1,284 @@
+//! Need use cases. Each is one write transaction: load, check scope and status, move with a
+//! guarded update, append the audit event, and queue mail where someone must act.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::model::{Need, NeedAction, NeedStatus};
+use super::repo::{self, NeedEdits};
+use crate::audit::{self, Event};
+use crate::auth::{AuthUser, RegionKind, RegionPath};
+use crate::db::{write_tx, DbConn};
+use crate::domain::spec::{Category, Source, Urgency};
+use crate::error::AppError;
+use crate::notify::{self, Mail};
+
+/// A validated new need.
+#[derive(Debug, Clone)]
+pub struct NewNeed {
+    pub title: String,
+    pub description: String,
+    pub category: Category,
+    pub source: Source,
+    pub external_ref: Option<String>,
+    pub beneficiary_group: String,
+    pub beneficiaries: i64,
+    pub urgency: Urgency,
+}
+
+/// Validated corrections made when resubmitting.
+#[derive(Debug, Clone, Default)]
+pub struct Corrections {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<Category>,
+    pub source: Option<Source>,
+    pub external_ref: Option<Option<String>>,
+    pub beneficiary_group: Option<String>,
+    pub beneficiaries: Option<i64>,
+    pub urgency: Option<Urgency>,
+}
+
+pub fn path_of(n: &Need) -> RegionPath {
+    RegionPath {
+        id: n.community_id.clone(),
+        kind: RegionKind::Community,
+        district_id: Some(n.district_id.clone()),
+        street_id: Some(n.street_id.clone()),
+    }
+}
+
+pub fn status_of(n: &Need) -> Result<NeedStatus, AppError> {
+    NeedStatus::parse(&n.status).ok_or_else(|| AppError::internal(anyhow::anyhow!("need {} has status {}", n.id, n.status)))
+}
+
+/// The need, if the caller's scope covers it (404 otherwise, revealing nothing).
+pub fn load(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<Need, AppError> {
+    let need = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("need"))?;
+    actor.require_region(&path_of(&need), "need")?;
+    Ok(need)
+}
+
+fn audit_need(conn: &mut DbConn, actor: &AuthUser, action: &str, n: &Need, summary: serde_json::Value, now: NaiveDateTime) -> Result<(), AppError> {
+    audit::append(
+        conn,
+        Event {
+            actor_id: Some(&actor.id),
+            action,
+            entity: "need",
+            entity_id: &n.id,
+            district_id: Some(&n.district_id),
+            summary,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Tells the worker who submitted the need what happened to it.
+fn mail_creator(conn: &mut DbConn, n: &Need, what: &str, reason: Option<&str>, now: NaiveDateTime) -> Result<(), AppError> {
+    if let Some(creator) = crate::users::repo::find(conn, &n.created_by)? {
+        let body = format!(
+            "The need \"{}\" ({}) was {what}.{}\n",
+            n.title,
+            n.id,
+            reason.map(|r| format!("\nReason: {r}")).unwrap_or_default()
+        );
+        notify::enqueue(
+            conn,
+            &format!("need.{what}:{}:{}", n.id, n.version + 1),
+            &Mail { to: creator.email, subject: format!("Need {what}: {}", n.title), body },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn submit(conn: &mut DbConn, actor: &AuthUser, cmd: NewNeed, now: NaiveDateTime) -> Result<Need, AppError> {
+    let region = actor
+        .region
+        .clone()
+        .filter(|r| r.kind == RegionKind::Community)
+        .ok_or_else(|| AppError::forbidden())?;
+    write_tx(conn, |tx| {
+        let need = Need {
+            id: uuid::Uuid::now_v7().to_string(),
+            community_id: region.id.clone(),
+            street_id: region.street_id.clone().unwrap_or_default(),
+            district_id: region.district().to_owned(),
+            title: cmd.title,
+            description: cmd.description,
+            category: cmd.category.as_str().into(),
+            source: cmd.source.as_str().into(),
+            external_ref: cmd.external_ref,
+            beneficiary_group: cmd.beneficiary_group,
+            beneficiaries: cmd.beneficiaries,
+            urgency: cmd.urgency.as_str().into(),
+            urgency_rank: cmd.urgency.rank(),
+            supporters: 0,
+            status: NeedStatus::Submitted.as_str().into(),
+            status_reason: None,
+            merged_into: None,
+            project_id: None,
+            created_by: actor.id.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        repo::insert(tx, &need)?;
+        audit_need(
+            tx,
+            actor,
+            "need.submitted",
+            &need,
+            json!({"after": {"status": need.status, "title": need.title, "source": need.source, "external_ref": need.external_ref}}),
+            now,
+        )?;
+        Ok(need)
+    })
+}
+
+/// Moves the need by `action`: 404 outside scope, 409 `invalid_state` from the wrong status.
+fn step(conn: &mut DbConn, actor: &AuthUser, id: &str, action: NeedAction, reason: Option<&str>, now: NaiveDateTime) -> Result<(Need, Need), AppError> {
+    let before = load(conn, actor, id)?;
+    let from = status_of(&before)?;
+    let to = from.next(action).ok_or_else(|| {
+        AppError::invalid_state(format!("a need that is {} cannot be {action:?}ed", from.as_str()).to_lowercase())
+    })?;
+    if !repo::transition(conn, id, from.as_str(), before.version, to.as_str(), reason, now)? {
+        return Err(AppError::conflict("concurrent_update", "the need changed meanwhile; read it again"));
+    }
+    let after = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("need"))?;
+    Ok((before, after))
+}
+
+fn simple(conn: &mut DbConn, actor: &AuthUser, id: &str, action: NeedAction, reason: Option<String>, now: NaiveDateTime) -> Result<Need, AppError> {
+    write_tx(conn, |tx| {
+        let (before, after) = step(tx, actor, id, action, reason.as_deref(), now)?;
+        let name = match action {
+            NeedAction::Forward => "forwarded",
+            NeedAction::Return => "returned",
+            NeedAction::Accept => "accepted",
+            NeedAction::Reject => "rejected",
+            _ => "changed",
+        };
+        audit_need(
+            tx,
+            actor,
+            &format!("need.{name}"),
+            &after,
+            json!({"before": {"status": before.status}, "after": {"status": after.status, "reason": reason}}),
+            now,
+        )?;
+        if matches!(action, NeedAction::Return | NeedAction::Reject | NeedAction::Accept) {
+            mail_creator(tx, &before, name, reason.as_deref(), now)?;
+        }
+        Ok(after)
+    })
+}
+
+pub fn forward(conn: &mut DbConn, actor: &AuthUser, id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+    simple(conn, actor, id, NeedAction::Forward, None, now)
+}
+
+pub fn give_back(conn: &mut DbConn, actor: &AuthUser, id: &str, reason: String, now: NaiveDateTime) -> Result<Need, AppError> {
+    simple(conn, actor, id, NeedAction::Return, Some(reason), now)
+}
+
+pub fn accept(conn: &mut DbConn, actor: &AuthUser, id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+    simple(conn, actor, id, NeedAction::Accept, None, now)
+}
+
+pub fn reject(conn: &mut DbConn, actor: &AuthUser, id: &str, reason: String, now: NaiveDateTime) -> Result<Need, AppError> {
+    simple(conn, actor, id, NeedAction::Reject, Some(reason), now)
+}
+
+pub fn resubmit(conn: &mut DbConn, actor: &AuthUser, id: &str, c: Corrections, now: NaiveDateTime) -> Result<Need, AppError> {
+    write_tx(conn, |tx| {
+        let current = load(tx, actor, id)?;
+        let source = c.source.map(|s| s.as_str().to_owned()).unwrap_or_else(|| current.source.clone());
+        let external_ref = match &c.external_ref {
+            Some(r) => r.clone(),
+            None => current.external_ref.clone(),
+        };
+        if source == Source::Hotline12345.as_str() && external_ref.is_none() {
+            return Err(AppError::field("external_ref", "a 12345 hotline need carries its ticket number"));
+        }
+        let (before, _) = step(tx, actor, id, NeedAction::Resubmit, None, now)?;
+        let edits = NeedEdits {
+            title: c.title.clone(),
+            description: c.description.clone(),
+            category: c.category.map(|v| v.as_str().to_owned()),
+            source: c.source.map(|v| v.as_str().to_owned()),
+            external_ref: c.external_ref.clone(),
+            beneficiary_group: c.beneficiary_group.clone(),
+            beneficiaries: c.beneficiaries,
+            urgency: c.urgency.map(|v| v.as_str().to_owned()),
+            urgency_rank: c.urgency.map(|v| v.rank()),
+        };
+        repo::edit(tx, id, &edits, now)?;
+        let after = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
+        audit_need(
+            tx,
+            actor,
+            "need.resubmitted",
+            &after,
+            json!({"before": {"status": before.status, "title": before.title}, "after": {"status": after.status, "title": after.title}}),
+            now,
+        )?;
+        Ok(after)
+    })
+}
+
+pub fn support(conn: &mut DbConn, actor: &AuthUser, id: &str, count: i64, now: NaiveDateTime) -> Result<Need, AppError> {
+    write_tx(conn, |tx| {
+        let before = load(tx, actor, id)?;
+        let status = status_of(&before)?;
+        if status.next(NeedAction::Support).is_none() {
+            return Err(AppError::invalid_state(format!("a need that is {} takes no more support", status.as_str())));
+        }
+        repo::add_supporters(tx, id, count, now)?;
+        let after = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
+        audit_need(
+            tx,
+            actor,
+            "need.supported",
+            &after,
+            json!({"before": {"supporters": before.supporters}, "after": {"supporters": after.supporters}, "added": count}),
+            now,
+        )?;
+        Ok(after)
+    })
+}
+
+/// Merges a duplicate into `into_id` (same district): the target gains its supporters.
+pub fn merge(conn: &mut DbConn, actor: &AuthUser, id: &str, into_id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+    if id == into_id {
+        return Err(AppError::field("into_id", "a need cannot be merged into itself"));
+    }
+    write_tx(conn, |tx| {
+        let target = repo::find(tx, into_id)?
+            .filter(|t| actor.can_see_region(&path_of(t)))
+            .ok_or_else(|| AppError::field("into_id", "no such need in your district"))?;
+        let target_status = status_of(&target)?;
+        if !target_status.can_absorb() {
+            return Err(AppError::invalid_state(format!("the target need is {} and cannot absorb another", target_status.as_str())));
+        }
+        let (before, after) = step(tx, actor, id, NeedAction::Merge, None, now)?;
+        if !repo::set_merged(tx, id, after.version, into_id, now)? {
+            return Err(AppError::conflict("concurrent_update", "the need changed meanwhile; read it again"));
+        }
+        repo::add_supporters(tx, into_id, before.supporters, now)?;
+        let merged = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
+        audit_need(
+            tx,
+            actor,
+            "need.merged",
+            &merged,
+            json!({"before": {"status": before.status}, "after": {"status": merged.status, "merged_into": into_id, "supporters_moved": before.supporters}}),
+            now,
+        )?;
+        mail_creator(tx, &before, "merged", Some(&format!("duplicate of need {into_id}")), now)?;
+        Ok(merged)
+    })
+}
