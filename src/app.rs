@@ -11,7 +11,9 @@ use crate::auth::limits::LoginLimits;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::crypto::Sealer;
 use crate::db::{Db, DbOptions};
+use crate::domain::rules::RulePacks;
 use crate::error::AppError;
 use crate::http::extract::BodyLimit;
 use crate::http::request_id;
@@ -26,6 +28,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub mailer: Mailer,
     pub login_limits: LoginLimits,
+    pub sealer: Sealer,
+    pub rules: RulePacks,
 }
 
 pub type State = web::Data<AppState>;
@@ -52,7 +56,20 @@ impl AppState {
         } else {
             Clock::system()
         };
+        let sealer = Sealer::new(&settings.sealing_key()?)?;
+        let rules = RulePacks::load(Some(&settings.config_dir.join("rules")))?;
+        {
+            let mut conn = db.write_conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::calendar::service::seed_from_config(
+                &mut conn,
+                &settings.config_dir.join("calendar"),
+                clock.now_naive(),
+            )
+            .map_err(|e| anyhow::anyhow!("loading the working-day calendar: {e}"))?;
+        }
         Ok(AppState {
+            sealer,
+            rules,
             login_limits: LoginLimits::new(&settings.auth),
             settings: Arc::new(settings),
             db,
@@ -73,6 +90,8 @@ pub fn routes() -> Router {
     crate::regions::routes::register(&mut r);
     crate::needs::routes::register(&mut r);
     crate::funds::routes::register(&mut r);
+    crate::projects::routes::register(&mut r);
+    crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);
     r

@@ -20,6 +20,23 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub jobs: JobSettings,
+    #[serde(default)]
+    pub sealing: SealingSettings,
+    /// Where `default.toml`, `rules/` and `calendar/` were looked up; not read from files.
+    #[serde(skip, default = "default_config_dir")]
+    pub config_dir: PathBuf,
+}
+
+fn default_config_dir() -> PathBuf {
+    PathBuf::from("config")
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SealingSettings {
+    /// 32-byte key as 64 hex digits; from `GONGYI__SEALING__KEY`, or generated into
+    /// `data_dir/sealing.key` outside production.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -123,6 +140,7 @@ impl Settings {
             .try_deserialize()
             .context("configuration has a wrong or missing key")?;
         settings.env = env;
+        settings.config_dir = config_dir.to_path_buf();
         settings.check()?;
         Ok(settings)
     }
@@ -155,6 +173,16 @@ impl Settings {
                 ),
             }
         }
+        if self.is_production() && self.sealing.key.is_none() {
+            bail!(
+                "APP_ENV=production needs GONGYI__SEALING__KEY (64 hex digits) in the environment"
+            );
+        }
+        if let Some(k) = &self.sealing.key {
+            if hex::decode(k).map(|b| b.len()) != Ok(32) {
+                bail!("sealing.key must be 64 hex digits (32 bytes)");
+            }
+        }
         if let Some(s) = &self.auth.jwt_secret {
             if s.len() < 32 {
                 bail!("auth.jwt_secret must be at least 32 bytes");
@@ -172,6 +200,16 @@ impl Settings {
 
     /// The JWT key: configured, or read from (or generated once into) `data_dir/jwt.key`, 0600.
     pub fn jwt_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if self.is_production() && self.sealing.key.is_none() {
+            bail!(
+                "APP_ENV=production needs GONGYI__SEALING__KEY (64 hex digits) in the environment"
+            );
+        }
+        if let Some(k) = &self.sealing.key {
+            if hex::decode(k).map(|b| b.len()) != Ok(32) {
+                bail!("sealing.key must be 64 hex digits (32 bytes)");
+            }
+        }
         if let Some(s) = &self.auth.jwt_secret {
             return Ok(s.as_bytes().to_vec());
         }
@@ -179,6 +217,19 @@ impl Settings {
             bail!("APP_ENV=production needs GONGYI__AUTH__JWT_SECRET");
         }
         read_or_create_secret(&self.data_dir.join("jwt.key"))
+    }
+}
+
+impl Settings {
+    /// The key that seals bids and seeds at rest.
+    pub fn sealing_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(k) = &self.sealing.key {
+            return Ok(hex::decode(k)?);
+        }
+        if self.is_production() {
+            bail!("APP_ENV=production needs GONGYI__SEALING__KEY");
+        }
+        read_or_create_secret(&self.data_dir.join("sealing.key"))
     }
 }
 

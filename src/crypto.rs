@@ -17,7 +17,8 @@ impl Sealer {
         if key.len() != 32 {
             anyhow::bail!("the sealing key must be 32 bytes");
         }
-        let cipher = ChaCha20Poly1305::new_from_slice(key).map_err(|_| anyhow::anyhow!("bad sealing key"))?;
+        let cipher = ChaCha20Poly1305::new_from_slice(key)
+            .map_err(|_| anyhow::anyhow!("bad sealing key"))?;
         Ok(Sealer { cipher })
     }
 
@@ -27,7 +28,13 @@ impl Sealer {
         let nonce: [u8; 12] = rand::random();
         let ct = self
             .cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: plain, aad: context.as_bytes() })
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("ChaCha20-Poly1305 encryption does not fail for in-memory buffers");
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
@@ -42,7 +49,13 @@ impl Sealer {
         let (nonce, ct) = bytes.split_at(12);
         let nonce: [u8; 12] = nonce.try_into()?;
         self.cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: context.as_bytes() })
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| anyhow::anyhow!("sealed value does not open with this key and context"))
     }
 }
@@ -58,6 +71,9 @@ mod tests {
         assert!(!sealed.contains("secret"));
         assert_eq!(s.open("project-1", &sealed).unwrap(), b"secret seed");
         assert!(s.open("project-2", &sealed).is_err());
-        assert!(Sealer::new(&[8u8; 32]).unwrap().open("project-1", &sealed).is_err());
+        assert!(Sealer::new(&[8u8; 32])
+            .unwrap()
+            .open("project-1", &sealed)
+            .is_err());
     }
 }

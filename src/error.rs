@@ -246,6 +246,9 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl From<crate::domain::spec::Invalid> for FieldError {
     fn from(i: crate::domain::spec::Invalid) -> Self {
-        FieldError { field: i.field, message: i.message }
+        FieldError {
+            field: i.field,
+            message: i.message,
+        }
     }
 }

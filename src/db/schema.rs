@@ -93,7 +93,6 @@ diesel::table! {
     }
 }
 
-
 diesel::table! {
     needs (id) {
         id -> Text,

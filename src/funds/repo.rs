@@ -44,11 +44,18 @@ pub struct Balances {
 }
 
 pub fn insert(conn: &mut DbConn, f: &Fund) -> QueryResult<()> {
-    diesel::insert_into(funds::table).values(f).execute(conn).map(|_| ())
+    diesel::insert_into(funds::table)
+        .values(f)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Fund>> {
-    funds::table.find(id).select(Fund::as_select()).first(conn).optional()
+    funds::table
+        .find(id)
+        .select(Fund::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Locks the fund row until the transaction ends, so two reservations cannot both pass the
@@ -101,22 +108,43 @@ fn sums(conn: &mut DbConn, fund_id: &str) -> QueryResult<Vec<(String, i64)>> {
 }
 
 pub fn insert_entry(conn: &mut DbConn, e: &LedgerEntry) -> QueryResult<()> {
-    diesel::insert_into(fund_ledger::table).values(e).execute(conn).map(|_| ())
+    diesel::insert_into(fund_ledger::table)
+        .values(e)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn entry_exists(conn: &mut DbConn, ref_key: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(fund_ledger::table.filter(fund_ledger::ref_key.eq(ref_key)))).get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        fund_ledger::table.filter(fund_ledger::ref_key.eq(ref_key)),
+    ))
+    .get_result(conn)
 }
 
-pub fn list_entries(conn: &mut DbConn, fund_id: &str, after: Option<&str>, limit: i64) -> QueryResult<Vec<LedgerEntry>> {
-    let mut q = fund_ledger::table.filter(fund_ledger::fund_id.eq(fund_id)).into_boxed();
+pub fn list_entries(
+    conn: &mut DbConn,
+    fund_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LedgerEntry>> {
+    let mut q = fund_ledger::table
+        .filter(fund_ledger::fund_id.eq(fund_id))
+        .into_boxed();
     if let Some(a) = after {
         q = q.filter(fund_ledger::id.gt(a));
     }
-    q.order(fund_ledger::id.asc()).limit(limit).select(LedgerEntry::as_select()).load(conn)
+    q.order(fund_ledger::id.asc())
+        .limit(limit)
+        .select(LedgerEntry::as_select())
+        .load(conn)
 }
 
-pub fn list(conn: &mut DbConn, district_id: Option<&str>, after: Option<&str>, limit: i64) -> QueryResult<Vec<Fund>> {
+pub fn list(
+    conn: &mut DbConn,
+    district_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Fund>> {
     let mut q = funds::table.into_boxed();
     if let Some(d) = district_id {
         q = q.filter(funds::district_id.eq(d));
@@ -124,5 +152,8 @@ pub fn list(conn: &mut DbConn, district_id: Option<&str>, after: Option<&str>, l
     if let Some(a) = after {
         q = q.filter(funds::id.gt(a));
     }
-    q.order(funds::id.asc()).limit(limit).select(Fund::as_select()).load(conn)
+    q.order(funds::id.asc())
+        .limit(limit)
+        .select(Fund::as_select())
+        .load(conn)
 }

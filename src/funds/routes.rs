@@ -72,7 +72,11 @@ pub struct CreateFundRequest {
 
 #[utoipa::path(post, path = "/api/v1/funds", tag = "funds", request_body = CreateFundRequest, security(("bearer" = [])),
     responses((status = 201, body = FundResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_fund(state: State, actor: AuthUser, body: Json<CreateFundRequest>) -> Result<HttpResponse, AppError> {
+pub async fn create_fund(
+    state: State,
+    actor: AuthUser,
+    body: Json<CreateFundRequest>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let mut e = Errors::default();
     let name = e.take(validate::text("name", &b.name, 1, 200));
@@ -91,7 +95,10 @@ pub async fn create_fund(state: State, actor: AuthUser, body: Json<CreateFundReq
         total: b.total,
     };
     let now = state.clock.now_naive();
-    let fund = state.db.write(move |c| service::create(c, &actor, cmd, now)).await?;
+    let fund = state
+        .db
+        .write(move |c| service::create(c, &actor, cmd, now))
+        .await?;
     Ok(HttpResponse::Created().json(FundResponse::new(fund, Balances::default())))
 }
 
@@ -104,12 +111,21 @@ pub struct ListFundsQuery {
 
 #[utoipa::path(get, path = "/api/v1/funds", tag = "funds", params(ListFundsQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<FundResponse>)))]
-pub async fn list_funds(state: State, actor: AuthUser, query: Query<ListFundsQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_funds(
+    state: State,
+    actor: AuthUser,
+    query: Query<ListFundsQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.0;
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let district = match actor.role {
         Role::Admin => q.district_id,
-        _ => Some(actor.district_id().ok_or_else(AppError::forbidden)?.to_owned()),
+        _ => Some(
+            actor
+                .district_id()
+                .ok_or_else(AppError::forbidden)?
+                .to_owned(),
+        ),
     };
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
@@ -124,12 +140,21 @@ pub async fn list_funds(state: State, actor: AuthUser, query: Query<ListFundsQue
             Ok(out)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |(f, _)| f.id.clone(), |(f, b)| FundResponse::new(f, b))))
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |(f, _)| f.id.clone(),
+        |(f, b)| FundResponse::new(f, b),
+    )))
 }
 
 #[utoipa::path(get, path = "/api/v1/funds/{id}", tag = "funds", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = FundResponse), (status = 404, body = Problem)))]
-pub async fn get_fund(state: State, actor: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get_fund(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let (f, b) = state.db.read(move |c| service::get(c, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(FundResponse::new(f, b)))
@@ -169,7 +194,12 @@ pub struct PageQuery {
 
 #[utoipa::path(get, path = "/api/v1/funds/{id}/ledger", tag = "funds", params(("id" = String, Path), PageQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<LedgerEntryResponse>), (status = 404, body = Problem)))]
-pub async fn fund_ledger(state: State, actor: AuthUser, id: web::Path<String>, query: Query<PageQuery>) -> Result<HttpResponse, AppError> {
+pub async fn fund_ledger(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    query: Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     let page = PageParams::<String>::parse(query.limit, query.cursor.as_deref())?;
     let (limit, fetch, after, id) = (page.limit, page.fetch(), page.after, id.into_inner());
     let rows = state
@@ -179,5 +209,10 @@ pub async fn fund_ledger(state: State, actor: AuthUser, id: web::Path<String>, q
             Ok(repo::list_entries(c, &id, after.as_deref(), fetch)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), LedgerEntryResponse::from)))
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |e| e.id.clone(),
+        LedgerEntryResponse::from,
+    )))
 }

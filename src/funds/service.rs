@@ -23,12 +23,20 @@ pub struct NewFund {
 fn may_manage(actor: &AuthUser, district_id: &str) -> bool {
     match actor.role {
         Role::Admin => true,
-        Role::Bureau => actor.region.as_ref().is_some_and(|r| r.kind == RegionKind::District && r.id == district_id),
+        Role::Bureau => actor
+            .region
+            .as_ref()
+            .is_some_and(|r| r.kind == RegionKind::District && r.id == district_id),
         _ => false,
     }
 }
 
-pub fn create(conn: &mut DbConn, actor: &AuthUser, cmd: NewFund, now: NaiveDateTime) -> Result<Fund, AppError> {
+pub fn create(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    cmd: NewFund,
+    now: NaiveDateTime,
+) -> Result<Fund, AppError> {
     write_tx(conn, |tx| {
         let district = crate::regions::repo::find_path(tx, &cmd.district_id)?
             .filter(|p| p.kind == RegionKind::District)
@@ -48,7 +56,10 @@ pub fn create(conn: &mut DbConn, actor: &AuthUser, cmd: NewFund, now: NaiveDateT
         };
         repo::insert(tx, &fund).map_err(|e| {
             if is_unique_violation(&e) {
-                AppError::conflict("fund_exists", "the district has a fund of this name for this fiscal year")
+                AppError::conflict(
+                    "fund_exists",
+                    "the district has a fund of this name for this fiscal year",
+                )
             } else {
                 e.into()
             }
@@ -112,7 +123,10 @@ fn post(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppEr
     )
     .map_err(|e| {
         if is_unique_violation(&e) {
-            AppError::conflict("already_posted", format!("ledger entry {} exists", m.ref_key))
+            AppError::conflict(
+                "already_posted",
+                format!("ledger entry {} exists", m.ref_key),
+            )
         } else {
             e.into()
         }
@@ -125,7 +139,8 @@ pub fn reserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<()
     if !repo::lock(conn, m.fund_id)? {
         return Err(AppError::field("fund_id", "no such fund"));
     }
-    let fund = repo::find(conn, m.fund_id)?.ok_or_else(|| AppError::field("fund_id", "no such fund"))?;
+    let fund =
+        repo::find(conn, m.fund_id)?.ok_or_else(|| AppError::field("fund_id", "no such fund"))?;
     let b = repo::balances(conn, m.fund_id)?;
     let free = available(&fund, &b);
     if free < m.amount.fen() {

@@ -75,9 +75,11 @@ impl NeedStatus {
 
     pub fn parse(s: &str) -> Option<NeedStatus> {
         use NeedStatus::*;
-        [Submitted, Forwarded, Returned, Accepted, Rejected, Merged, InProject, Met]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Submitted, Forwarded, Returned, Accepted, Rejected, Merged, InProject, Met,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 
     /// The status after `action`, or `None` when the action is not allowed from here.
@@ -91,7 +93,10 @@ impl NeedStatus {
             (S::Forwarded, A::Accept) => Some(S::Accepted),
             (S::Submitted | S::Forwarded | S::Accepted, A::Reject) => Some(S::Rejected),
             (S::Submitted | S::Forwarded | S::Accepted, A::Merge) => Some(S::Merged),
-            (S::Submitted | S::Forwarded | S::Returned | S::Accepted | S::InProject, A::Support) => Some(self),
+            (
+                S::Submitted | S::Forwarded | S::Returned | S::Accepted | S::InProject,
+                A::Support,
+            ) => Some(self),
             (S::Accepted, A::LinkProject) => Some(S::InProject),
             (S::InProject, A::UnlinkProject) => Some(S::Accepted),
             _ => None,
@@ -100,7 +105,13 @@ impl NeedStatus {
 
     /// Whether a need in this status can receive another merged into it.
     pub fn can_absorb(self) -> bool {
-        matches!(self, NeedStatus::Submitted | NeedStatus::Forwarded | NeedStatus::Accepted | NeedStatus::InProject)
+        matches!(
+            self,
+            NeedStatus::Submitted
+                | NeedStatus::Forwarded
+                | NeedStatus::Accepted
+                | NeedStatus::InProject
+        )
     }
 }
 
@@ -121,11 +132,23 @@ mod tests {
     #[test]
     fn terminal_and_wrong_steps_are_refused() {
         for s in [S::Rejected, S::Merged, S::Met] {
-            for a in [A::Forward, A::Return, A::Resubmit, A::Accept, A::Reject, A::Merge, A::Support] {
+            for a in [
+                A::Forward,
+                A::Return,
+                A::Resubmit,
+                A::Accept,
+                A::Reject,
+                A::Merge,
+                A::Support,
+            ] {
                 assert_eq!(s.next(a), None, "{s:?} {a:?}");
             }
         }
-        assert_eq!(S::Submitted.next(A::Accept), None, "the street forwards first");
+        assert_eq!(
+            S::Submitted.next(A::Accept),
+            None,
+            "the street forwards first"
+        );
         assert_eq!(S::Forwarded.next(A::Forward), None);
         assert_eq!(S::InProject.next(A::Reject), None);
     }

@@ -10,11 +10,18 @@ use crate::db::schema::needs;
 use crate::db::{escape_like, DbConn};
 
 pub fn insert(conn: &mut DbConn, n: &Need) -> QueryResult<()> {
-    diesel::insert_into(needs::table).values(n).execute(conn).map(|_| ())
+    diesel::insert_into(needs::table)
+        .values(n)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Need>> {
-    needs::table.find(id).select(Need::as_select()).first(conn).optional()
+    needs::table
+        .find(id)
+        .select(Need::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Moves a need from `from` to `to` (with a reason), if it is still at `from` and `version`.
@@ -28,7 +35,10 @@ pub fn transition(
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
-        needs::table.filter(needs::id.eq(id)).filter(needs::status.eq(from)).filter(needs::version.eq(version)),
+        needs::table
+            .filter(needs::id.eq(id))
+            .filter(needs::status.eq(from))
+            .filter(needs::version.eq(version)),
     )
     .set((
         needs::status.eq(to),
@@ -40,14 +50,29 @@ pub fn transition(
     Ok(n == 1)
 }
 
-pub fn set_merged(conn: &mut DbConn, id: &str, version: i64, into: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(needs::table.filter(needs::id.eq(id)).filter(needs::version.eq(version)))
-        .set((needs::merged_into.eq(into), needs::updated_at.eq(now)))
-        .execute(conn)?;
+pub fn set_merged(
+    conn: &mut DbConn,
+    id: &str,
+    version: i64,
+    into: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        needs::table
+            .filter(needs::id.eq(id))
+            .filter(needs::version.eq(version)),
+    )
+    .set((needs::merged_into.eq(into), needs::updated_at.eq(now)))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
-pub fn add_supporters(conn: &mut DbConn, id: &str, count: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn add_supporters(
+    conn: &mut DbConn,
+    id: &str,
+    count: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(needs::table.filter(needs::id.eq(id)))
         .set((
             needs::supporters.eq(needs::supporters + count),
@@ -80,7 +105,13 @@ pub fn edit(conn: &mut DbConn, id: &str, edits: &NeedEdits, now: NaiveDateTime) 
         .map(|_| ())
 }
 
-pub fn set_project(conn: &mut DbConn, id: &str, project_id: Option<&str>, status: &str, now: NaiveDateTime) -> QueryResult<()> {
+pub fn set_project(
+    conn: &mut DbConn,
+    id: &str,
+    project_id: Option<&str>,
+    status: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(needs::table.filter(needs::id.eq(id)))
         .set((
             needs::project_id.eq(project_id),
@@ -124,7 +155,13 @@ pub struct NeedFilter {
     pub q: Option<String>,
 }
 
-pub fn list(conn: &mut DbConn, f: &NeedFilter, sort: NeedSort, after: Option<&NeedCursor>, limit: i64) -> QueryResult<Vec<Need>> {
+pub fn list(
+    conn: &mut DbConn,
+    f: &NeedFilter,
+    sort: NeedSort,
+    after: Option<&NeedCursor>,
+    limit: i64,
+) -> QueryResult<Vec<Need>> {
     let pg = matches!(conn, DbConn::Pg(_));
     let mut q = needs::table.into_boxed();
     for r in &f.scope {
@@ -156,14 +193,21 @@ pub fn list(conn: &mut DbConn, f: &NeedFilter, sort: NeedSort, after: Option<&Ne
                 needs::supporters
                     .lt(*s)
                     .or(needs::supporters.eq(*s).and(needs::urgency_rank.lt(*u)))
-                    .or(needs::supporters.eq(*s).and(needs::urgency_rank.eq(*u)).and(needs::id.gt(id.clone()))),
+                    .or(needs::supporters
+                        .eq(*s)
+                        .and(needs::urgency_rank.eq(*u))
+                        .and(needs::id.gt(id.clone()))),
             );
         }
         (NeedSort::Newest, Some(NeedCursor::Newest(id))) => q = q.filter(needs::id.lt(id.clone())),
         _ => {}
     }
     q = match sort {
-        NeedSort::Supporters => q.order((needs::supporters.desc(), needs::urgency_rank.desc(), needs::id.asc())),
+        NeedSort::Supporters => q.order((
+            needs::supporters.desc(),
+            needs::urgency_rank.desc(),
+            needs::id.asc(),
+        )),
         NeedSort::Newest => q.order(needs::id.desc()),
     };
     q.limit(limit).select(Need::as_select()).load(conn)

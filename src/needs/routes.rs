@@ -90,15 +90,25 @@ fn ok(n: Need) -> HttpResponse {
     HttpResponse::Ok().json(NeedResponse::from(n))
 }
 
-fn check_ref(errors: &mut Errors, source: Source, external_ref: &Option<String>) -> Option<Option<String>> {
-    let r = external_ref.as_deref().map(str::trim).filter(|s| !s.is_empty());
+fn check_ref(
+    errors: &mut Errors,
+    source: Source,
+    external_ref: &Option<String>,
+) -> Option<Option<String>> {
+    let r = external_ref
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     match r {
         Some(t) if t.chars().count() > 100 => {
             errors.push("external_ref", "must be at most 100 characters");
             None
         }
         None if source == Source::Hotline12345 => {
-            errors.push("external_ref", "a 12345 hotline need carries its ticket number");
+            errors.push(
+                "external_ref",
+                "a 12345 hotline need carries its ticket number",
+            );
             None
         }
         _ => Some(r.map(str::to_owned)),
@@ -129,12 +139,21 @@ pub struct CreateNeedRequest {
 
 #[utoipa::path(post, path = "/api/v1/needs", tag = "needs", request_body = CreateNeedRequest, security(("bearer" = [])),
     responses((status = 201, body = NeedResponse), (status = 422, body = Problem)))]
-pub async fn create_need(state: State, actor: AuthUser, body: Json<CreateNeedRequest>) -> Result<HttpResponse, AppError> {
+pub async fn create_need(
+    state: State,
+    actor: AuthUser,
+    body: Json<CreateNeedRequest>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let mut e = Errors::default();
     let title = e.take(validate::text("title", &b.title, 1, 200));
     let description = e.take(validate::text("description", &b.description, 1, 4000));
-    let group = e.take(validate::text("beneficiary_group", &b.beneficiary_group, 1, 200));
+    let group = e.take(validate::text(
+        "beneficiary_group",
+        &b.beneficiary_group,
+        1,
+        200,
+    ));
     let beneficiaries = e.take(check_beneficiaries("beneficiaries", b.beneficiaries));
     let external_ref = check_ref(&mut e, b.source, &b.external_ref);
     e.finish()?;
@@ -149,7 +168,10 @@ pub async fn create_need(state: State, actor: AuthUser, body: Json<CreateNeedReq
         urgency: b.urgency,
     };
     let now = state.clock.now_naive();
-    let need = state.db.write(move |c| service::submit(c, &actor, cmd, now)).await?;
+    let need = state
+        .db
+        .write(move |c| service::submit(c, &actor, cmd, now))
+        .await?;
     Ok(HttpResponse::Created().json(NeedResponse::from(need)))
 }
 
@@ -176,7 +198,11 @@ pub struct ListNeedsQuery {
 
 #[utoipa::path(get, path = "/api/v1/needs", tag = "needs", params(ListNeedsQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<NeedResponse>)))]
-pub async fn list_needs(state: State, actor: AuthUser, query: Query<ListNeedsQuery>) -> Result<HttpResponse, AppError> {
+pub async fn list_needs(
+    state: State,
+    actor: AuthUser,
+    query: Query<ListNeedsQuery>,
+) -> Result<HttpResponse, AppError> {
     let q = query.0;
     if let Some(s) = &q.status {
         if super::model::NeedStatus::parse(s).is_none() {
@@ -191,7 +217,9 @@ pub async fn list_needs(state: State, actor: AuthUser, query: Query<ListNeedsQue
     };
     let page = PageParams::<NeedCursor>::parse(q.limit, q.cursor.as_deref())?;
     let cursor_fits = match (&page.after, sort) {
-        (None, _) | (Some(NeedCursor::Supporters(..)), NeedSort::Supporters) | (Some(NeedCursor::Newest(_)), NeedSort::Newest) => true,
+        (None, _)
+        | (Some(NeedCursor::Supporters(..)), NeedSort::Supporters)
+        | (Some(NeedCursor::Newest(_)), NeedSort::Newest) => true,
         _ => false,
     };
     if !cursor_fits {
@@ -239,9 +267,16 @@ fn region_filter(kind: RegionKind, id: &str) -> RegionFilter {
 
 #[utoipa::path(get, path = "/api/v1/needs/{id}", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 404, body = Problem)))]
-pub async fn get_need(state: State, actor: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn get_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    Ok(ok(state.db.read(move |c| service::load(c, &actor, &id)).await?))
+    Ok(ok(state
+        .db
+        .read(move |c| service::load(c, &actor, &id))
+        .await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -253,19 +288,34 @@ pub struct SupportRequest {
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/support", tag = "needs", request_body = SupportRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn support_need(state: State, actor: AuthUser, id: web::Path<String>, body: Json<SupportRequest>) -> Result<HttpResponse, AppError> {
+pub async fn support_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<SupportRequest>,
+) -> Result<HttpResponse, AppError> {
     if !(1..=10_000).contains(&body.count) {
         return Err(AppError::field("count", "must be 1 to 10000"));
     }
     let (id, count, now) = (id.into_inner(), body.count, state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::support(c, &actor, &id, count, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::support(c, &actor, &id, count, now))
+        .await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/forward", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn forward_need(state: State, actor: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn forward_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::forward(c, &actor, &id, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::forward(c, &actor, &id, now))
+        .await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -280,9 +330,17 @@ fn reason(b: &ReasonRequest) -> Result<String, AppError> {
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/return", tag = "needs", request_body = ReasonRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn return_need(state: State, actor: AuthUser, id: web::Path<String>, body: Json<ReasonRequest>) -> Result<HttpResponse, AppError> {
+pub async fn return_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, why, now) = (id.into_inner(), reason(&body)?, state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::give_back(c, &actor, &id, why, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::give_back(c, &actor, &id, why, now))
+        .await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -300,36 +358,72 @@ pub struct ResubmitRequest {
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/resubmit", tag = "needs", request_body = ResubmitRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn resubmit_need(state: State, actor: AuthUser, id: web::Path<String>, body: Json<ResubmitRequest>) -> Result<HttpResponse, AppError> {
+pub async fn resubmit_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ResubmitRequest>,
+) -> Result<HttpResponse, AppError> {
     let b = body.0;
     let mut e = Errors::default();
     let c = Corrections {
-        title: b.title.as_deref().and_then(|t| e.take(validate::text("title", t, 1, 200))),
-        description: b.description.as_deref().and_then(|t| e.take(validate::text("description", t, 1, 4000))),
+        title: b
+            .title
+            .as_deref()
+            .and_then(|t| e.take(validate::text("title", t, 1, 200))),
+        description: b
+            .description
+            .as_deref()
+            .and_then(|t| e.take(validate::text("description", t, 1, 4000))),
         category: b.category,
         source: b.source,
-        external_ref: b.external_ref.map(|r| Some(r.trim().to_owned()).filter(|s| !s.is_empty())),
-        beneficiary_group: b.beneficiary_group.as_deref().and_then(|t| e.take(validate::text("beneficiary_group", t, 1, 200))),
-        beneficiaries: b.beneficiaries.and_then(|n| e.take(check_beneficiaries("beneficiaries", n))),
+        external_ref: b
+            .external_ref
+            .map(|r| Some(r.trim().to_owned()).filter(|s| !s.is_empty())),
+        beneficiary_group: b
+            .beneficiary_group
+            .as_deref()
+            .and_then(|t| e.take(validate::text("beneficiary_group", t, 1, 200))),
+        beneficiaries: b
+            .beneficiaries
+            .and_then(|n| e.take(check_beneficiaries("beneficiaries", n))),
         urgency: b.urgency,
     };
     e.finish()?;
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    Ok(ok(state.db.write(move |conn| service::resubmit(conn, &actor, &id, c, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |conn| service::resubmit(conn, &actor, &id, c, now))
+        .await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/accept", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn accept_need(state: State, actor: AuthUser, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn accept_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::accept(c, &actor, &id, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::accept(c, &actor, &id, now))
+        .await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/reject", tag = "needs", request_body = ReasonRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn reject_need(state: State, actor: AuthUser, id: web::Path<String>, body: Json<ReasonRequest>) -> Result<HttpResponse, AppError> {
+pub async fn reject_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ReasonRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, why, now) = (id.into_inner(), reason(&body)?, state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::reject(c, &actor, &id, why, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::reject(c, &actor, &id, why, now))
+        .await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -340,7 +434,15 @@ pub struct MergeRequest {
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/merge", tag = "needs", request_body = MergeRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
-pub async fn merge_need(state: State, actor: AuthUser, id: web::Path<String>, body: Json<MergeRequest>) -> Result<HttpResponse, AppError> {
+pub async fn merge_need(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<MergeRequest>,
+) -> Result<HttpResponse, AppError> {
     let (id, into, now) = (id.into_inner(), body.0.into_id, state.clock.now_naive());
-    Ok(ok(state.db.write(move |c| service::merge(c, &actor, &id, &into, now)).await?))
+    Ok(ok(state
+        .db
+        .write(move |c| service::merge(c, &actor, &id, &into, now))
+        .await?))
 }

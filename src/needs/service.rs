@@ -49,7 +49,8 @@ pub fn path_of(n: &Need) -> RegionPath {
 }
 
 pub fn status_of(n: &Need) -> Result<NeedStatus, AppError> {
-    NeedStatus::parse(&n.status).ok_or_else(|| AppError::internal(anyhow::anyhow!("need {} has status {}", n.id, n.status)))
+    NeedStatus::parse(&n.status)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("need {} has status {}", n.id, n.status)))
 }
 
 /// The need, if the caller's scope covers it (404 otherwise, revealing nothing).
@@ -59,7 +60,14 @@ pub fn load(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<Need, AppEr
     Ok(need)
 }
 
-fn audit_need(conn: &mut DbConn, actor: &AuthUser, action: &str, n: &Need, summary: serde_json::Value, now: NaiveDateTime) -> Result<(), AppError> {
+fn audit_need(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    action: &str,
+    n: &Need,
+    summary: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     audit::append(
         conn,
         Event {
@@ -76,7 +84,13 @@ fn audit_need(conn: &mut DbConn, actor: &AuthUser, action: &str, n: &Need, summa
 }
 
 /// Tells the worker who submitted the need what happened to it.
-fn mail_creator(conn: &mut DbConn, n: &Need, what: &str, reason: Option<&str>, now: NaiveDateTime) -> Result<(), AppError> {
+fn mail_creator(
+    conn: &mut DbConn,
+    n: &Need,
+    what: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     if let Some(creator) = crate::users::repo::find(conn, &n.created_by)? {
         let body = format!(
             "The need \"{}\" ({}) was {what}.{}\n",
@@ -87,14 +101,23 @@ fn mail_creator(conn: &mut DbConn, n: &Need, what: &str, reason: Option<&str>, n
         notify::enqueue(
             conn,
             &format!("need.{what}:{}:{}", n.id, n.version + 1),
-            &Mail { to: creator.email, subject: format!("Need {what}: {}", n.title), body },
+            &Mail {
+                to: creator.email,
+                subject: format!("Need {what}: {}", n.title),
+                body,
+            },
             now,
         )?;
     }
     Ok(())
 }
 
-pub fn submit(conn: &mut DbConn, actor: &AuthUser, cmd: NewNeed, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn submit(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    cmd: NewNeed,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     let region = actor
         .region
         .clone()
@@ -139,20 +162,47 @@ pub fn submit(conn: &mut DbConn, actor: &AuthUser, cmd: NewNeed, now: NaiveDateT
 }
 
 /// Moves the need by `action`: 404 outside scope, 409 `invalid_state` from the wrong status.
-fn step(conn: &mut DbConn, actor: &AuthUser, id: &str, action: NeedAction, reason: Option<&str>, now: NaiveDateTime) -> Result<(Need, Need), AppError> {
+fn step(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    action: NeedAction,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(Need, Need), AppError> {
     let before = load(conn, actor, id)?;
     let from = status_of(&before)?;
     let to = from.next(action).ok_or_else(|| {
-        AppError::invalid_state(format!("a need that is {} cannot be {action:?}ed", from.as_str()).to_lowercase())
+        AppError::invalid_state(
+            format!("a need that is {} cannot be {action:?}ed", from.as_str()).to_lowercase(),
+        )
     })?;
-    if !repo::transition(conn, id, from.as_str(), before.version, to.as_str(), reason, now)? {
-        return Err(AppError::conflict("concurrent_update", "the need changed meanwhile; read it again"));
+    if !repo::transition(
+        conn,
+        id,
+        from.as_str(),
+        before.version,
+        to.as_str(),
+        reason,
+        now,
+    )? {
+        return Err(AppError::conflict(
+            "concurrent_update",
+            "the need changed meanwhile; read it again",
+        ));
     }
     let after = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("need"))?;
     Ok((before, after))
 }
 
-fn simple(conn: &mut DbConn, actor: &AuthUser, id: &str, action: NeedAction, reason: Option<String>, now: NaiveDateTime) -> Result<Need, AppError> {
+fn simple(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    action: NeedAction,
+    reason: Option<String>,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     write_tx(conn, |tx| {
         let (before, after) = step(tx, actor, id, action, reason.as_deref(), now)?;
         let name = match action {
@@ -170,39 +220,76 @@ fn simple(conn: &mut DbConn, actor: &AuthUser, id: &str, action: NeedAction, rea
             json!({"before": {"status": before.status}, "after": {"status": after.status, "reason": reason}}),
             now,
         )?;
-        if matches!(action, NeedAction::Return | NeedAction::Reject | NeedAction::Accept) {
+        if matches!(
+            action,
+            NeedAction::Return | NeedAction::Reject | NeedAction::Accept
+        ) {
             mail_creator(tx, &before, name, reason.as_deref(), now)?;
         }
         Ok(after)
     })
 }
 
-pub fn forward(conn: &mut DbConn, actor: &AuthUser, id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn forward(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     simple(conn, actor, id, NeedAction::Forward, None, now)
 }
 
-pub fn give_back(conn: &mut DbConn, actor: &AuthUser, id: &str, reason: String, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn give_back(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     simple(conn, actor, id, NeedAction::Return, Some(reason), now)
 }
 
-pub fn accept(conn: &mut DbConn, actor: &AuthUser, id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn accept(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     simple(conn, actor, id, NeedAction::Accept, None, now)
 }
 
-pub fn reject(conn: &mut DbConn, actor: &AuthUser, id: &str, reason: String, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn reject(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     simple(conn, actor, id, NeedAction::Reject, Some(reason), now)
 }
 
-pub fn resubmit(conn: &mut DbConn, actor: &AuthUser, id: &str, c: Corrections, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn resubmit(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    c: Corrections,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     write_tx(conn, |tx| {
         let current = load(tx, actor, id)?;
-        let source = c.source.map(|s| s.as_str().to_owned()).unwrap_or_else(|| current.source.clone());
+        let source = c
+            .source
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| current.source.clone());
         let external_ref = match &c.external_ref {
             Some(r) => r.clone(),
             None => current.external_ref.clone(),
         };
         if source == Source::Hotline12345.as_str() && external_ref.is_none() {
-            return Err(AppError::field("external_ref", "a 12345 hotline need carries its ticket number"));
+            return Err(AppError::field(
+                "external_ref",
+                "a 12345 hotline need carries its ticket number",
+            ));
         }
         let (before, _) = step(tx, actor, id, NeedAction::Resubmit, None, now)?;
         let edits = NeedEdits {
@@ -230,12 +317,21 @@ pub fn resubmit(conn: &mut DbConn, actor: &AuthUser, id: &str, c: Corrections, n
     })
 }
 
-pub fn support(conn: &mut DbConn, actor: &AuthUser, id: &str, count: i64, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn support(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    count: i64,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     write_tx(conn, |tx| {
         let before = load(tx, actor, id)?;
         let status = status_of(&before)?;
         if status.next(NeedAction::Support).is_none() {
-            return Err(AppError::invalid_state(format!("a need that is {} takes no more support", status.as_str())));
+            return Err(AppError::invalid_state(format!(
+                "a need that is {} takes no more support",
+                status.as_str()
+            )));
         }
         repo::add_supporters(tx, id, count, now)?;
         let after = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
@@ -252,9 +348,18 @@ pub fn support(conn: &mut DbConn, actor: &AuthUser, id: &str, count: i64, now: N
 }
 
 /// Merges a duplicate into `into_id` (same district): the target gains its supporters.
-pub fn merge(conn: &mut DbConn, actor: &AuthUser, id: &str, into_id: &str, now: NaiveDateTime) -> Result<Need, AppError> {
+pub fn merge(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    into_id: &str,
+    now: NaiveDateTime,
+) -> Result<Need, AppError> {
     if id == into_id {
-        return Err(AppError::field("into_id", "a need cannot be merged into itself"));
+        return Err(AppError::field(
+            "into_id",
+            "a need cannot be merged into itself",
+        ));
     }
     write_tx(conn, |tx| {
         let target = repo::find(tx, into_id)?
@@ -262,11 +367,17 @@ pub fn merge(conn: &mut DbConn, actor: &AuthUser, id: &str, into_id: &str, now: 
             .ok_or_else(|| AppError::field("into_id", "no such need in your district"))?;
         let target_status = status_of(&target)?;
         if !target_status.can_absorb() {
-            return Err(AppError::invalid_state(format!("the target need is {} and cannot absorb another", target_status.as_str())));
+            return Err(AppError::invalid_state(format!(
+                "the target need is {} and cannot absorb another",
+                target_status.as_str()
+            )));
         }
         let (before, after) = step(tx, actor, id, NeedAction::Merge, None, now)?;
         if !repo::set_merged(tx, id, after.version, into_id, now)? {
-            return Err(AppError::conflict("concurrent_update", "the need changed meanwhile; read it again"));
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the need changed meanwhile; read it again",
+            ));
         }
         repo::add_supporters(tx, into_id, before.supporters, now)?;
         let merged = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
@@ -278,7 +389,13 @@ pub fn merge(conn: &mut DbConn, actor: &AuthUser, id: &str, into_id: &str, now: 
             json!({"before": {"status": before.status}, "after": {"status": merged.status, "merged_into": into_id, "supporters_moved": before.supporters}}),
             now,
         )?;
-        mail_creator(tx, &before, "merged", Some(&format!("duplicate of need {into_id}")), now)?;
+        mail_creator(
+            tx,
+            &before,
+            "merged",
+            Some(&format!("duplicate of need {into_id}")),
+            now,
+        )?;
         Ok(merged)
     })
 }

@@ -48,6 +48,38 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/audit/verify", &["admin"]),
         ("POST", "/api/v1/admin/clock", &["admin"]),
         ("POST", "/api/v1/admin/jobs/{name}/run", &["admin"]),
+        ("POST", "/api/v1/needs", &["community"]),
+        (
+            "GET",
+            "/api/v1/needs",
+            &["admin", "bureau", "street", "community"],
+        ),
+        (
+            "GET",
+            "/api/v1/needs/{id}",
+            &["admin", "bureau", "street", "community"],
+        ),
+        ("POST", "/api/v1/needs/{id}/support", &["community"]),
+        ("POST", "/api/v1/needs/{id}/forward", &["street"]),
+        ("POST", "/api/v1/needs/{id}/return", &["street"]),
+        ("POST", "/api/v1/needs/{id}/resubmit", &["community"]),
+        ("POST", "/api/v1/needs/{id}/accept", &["bureau"]),
+        ("POST", "/api/v1/needs/{id}/reject", &["bureau"]),
+        ("POST", "/api/v1/needs/{id}/merge", &["bureau"]),
+        ("POST", "/api/v1/funds", &["admin", "bureau"]),
+        ("GET", "/api/v1/funds", &["admin", "bureau"]),
+        ("GET", "/api/v1/funds/{id}", &["admin", "bureau"]),
+        ("GET", "/api/v1/funds/{id}/ledger", &["admin", "bureau"]),
+        ("POST", "/api/v1/projects", &["bureau"]),
+        ("GET", "/api/v1/projects", EVERYONE),
+        ("GET", "/api/v1/projects/{id}", EVERYONE),
+        ("PATCH", "/api/v1/projects/{id}", &["bureau"]),
+        ("POST", "/api/v1/projects/{id}/publish", &["bureau"]),
+        ("POST", "/api/v1/projects/{id}/cancel", &["bureau"]),
+        ("GET", "/api/v1/projects/{id}/amendments", EVERYONE),
+        ("GET", "/api/v1/calendar/years/{year}", EVERYONE),
+        ("PUT", "/api/v1/calendar/years/{year}", &["admin"]),
+        ("GET", "/api/v1/calendar/working-days", EVERYONE),
     ];
     rows.into_iter()
         .map(|(m, p, roles)| {
@@ -93,7 +125,8 @@ async fn every_route_admits_exactly_its_roles() {
     for ((method, path), allowed) in &expected {
         let concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{name}", "send_mail");
+            .replace("{name}", "send_mail")
+            .replace("{year}", "2031");
         for role in ROLES {
             let token = tokens[role].as_deref();
             let method = Method::from_bytes(method.as_bytes()).unwrap();

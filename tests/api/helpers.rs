@@ -424,3 +424,136 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
         body,
     }
 }
+
+/// A district with a street, a community, staff of each level, a fund, and a neighbour
+/// district with its own staff, for scope tests.
+pub struct District {
+    pub regions: Regions,
+    pub bureau: String,
+    pub street: String,
+    pub community: String,
+    pub other_bureau: String,
+    pub other_street: String,
+    pub other_community: String,
+    pub fund: String,
+}
+
+impl TestApp {
+    pub async fn district(&self) -> District {
+        let regions = self.regions().await;
+        let bureau = self.user("bureau", Some(&regions.district)).await.2;
+        let street = self.user("street", Some(&regions.street)).await.2;
+        let community = self.user("community", Some(&regions.community)).await.2;
+        let other_bureau = self.user("bureau", Some(&regions.other_district)).await.2;
+        let other_street = self.user("street", Some(&regions.other_street)).await.2;
+        let other_community = self
+            .user("community", Some(&regions.other_community))
+            .await
+            .2;
+        let fund = self.fund(&bureau, &regions.district, "1000000.00").await;
+        District {
+            regions,
+            bureau,
+            street,
+            community,
+            other_bureau,
+            other_street,
+            other_community,
+            fund,
+        }
+    }
+
+    pub async fn fund(&self, bureau: &str, district: &str, total: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/funds",
+                Some(bureau),
+                json!({"name": unique("福彩公益金"), "district_id": district, "fiscal_year": 2026, "source": "lottery_welfare", "total": total}),
+            )
+            .await
+            .expect(201);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A need submitted by `community`; returns its id.
+    pub async fn need(&self, community: &str, title: &str, urgency: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/needs",
+                Some(community),
+                json!({"title": title, "description": format!("{title}：居民反映的需求"), "category": "elderly", "source": "grid",
+                       "beneficiary_group": "独居老人", "beneficiaries": 40, "urgency": urgency}),
+            )
+            .await
+            .expect(201);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A need taken through forward and accept.
+    pub async fn accepted_need(&self, d: &District, title: &str) -> String {
+        let id = self.need(&d.community, title, "medium").await;
+        self.post(
+            &format!("/api/v1/needs/{id}/forward"),
+            Some(&d.street),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        self.post(
+            &format!("/api/v1/needs/{id}/accept"),
+            Some(&d.bureau),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
+    /// The server clock now.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state.clock.now()
+    }
+
+    /// A valid project spec in `d`, closing in 30 days.
+    pub fn spec(&self, d: &District, budget: &str, need_ids: &[String]) -> Value {
+        let close = self.now() + chrono::Duration::days(30);
+        let start = close.date_naive() + chrono::Duration::days(1);
+        let end = start + chrono::Duration::days(364);
+        json!({
+            "title": "社区居家养老服务项目", "summary": "为独居老人提供上门探访与助餐",
+            "category": "elderly", "region_id": d.regions.street, "need_ids": need_ids,
+            "target_group": "辖区 70 岁以上独居老人", "services": ["上门探访", "助餐配送"],
+            "objectives": [{"indicator": "探访覆盖率", "target": "≥ 95%"}],
+            "budget_ceiling": budget, "fund_id": d.fund, "method": "venture_philanthropy",
+            "bid_close_at": close.to_rfc3339(), "service_start": start.to_string(), "service_end": end.to_string(),
+            "eligibility": {"min_registered_years": 1},
+            "evaluation": {"price_points": 20, "criteria": [
+                {"key": "plan", "name": "服务方案", "max_points": 50}, {"key": "team", "name": "团队", "max_points": 30}]},
+            "payment_plan": [{"condition": "on_signing", "percent": 30}, {"condition": "on_midterm_passed", "percent": 40},
+                             {"condition": "on_completion_passed", "percent": 30}]
+        })
+    }
+
+    pub async fn draft(&self, d: &District, spec: Value) -> Value {
+        self.post("/api/v1/projects", Some(&d.bureau), spec)
+            .await
+            .expect(201)
+            .body
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, version: Option<i64>, body: Value) -> Reply {
+        let mut req = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(v) = version {
+            req = req.header("If-Match", format!("\"{v}\""));
+        }
+        into_reply(req.send().await.expect("request")).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(token), Some(body)).await
+    }
+}

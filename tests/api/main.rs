@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod forged_tokens;
 mod mail;
+mod needs;
 mod openapi;
 mod readiness;
 mod regions;

@@ -1,0 +1,346 @@
+//! HTTP for projects.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::model::{Amendment, Project};
+use super::repo::{self, ProjectFilter, RegionFilter};
+use super::service;
+use crate::app::State;
+use crate::auth::{Access, AuthUser, MaybeUser, RegionKind, Role};
+use crate::clock::utc;
+use crate::domain::rules::Method;
+use crate::domain::spec::{Category, ProjectSpec};
+use crate::error::{AppError, Problem};
+use crate::http::conditional::{etag, if_match};
+use crate::http::routes::Router;
+use crate::http::{Json, Page, PageParams, Query};
+use crate::validate;
+
+const BUREAU: Access = Access::Roles(&[Role::Bureau]);
+
+pub fn register(r: &mut Router) {
+    r.post("/api/v1/projects", BUREAU, create_project)
+        .get("/api/v1/projects", Access::Public, list_projects)
+        .get("/api/v1/projects/{id}", Access::Public, get_project)
+        .patch("/api/v1/projects/{id}", BUREAU, update_project)
+        .post("/api/v1/projects/{id}/publish", BUREAU, publish_project)
+        .post("/api/v1/projects/{id}/cancel", BUREAU, cancel_project)
+        .get(
+            "/api/v1/projects/{id}/amendments",
+            Access::Public,
+            list_amendments,
+        );
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectResponse {
+    pub id: String,
+    #[serde(flatten)]
+    pub spec: ProjectSpec,
+    pub district_id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub round: i32,
+    /// The rule pack snapshot the project was published under (the current pack for drafts).
+    #[schema(value_type = Object)]
+    pub rule_pack: serde_json::Value,
+    /// Warnings from rules a pack marks `warn` (e.g. a rating threshold on a tender).
+    pub warnings: Vec<String>,
+    /// Lowercase hex SHA-256 of the seed, published at publication.
+    pub seed_commitment: Option<String>,
+    /// The seed itself, only after bidding has closed.
+    pub seed: Option<String>,
+    /// When the bids are (or were) opened: the close of bidding.
+    pub bid_open_at: DateTime<Utc>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
+    let spec = service::spec_of(&p)?;
+    let pack = service::pack_of(&p, &state.rules, &spec)?;
+    Ok(ProjectResponse {
+        rule_pack: serde_json::to_value(&pack).map_err(AppError::internal)?,
+        warnings: serde_json::from_str(&p.warnings).unwrap_or_default(),
+        bid_open_at: utc(p.closed_at.unwrap_or(p.bid_close_at)),
+        id: p.id,
+        spec,
+        district_id: p.district_id,
+        status: p.status,
+        status_reason: p.status_reason,
+        round: p.round,
+        seed_commitment: p.seed_commitment,
+        seed: p.seed,
+        version: p.version,
+        created_at: utc(p.created_at),
+        updated_at: utc(p.updated_at),
+        published_at: p.published_at.map(utc),
+        closed_at: p.closed_at.map(utc),
+    })
+}
+
+fn one(
+    state: &State,
+    status: actix_web::http::StatusCode,
+    p: Project,
+) -> Result<HttpResponse, AppError> {
+    let version = p.version;
+    Ok(HttpResponse::build(status)
+        .insert_header(etag(version))
+        .json(respond(state, p)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectSpec, security(("bearer" = [])),
+    responses((status = 201, body = ProjectResponse), (status = 422, body = Problem, description = "names the field and the rule")))]
+pub async fn create_project(
+    state: State,
+    actor: AuthUser,
+    body: Json<ProjectSpec>,
+) -> Result<HttpResponse, AppError> {
+    let spec = body.0;
+    let now = state.clock.now_naive();
+    let st = state.clone();
+    let p = state
+        .db
+        .write(move |c| service::create(c, &actor, spec, &st.rules, now))
+        .await?;
+    one(&state, actix_web::http::StatusCode::CREATED, p)
+}
+
+#[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path), ("If-Match" = String, Header)),
+    request_body(content = Object, description = "part of the project spec; on an open project also `reason`"),
+    security(("bearer" = [])),
+    responses((status = 200, body = ProjectResponse), (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_project(
+    state: State,
+    actor: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<HttpResponse, AppError> {
+    let version = if_match(&req)?;
+    let mut patch = body.0;
+    let reason = match patch.remove("reason") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => return Err(AppError::field("reason", "must be a string")),
+    };
+    // Unknown keys are refused here, before they could be merged.
+    let known = serde_json::to_value(sample_keys()).unwrap_or_default();
+    let unknown: Vec<crate::error::FieldError> = patch
+        .keys()
+        .filter(|k| known.get(k.as_str()).is_none())
+        .map(|k| crate::error::FieldError::new(k.clone(), "unknown field"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::validation(unknown));
+    }
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let p = state
+        .db
+        .write(move |c| service::update(c, &actor, &id, version, patch, reason, &st.rules, now))
+        .await?;
+    one(&state, actix_web::http::StatusCode::OK, p)
+}
+
+/// Every key a project spec has.
+fn sample_keys() -> serde_json::Map<String, serde_json::Value> {
+    [
+        "title",
+        "summary",
+        "category",
+        "region_id",
+        "need_ids",
+        "target_group",
+        "services",
+        "objectives",
+        "budget_ceiling",
+        "fund_id",
+        "method",
+        "bid_close_at",
+        "service_start",
+        "service_end",
+        "eligibility",
+        "evaluation",
+        "payment_plan",
+        "review_plan",
+        "min_qualified_bids",
+    ]
+    .into_iter()
+    .map(|k| (k.to_owned(), serde_json::Value::Null))
+    .collect()
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/publish", tag = "projects", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ProjectResponse), (status = 409, body = Problem, description = "budget_exceeded or invalid_state"),
+              (status = 422, body = Problem)))]
+pub async fn publish_project(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let p = state
+        .db
+        .write(move |c| service::publish(c, &actor, &id, &st.rules, &st.sealer, now))
+        .await?;
+    one(&state, actix_web::http::StatusCode::OK, p)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", request_body = CancelRequest, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = ProjectResponse), (status = 409, body = Problem)))]
+pub async fn cancel_project(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<CancelRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reason = validate::text("reason", &body.reason, 1, 1000)
+        .map_err(|e| AppError::validation(vec![e]))?;
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let p = state
+        .db
+        .write(move |c| service::cancel(c, &actor, &id, reason, now))
+        .await?;
+    one(&state, actix_web::http::StatusCode::OK, p)
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = ProjectResponse), (status = 404, body = Problem)))]
+pub async fn get_project(
+    state: State,
+    viewer: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let p = state
+        .db
+        .read(move |c| service::get(c, viewer.0.as_ref(), &id))
+        .await?;
+    one(&state, actix_web::http::StatusCode::OK, p)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListProjectsQuery {
+    pub status: Option<String>,
+    pub category: Option<Category>,
+    /// A district, street or community: projects in it and under it.
+    pub region_id: Option<String>,
+    pub method: Option<Method>,
+    /// Substring of the title.
+    pub q: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListProjectsQuery),
+    responses((status = 200, body = Page<ProjectResponse>, description = "newest first; drafts only for the bureau in scope")))]
+pub async fn list_projects(
+    state: State,
+    viewer: MaybeUser,
+    query: Query<ListProjectsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    if let Some(s) = &q.status {
+        if super::model::ProjectStatus::parse(s).is_none() {
+            return Err(AppError::field("status", "is not a project status"));
+        }
+    }
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let viewer = viewer.0;
+    let mut filter = ProjectFilter {
+        status: q.status,
+        category: q.category.map(|c| c.as_str().to_owned()),
+        method: q.method.map(|m| m.as_str().to_owned()),
+        region: None,
+        q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        drafts_of: viewer
+            .as_ref()
+            .filter(|u| u.role == Role::Bureau)
+            .and_then(|u| u.district_id().map(str::to_owned)),
+        all_drafts: viewer.as_ref().is_some_and(|u| u.role == Role::Admin),
+    };
+    let (limit, fetch, after, region_id) = (page.limit, page.fetch(), page.after, q.region_id);
+    let rows = state
+        .db
+        .read(move |c| {
+            if let Some(rid) = region_id {
+                let path = crate::regions::repo::find_path(c, &rid)?
+                    .ok_or_else(|| AppError::field("region_id", "no such region"))?;
+                filter.region = Some(match path.kind {
+                    RegionKind::District => RegionFilter::District(path.id),
+                    RegionKind::Street => RegionFilter::Street(path.id),
+                    RegionKind::Community => RegionFilter::Region(path.id),
+                });
+            }
+            Ok(repo::list(c, &filter, after.as_deref(), fetch)?)
+        })
+        .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    let next = Page::from_rows(rows, limit, |p| p.id.clone(), |p| p);
+    for p in next.items {
+        items.push(respond(&state, p)?);
+    }
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: next.next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AmendmentResponse {
+    pub id: String,
+    pub reason: String,
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+    pub old_close_at: DateTime<Utc>,
+    pub new_close_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<Amendment> for AmendmentResponse {
+    fn from(a: Amendment) -> Self {
+        AmendmentResponse {
+            id: a.id,
+            reason: a.reason,
+            changes: serde_json::from_str(&a.changes).unwrap_or_default(),
+            old_close_at: utc(a.old_close_at),
+            new_close_at: utc(a.new_close_at),
+            at: utc(a.at),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/amendments", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<AmendmentResponse>), (status = 404, body = Problem)))]
+pub async fn list_amendments(
+    state: State,
+    viewer: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let rows = state
+        .db
+        .read(move |c| {
+            service::get(c, viewer.0.as_ref(), &id)?;
+            Ok(repo::amendments(c, &id)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(
+        rows.into_iter()
+            .map(AmendmentResponse::from)
+            .collect::<Vec<_>>(),
+    ))
+}
