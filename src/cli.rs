@@ -47,6 +47,8 @@ pub enum Command {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
+    /// Fill an empty database with a demo district (prints the demo accounts).
+    SeedDemo,
     /// Print the OpenAPI document.
     Openapi,
     /// Recompute the audit chain and name the first broken link (exit 1 when broken).
@@ -122,6 +124,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let now = crate::clock::Clock::system().now_naive();
             let user = crate::users::service::create_user(&mut conn, None, cmd, now)?;
             println!("admin {} created (id {})", user.email, user.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo => {
+            let settings = Settings::load(&cli.config_dir)?;
+            let state = AppState::build(settings)?;
+            crate::demo::seed(&state)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::VerifyAudit => {

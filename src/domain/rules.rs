@@ -224,7 +224,7 @@ mod tests {
     #[test]
     fn tender_panels_grow_with_large_budgets() {
         let t = RulePacks::builtin().get(Method::Tender).clone();
-        assert_eq!(t.panel_size(100_000_00), 5);
-        assert_eq!(t.panel_size(10_000_000_00), 7);
+        assert_eq!(t.panel_size(10_000_000), 5);
+        assert_eq!(t.panel_size(1_000_000_000), 7);
     }
 }

@@ -216,12 +216,13 @@ pub async fn list_needs(
         None => NeedSort::Newest,
     };
     let page = PageParams::<NeedCursor>::parse(q.limit, q.cursor.as_deref())?;
-    let cursor_fits = match (&page.after, sort) {
+    let cursor_fits = matches!(
+        (&page.after, sort),
         (None, _)
-        | (Some(NeedCursor::Supporters(..)), NeedSort::Supporters)
-        | (Some(NeedCursor::Newest(_)), NeedSort::Newest) => true,
-        _ => false,
-    };
+            | (Some(NeedCursor::Supporters(..)), NeedSort::Supporters)
+            | (Some(NeedCursor::Newest(_)), NeedSort::Newest)
+    );
+
     if !cursor_fits {
         return Err(AppError::field("cursor", "belongs to another sort order"));
     }

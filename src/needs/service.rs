@@ -122,7 +122,7 @@ pub fn submit(
         .region
         .clone()
         .filter(|r| r.kind == RegionKind::Community)
-        .ok_or_else(|| AppError::forbidden())?;
+        .ok_or_else(AppError::forbidden)?;
     write_tx(conn, |tx| {
         let need = Need {
             id: uuid::Uuid::now_v7().to_string(),

@@ -144,7 +144,20 @@ pub async fn update_project(
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let p = state
         .db
-        .write(move |c| service::update(c, &actor, &id, version, patch, reason, &st.rules, now))
+        .write(move |c| {
+            service::update(
+                c,
+                &actor,
+                &id,
+                service::Change {
+                    version,
+                    patch,
+                    reason,
+                },
+                &st.rules,
+                now,
+            )
+        })
         .await?;
     one(&state, actix_web::http::StatusCode::OK, p)
 }

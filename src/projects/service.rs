@@ -87,7 +87,6 @@ fn check_references(
     conn: &mut DbConn,
     actor: &AuthUser,
     spec: &ProjectSpec,
-    publishing: bool,
 ) -> Result<Option<String>, AppError> {
     let district = actor
         .district_id()
@@ -110,10 +109,7 @@ fn check_references(
         let field = format!("need_ids[{i}]");
         match crate::needs::repo::find(conn, nid)? {
             Some(n) if n.district_id == district => {
-                let s = NeedStatus::parse(&n.status);
-                if s != Some(NeedStatus::Accepted)
-                    && !(s == Some(NeedStatus::InProject) && !publishing)
-                {
+                if NeedStatus::parse(&n.status) != Some(NeedStatus::Accepted) {
                     errors.push(FieldError::new(
                         field,
                         format!("the need is {}, not accepted", n.status),
@@ -180,7 +176,7 @@ pub fn create(
     let pack = packs.get(spec.method);
     let warnings = spec.check(pack, now.and_utc()).map_err(invalid)?;
     write_tx(conn, |tx| {
-        let street = check_references(tx, actor, &spec, false)?;
+        let street = check_references(tx, actor, &spec)?;
         let mut p = Project {
             id: uuid::Uuid::now_v7().to_string(),
             district_id: actor.district_id().unwrap_or_default().to_owned(),
@@ -237,18 +233,29 @@ fn merged(
     crate::http::extract::parse_json(&serde_json::to_vec(&value).map_err(AppError::internal)?)
 }
 
+/// A requested change: the version it was based on, the spec keys to overlay, and (for an
+/// open project) the reason.
+pub struct Change {
+    pub version: i64,
+    pub patch: serde_json::Map<String, serde_json::Value>,
+    pub reason: Option<String>,
+}
+
 /// Edits a draft, or amends an open project (with a reason, recorded, extending the close
 /// when fewer than three days remain). 412 when `version` is stale.
 pub fn update(
     conn: &mut DbConn,
     actor: &AuthUser,
     id: &str,
-    version: i64,
-    patch: serde_json::Map<String, serde_json::Value>,
-    reason: Option<String>,
+    change: Change,
     packs: &RulePacks,
     now: NaiveDateTime,
 ) -> Result<Project, AppError> {
+    let Change {
+        version,
+        patch,
+        reason,
+    } = change;
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
         if p.version != version {
@@ -262,7 +269,7 @@ pub fn update(
                 let warnings = spec
                     .check(packs.get(spec.method), now.and_utc())
                     .map_err(invalid)?;
-                let street = check_references(tx, actor, &spec, false)?;
+                let street = check_references(tx, actor, &spec)?;
                 apply_spec(&mut p, &spec, street, &warnings);
                 p.updated_at = now;
                 if !repo::save(tx, &p, version)? {
@@ -383,7 +390,7 @@ pub fn publish(
         let warnings = spec.check(&pack, now.and_utc()).map_err(invalid)?;
         spec.check_bidding_period(&pack, now.and_utc())
             .map_err(|e| invalid(vec![e]))?;
-        check_references(tx, actor, &spec, true)?;
+        check_references(tx, actor, &spec)?;
         funds::reserve(
             tx,
             &Move {

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod calendar;
+mod demo;
 mod forged_tokens;
 mod mail;
 mod needs;

@@ -1,0 +1,355 @@
+//! `gongyi seed-demo`: fills an empty database with a believable district — streets and
+//! communities, a user for each role, ~40 needs in every status from every channel, two
+//! funds, and projects in draft and open — so a newcomer can explore the API at once.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, RegionKind, Role};
+use crate::db::DbConn;
+use crate::domain::spec::{Category, FundSource, ProjectSpec, Source, Urgency};
+use crate::domain::Money;
+use crate::error::AppError;
+use crate::users::service::CreateUser;
+
+/// The password of every demo account (demo data only; change it before real use).
+pub const DEMO_PASSWORD: &str = "gongyi-demo-2026";
+
+fn who(conn: &mut DbConn, id: &str) -> Result<AuthUser, AppError> {
+    crate::users::repo::find_auth_user(conn, id)?.ok_or_else(|| AppError::not_found("user"))
+}
+
+fn account(
+    conn: &mut DbConn,
+    email: &str,
+    name: &str,
+    role: Role,
+    region: Option<&str>,
+) -> Result<AuthUser, AppError> {
+    let now = Utc::now().naive_utc();
+    let cmd = CreateUser {
+        email: email.into(),
+        name: name.into(),
+        password: DEMO_PASSWORD.into(),
+        role,
+        region_id: region.map(str::to_owned),
+        organization_id: None,
+    };
+    let u = crate::users::service::create_user(conn, None, cmd, now)?;
+    println!("  {:<10} {:<28} {}", role.as_str(), email, DEMO_PASSWORD);
+    who(conn, &u.id)
+}
+
+fn region(
+    conn: &mut DbConn,
+    admin: &AuthUser,
+    name: &str,
+    kind: RegionKind,
+    parent: Option<&str>,
+) -> Result<String, AppError> {
+    let cmd = crate::regions::service::CreateRegion {
+        name: name.into(),
+        kind,
+        parent_id: parent.map(str::to_owned),
+    };
+    Ok(crate::regions::service::create_region(conn, admin, cmd, Utc::now().naive_utc())?.id)
+}
+
+pub fn seed(state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state.db.write_conn()?;
+    let conn = &mut *conn;
+    if !crate::regions::repo::list(conn, None, None, None, 1)?.is_empty() {
+        anyhow::bail!("seed-demo fills an empty database, and this one has regions already");
+    }
+    let now = || Utc::now().naive_utc();
+    println!("demo accounts (role, email, password):");
+    let admin = match crate::users::repo::any_admin(conn)? {
+        true => {
+            println!("  admin      (your existing admin)");
+            // Regions need an actor; use a dedicated demo admin so the audit trail says so.
+            account(
+                conn,
+                "demo-admin@gongyi.local",
+                "演示管理员",
+                Role::Admin,
+                None,
+            )?
+        }
+        false => account(conn, "admin@gongyi.local", "平台管理员", Role::Admin, None)?,
+    };
+    let district = region(conn, &admin, "雨花台区", RegionKind::District, None)?;
+    let streets = [
+        ("赛虹桥街道", ["虹苑社区", "油坊桥社区"]),
+        ("雨花街道", ["雨花新村社区", "凤台社区"]),
+        ("西善桥街道", ["岱山社区", "梅山社区"]),
+    ];
+    let mut communities = Vec::new();
+    let mut street_ids = Vec::new();
+    for (s, cs) in streets {
+        let sid = region(conn, &admin, s, RegionKind::Street, Some(&district))?;
+        for c in cs {
+            communities.push((
+                sid.clone(),
+                region(conn, &admin, c, RegionKind::Community, Some(&sid))?,
+            ));
+        }
+        street_ids.push(sid);
+    }
+    let bureau = account(
+        conn,
+        "bureau@gongyi.local",
+        "区民政局 王科长",
+        Role::Bureau,
+        Some(&district),
+    )?;
+    let mut street_staff = Vec::new();
+    for (i, sid) in street_ids.iter().enumerate() {
+        street_staff.push(account(
+            conn,
+            &format!("street{}@gongyi.local", i + 1),
+            &format!("街道干部{}", i + 1),
+            Role::Street,
+            Some(sid),
+        )?);
+    }
+    let mut workers = Vec::new();
+    for (i, (_, cid)) in communities.iter().enumerate() {
+        workers.push(account(
+            conn,
+            &format!("community{}@gongyi.local", i + 1),
+            &format!("社区社工{}", i + 1),
+            Role::Community,
+            Some(cid),
+        )?);
+    }
+    account(
+        conn,
+        "expert@gongyi.local",
+        "李教授 (专家)",
+        Role::Expert,
+        None,
+    )?;
+
+    // Needs: 40 across categories, channels and urgency, then moved through every status.
+    let topics = [
+        ("独居老人助餐", Category::Elderly),
+        ("老年人智能手机培训", Category::Elderly),
+        ("儿童课后托管", Category::ChildrenYouth),
+        ("青少年心理辅导", Category::ChildrenYouth),
+        ("残疾人康复训练", Category::Disability),
+        ("困难家庭帮扶", Category::Hardship),
+        ("楼道议事会", Category::CommunityGovernance),
+        ("广场舞噪音调解", Category::Mediation),
+        ("社区健康讲座", Category::Health),
+        ("志愿者队伍建设", Category::Volunteering),
+        ("社区运动会", Category::CultureSports),
+        ("加装电梯协调", Category::CommunityGovernance),
+    ];
+    let sources = [
+        Source::Grid,
+        Source::Hotline12345,
+        Source::Wechat,
+        Source::App,
+        Source::Visit,
+        Source::Meeting,
+    ];
+    let urgencies = [Urgency::Low, Urgency::Medium, Urgency::High];
+    let mut needs = Vec::new();
+    for i in 0..40 {
+        let (topic, category) = topics[i % topics.len()];
+        let source = sources[i % sources.len()];
+        let w = &workers[i % workers.len()];
+        let cmd = crate::needs::service::NewNeed {
+            title: format!("{topic}（{}）", i + 1),
+            description: format!(
+                "居民通过{}反映：希望社区开展{topic}相关服务。",
+                source.as_str()
+            ),
+            category,
+            source,
+            external_ref: (source == Source::Hotline12345)
+                .then(|| format!("12345-2026-{:05}", 1000 + i)),
+            beneficiary_group: "辖区居民".into(),
+            beneficiaries: 20 + (i as i64 * 7) % 180,
+            urgency: urgencies[i % 3],
+        };
+        let n = crate::needs::service::submit(conn, w, cmd, now())?;
+        crate::needs::service::support(conn, w, &n.id, 1 + (i as i64 * 13) % 60, now())?;
+        needs.push((n.id, i % workers.len()));
+    }
+    let street_of = |wi: usize| &street_staff[wi / 2];
+    let mut accepted = Vec::new();
+    for (k, (id, wi)) in needs.iter().enumerate() {
+        let st = street_of(*wi);
+        match k % 10 {
+            0 | 1 => {} // submitted
+            2 => {
+                crate::needs::service::give_back(
+                    conn,
+                    st,
+                    id,
+                    "请补充受益人数和具体服务时间".into(),
+                    now(),
+                )?;
+            }
+            3 => {
+                crate::needs::service::forward(conn, st, id, now())?; // forwarded
+            }
+            4 => {
+                crate::needs::service::forward(conn, st, id, now())?;
+                crate::needs::service::reject(
+                    conn,
+                    &bureau,
+                    id,
+                    "属于基本公共服务，由职能部门承担".into(),
+                    now(),
+                )?;
+            }
+            _ => {
+                crate::needs::service::forward(conn, st, id, now())?;
+                crate::needs::service::accept(conn, &bureau, id, now())?;
+                accepted.push(id.clone());
+            }
+        }
+    }
+    // Merge three duplicates into the first accepted need.
+    for dup in accepted.split_off(accepted.len() - 3) {
+        crate::needs::service::merge(conn, &bureau, &dup, &accepted[0], now())?;
+    }
+
+    // Funds.
+    let fund = |conn: &mut DbConn,
+                name: &str,
+                source: FundSource,
+                total: &str|
+     -> Result<String, AppError> {
+        let cmd = crate::funds::service::NewFund {
+            name: name.into(),
+            district_id: district.clone(),
+            fiscal_year: 2026,
+            source,
+            total: Money::parse(total).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
+        };
+        Ok(crate::funds::service::create(conn, &bureau, cmd, now())?.id)
+    };
+    let lottery = fund(
+        conn,
+        "2026年福彩公益金公益创投",
+        FundSource::LotteryWelfare,
+        "5000000.00",
+    )?;
+    let fiscal = fund(
+        conn,
+        "2026年区财政购买服务资金",
+        FundSource::Fiscal,
+        "3000000.00",
+    )?;
+
+    // Projects: two drafts, two open (one carrying accepted needs).
+    let close = Utc::now() + Duration::days(30);
+    let spec = |title: &str,
+                category: &str,
+                fund_id: &str,
+                budget: &str,
+                method: &str,
+                need_ids: Vec<String>|
+     -> ProjectSpec {
+        let start = close.date_naive() + Duration::days(1);
+        let price = if method == "venture_philanthropy" {
+            0
+        } else {
+            20
+        };
+        serde_json::from_value(json!({
+            "title": title, "summary": format!("{title}：面向辖区居民的专业社会工作服务"), "category": category,
+            "region_id": street_ids[0], "need_ids": need_ids, "target_group": "辖区居民",
+            "services": ["个案服务", "小组活动", "社区活动"],
+            "objectives": [{"indicator": "服务人次", "target": "≥ 1200"}, {"indicator": "居民满意度", "target": "≥ 90%"}],
+            "budget_ceiling": budget, "fund_id": fund_id, "method": method,
+            "bid_close_at": close.to_rfc3339(), "service_start": start.to_string(),
+            "service_end": (start + Duration::days(364)).to_string(),
+            "eligibility": {"min_registered_years": 1, "min_social_workers": 2},
+            "evaluation": {"price_points": price, "criteria": [
+                {"key": "plan", "name": "服务方案", "max_points": 50 - price / 2},
+                {"key": "team", "name": "团队与资质", "max_points": 30 - price / 2},
+                {"key": "record", "name": "过往业绩", "max_points": 20}]},
+            "payment_plan": [{"condition": "on_signing", "percent": 30}, {"condition": "on_midterm_passed", "percent": 40},
+                             {"condition": "on_completion_passed", "percent": 30}]
+        }))
+        .expect("demo spec is valid JSON")
+    };
+    let mut made = Vec::new();
+    for (title, cat, f, budget, method, ns, publish) in [
+        (
+            "社区居家养老助餐服务",
+            "elderly",
+            &lottery,
+            "600000.00",
+            "venture_philanthropy",
+            accepted[..2].to_vec(),
+            true,
+        ),
+        (
+            "青少年成长陪伴计划",
+            "children_youth",
+            &lottery,
+            "300000.00",
+            "venture_philanthropy",
+            vec![],
+            true,
+        ),
+        (
+            "困难家庭综合帮扶",
+            "hardship",
+            &fiscal,
+            "800000.00",
+            "consultation",
+            vec![],
+            false,
+        ),
+        (
+            "社区协商议事能力建设",
+            "community_governance",
+            &fiscal,
+            "200000.00",
+            "venture_philanthropy",
+            vec![],
+            false,
+        ),
+    ] {
+        let p = crate::projects::service::create(
+            conn,
+            &bureau,
+            spec(title, cat, f, budget, method, ns),
+            &state.rules,
+            now(),
+        )?;
+        if publish {
+            crate::projects::service::publish(
+                conn,
+                &bureau,
+                &p.id,
+                &state.rules,
+                &state.sealer,
+                now(),
+            )?;
+        }
+        made.push((title, publish));
+    }
+    println!(
+        "\nregions: 1 district, {} streets, {} communities",
+        street_ids.len(),
+        communities.len()
+    );
+    println!("needs: 40 (submitted, returned, forwarded, rejected, accepted, merged, in_project)");
+    println!(
+        "funds: 2; projects: {}",
+        made.iter()
+            .map(|(t, p)| format!("{t} ({})", if *p { "open" } else { "draft" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("\nsign in: POST /api/v1/auth/login {{\"email\":\"bureau@gongyi.local\",\"password\":\"{DEMO_PASSWORD}\"}}");
+    Ok(())
+}

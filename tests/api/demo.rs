@@ -1,0 +1,80 @@
+//! `seed-demo` fills an empty database with data a REST client can explore at once.
+
+use std::collections::BTreeSet;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_demo_district_has_needs_in_every_status_funds_and_projects() {
+    let app = spawn_app().await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || gongyi::demo::seed(&state))
+        .await
+        .unwrap()
+        .unwrap();
+    let bureau = app
+        .login("bureau@gongyi.local", gongyi::demo::DEMO_PASSWORD)
+        .await;
+    let mut statuses = BTreeSet::new();
+    let mut sources = BTreeSet::new();
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let r = app
+            .get(
+                &format!("/api/v1/needs?limit=100&cursor={cursor}"),
+                Some(&bureau),
+            )
+            .await
+            .expect(200);
+        for n in r.body["items"].as_array().unwrap() {
+            count += 1;
+            statuses.insert(n["status"].as_str().unwrap().to_owned());
+            sources.insert(n["source"].as_str().unwrap().to_owned());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(count, 40);
+    let all: BTreeSet<String> = [
+        "submitted",
+        "forwarded",
+        "returned",
+        "accepted",
+        "rejected",
+        "merged",
+        "in_project",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(statuses, all);
+    assert!(sources.len() >= 6);
+    let funds = app.get("/api/v1/funds", Some(&bureau)).await.expect(200);
+    assert_eq!(funds.body["items"].as_array().unwrap().len(), 2);
+    let open = app
+        .get("/api/v1/projects?status=open", None)
+        .await
+        .expect(200);
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 2);
+    let drafts = app
+        .get("/api/v1/projects?status=draft", Some(&bureau))
+        .await
+        .expect(200);
+    assert_eq!(drafts.body["items"].as_array().unwrap().len(), 2);
+    // Seeding twice is refused rather than doubling the district.
+    let state = app.state.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || gongyi::demo::seed(&state))
+            .await
+            .unwrap()
+            .is_err()
+    );
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
+    assert_eq!(v.body["ok"], true);
+}
