@@ -91,6 +91,8 @@ pub fn routes() -> Router {
     crate::needs::routes::register(&mut r);
     crate::funds::routes::register(&mut r);
     crate::projects::routes::register(&mut r);
+    crate::orgs::routes::register(&mut r);
+    crate::bids::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

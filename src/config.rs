@@ -87,6 +87,7 @@ pub struct JobSettings {
     /// Whether `serve` starts the scheduler (tests run jobs by hand).
     pub scheduler: bool,
     pub send_mail_cron: String,
+    pub close_bidding_cron: String,
 }
 
 const DEFAULTS: &str = r#"
@@ -118,6 +119,7 @@ batch = 50
 [jobs]
 scheduler = true
 send_mail_cron = "*/15 * * * * *"
+close_bidding_cron = "*/10 * * * * *"
 "#;
 
 impl Settings {

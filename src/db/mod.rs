@@ -280,6 +280,7 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
 /// One write transaction. SQLite: `BEGIN IMMEDIATE`, because a deferred transaction that reads
 /// and then writes fails at once with "database is locked" instead of waiting on busy_timeout.
 /// PostgreSQL: an ordinary transaction; rows that guard an invariant are locked `FOR UPDATE`.
+/// Inside another transaction it becomes a savepoint.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -288,6 +289,15 @@ where
     match conn {
         DbConn::Pg(_) => conn.transaction(f),
         DbConn::Sqlite(c) => {
+            // Nested use (a service calling another) becomes a savepoint of the outer one.
+            let depth =
+                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth();
+            if matches!(depth, Ok(Some(_))) {
+                return conn.transaction(f);
+            }
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!("backend cannot change")
+            };
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let DbConn::Sqlite(c) = conn else {

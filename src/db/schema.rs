@@ -211,6 +211,46 @@ diesel::joinable!(fund_ledger -> funds (fund_id));
 diesel::joinable!(project_needs -> projects (project_id));
 diesel::joinable!(project_needs -> needs (need_id));
 
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        uscc -> Text,
+        org_type -> Text,
+        registered_on -> Date,
+        rating -> Nullable<Text>,
+        rating_awarded_on -> Nullable<Date>,
+        social_workers -> Integer,
+        district_id -> Text,
+        contact_email -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> Text,
+        project_id -> Text,
+        round -> Integer,
+        organization_id -> Text,
+        status -> Text,
+        sealed -> Nullable<Text>,
+        contents -> Nullable<Text>,
+        price_fen -> Nullable<BigInt>,
+        credentials -> Text,
+        receipt_sha256 -> Text,
+        received_at -> Timestamp,
+        disqualified_reasons -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> regions (region_id));
 
@@ -229,4 +269,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_needs,
     project_amendments,
     calendar_years,
+    organizations,
+    bids,
 );

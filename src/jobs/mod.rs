@@ -2,6 +2,7 @@
 //! idempotent and guarded in the database (conditional updates that must touch one row), so
 //! a double fire or two replicas do the work once. Tests call them with a chosen `now`.
 
+pub mod close_bidding;
 pub mod send_mail;
 
 use chrono::{DateTime, Utc};
@@ -24,12 +25,13 @@ pub struct JobReport {
 }
 
 /// Every job by name, as `POST /admin/jobs/{name}/run` accepts it.
-pub const JOBS: &[&str] = &["send_mail"];
+pub const JOBS: &[&str] = &["close_bidding", "send_mail"];
 
 /// Runs the job `name` once at `now`; 404 for an unknown name.
 pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobReport, AppError> {
     match name {
         "send_mail" => send_mail::run_once(state, now).await,
+        "close_bidding" => close_bidding::run_once(state, now).await,
         _ => Err(AppError::not_found(&format!("job {name}"))),
     }
 }
@@ -37,7 +39,13 @@ pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobRep
 /// Starts the cron triggers. Keep the returned scheduler alive for as long as jobs should run.
 pub async fn start(state: State) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new().await?;
-    let schedules = [("send_mail", state.settings.jobs.send_mail_cron.clone())];
+    let schedules = [
+        ("send_mail", state.settings.jobs.send_mail_cron.clone()),
+        (
+            "close_bidding",
+            state.settings.jobs.close_bidding_cron.clone(),
+        ),
+    ];
     for (name, cron) in schedules {
         let st = state.clone();
         let job = Job::new_async(cron.as_str(), move |_id, _sched| {

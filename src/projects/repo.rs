@@ -183,3 +183,18 @@ pub fn due_to_close(
         .select(Project::as_select())
         .load(conn)
 }
+
+/// Claims a project for a state move: bumps its version if it is still at `version` and
+/// `status`. On PostgreSQL the row stays locked until the transaction ends, so a second
+/// runner waits, then finds the version moved and touches nothing.
+pub fn claim(conn: &mut DbConn, id: &str, version: i64, status: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        projects::table
+            .filter(projects::id.eq(id))
+            .filter(projects::version.eq(version))
+            .filter(projects::status.eq(status)),
+    )
+    .set(projects::version.eq(version + 1))
+    .execute(conn)?;
+    Ok(n == 1)
+}

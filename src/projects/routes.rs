@@ -357,3 +357,30 @@ pub async fn list_amendments(
             .collect::<Vec<_>>(),
     ))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepublishRequest {
+    pub bid_close_at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/republish", tag = "projects", request_body = RepublishRequest, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = ProjectResponse, description = "open, with round + 1"), (status = 409, body = Problem)))]
+pub async fn republish_project(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<RepublishRequest>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, st, close) = (
+        id.into_inner(),
+        state.clock.now_naive(),
+        state.clone(),
+        body.bid_close_at,
+    );
+    let p = state
+        .db
+        .write(move |c| service::republish(c, &actor, &id, close, &st.rules, &st.sealer, now))
+        .await?;
+    one(&state, actix_web::http::StatusCode::OK, p)
+}

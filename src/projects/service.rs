@@ -515,3 +515,87 @@ fn release_needs(conn: &mut DbConn, project_id: &str, now: NaiveDateTime) -> Res
     }
     Ok(())
 }
+
+/// Opens a new round of a failed project (流标 → 重新公告): a new close, a new seed, the
+/// budget reserved again.
+pub fn republish(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    bid_close_at: chrono::DateTime<chrono::Utc>,
+    packs: &RulePacks,
+    sealer: &Sealer,
+    now: NaiveDateTime,
+) -> Result<Project, AppError> {
+    write_tx(conn, |tx| {
+        let mut p = load_for_bureau(tx, actor, id)?;
+        let status = status_of(&p)?;
+        let next = status.next(ProjectAction::Republish).ok_or_else(|| {
+            AppError::invalid_state(format!(
+                "a project that is {} cannot be republished",
+                status.as_str()
+            ))
+        })?;
+        let mut spec = spec_of(&p)?;
+        let pack = pack_of(&p, packs, &spec)?;
+        let shift = bid_close_at.date_naive() - spec.bid_close_at.date_naive();
+        if bid_close_at <= now.and_utc() {
+            return Err(AppError::field("bid_close_at", "must be in the future"));
+        }
+        spec.bid_close_at = bid_close_at;
+        if spec.service_start < bid_close_at.date_naive() {
+            // Keep the service period's length, moved past the new close.
+            spec.service_start += shift;
+            spec.service_end += shift;
+        }
+        spec.check(&pack, now.and_utc()).map_err(invalid)?;
+        spec.check_bidding_period(&pack, now.and_utc())
+            .map_err(|e| invalid(vec![e]))?;
+        p.round += 1;
+        funds::reserve(
+            tx,
+            &Move {
+                fund_id: &p.fund_id,
+                kind: "reserve",
+                amount: Money::from_fen(p.budget_ceiling_fen),
+                project_id: Some(&p.id),
+                contract_id: None,
+                tranche_id: None,
+                ref_key: &reserve_key(&p),
+                actor_id: Some(&actor.id),
+            },
+            now,
+        )?;
+        let seed: [u8; 32] = rand::random();
+        p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
+        p.seed_sealed = Some(sealer.seal(
+            &format!("project-seed:{}", p.id),
+            hex::encode(seed).as_bytes(),
+        ));
+        p.seed = None;
+        p.closed_at = None;
+        p.status = next.as_str().into();
+        p.status_reason = None;
+        p.published_at = Some(now);
+        p.updated_at = now;
+        let warnings: Vec<String> = serde_json::from_str(&p.warnings).unwrap_or_default();
+        let street = p.street_id.clone();
+        apply_spec(&mut p, &spec, street, &warnings);
+        let version = p.version;
+        if !repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile; read it again",
+            ));
+        }
+        audit_project(
+            tx,
+            actor,
+            "project.republished",
+            &p,
+            json!({"before": {"status": status.as_str(), "round": p.round - 1}, "after": {"status": p.status, "round": p.round, "bid_close_at": spec.bid_close_at, "seed_commitment": p.seed_commitment}}),
+            now,
+        )?;
+        repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
+    })
+}

@@ -1,0 +1,2 @@
+DROP TABLE bids;
+DROP TABLE organizations;

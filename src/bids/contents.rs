@@ -1,0 +1,77 @@
+//! What a bid says, its canonical form and its receipt hash.
+//! The receipt is the lowercase hex SHA-256 of the RFC 8785 canonical JSON of
+//! `{project_id, round, organization_id, price, plan, team, kpis, matching_funds}`.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::domain::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamMember {
+    pub name: String,
+    pub role: String,
+    /// Holds a social-work qualification (社会工作者职业资格).
+    pub certified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Kpi {
+    pub indicator: String,
+    pub target: String,
+}
+
+/// The sealed part of a bid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BidContents {
+    pub project_id: String,
+    pub round: i32,
+    pub organization_id: String,
+    pub price: Money,
+    pub plan: String,
+    pub team: Vec<TeamMember>,
+    pub kpis: Vec<Kpi>,
+    pub matching_funds: Option<Money>,
+}
+
+impl BidContents {
+    pub fn canonical(&self) -> Vec<u8> {
+        serde_json_canonicalizer::to_vec(self).expect("bid contents serialize")
+    }
+
+    pub fn receipt(&self) -> String {
+        hex::encode(Sha256::digest(self.canonical()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_receipt_is_the_hash_of_the_canonical_json() {
+        let c = BidContents {
+            project_id: "p".into(),
+            round: 1,
+            organization_id: "o".into(),
+            price: Money::from_fen(29_000_000),
+            plan: "方案".into(),
+            team: vec![TeamMember {
+                name: "张三".into(),
+                role: "督导".into(),
+                certified: true,
+            }],
+            kpis: vec![],
+            matching_funds: None,
+        };
+        let text = String::from_utf8(c.canonical()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"kpis":[],"matching_funds":null,"organization_id":"o","plan":"方案","price":"290000.00","project_id":"p","round":1,"team":[{"certified":true,"name":"张三","role":"督导"}]}"#
+        );
+        assert_eq!(c.receipt(), hex::encode(Sha256::digest(text.as_bytes())));
+    }
+}

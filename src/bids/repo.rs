@@ -1,0 +1,138 @@
+//! Diesel for bids.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::Bid;
+use crate::db::schema::bids;
+use crate::db::DbConn;
+
+pub fn insert(conn: &mut DbConn, b: &Bid) -> QueryResult<()> {
+    diesel::insert_into(bids::table)
+        .values(b)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bid>> {
+    bids::table
+        .find(id)
+        .select(Bid::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces a submitted bid's sealed contents, if it is still at `version`.
+pub fn reseal(
+    conn: &mut DbConn,
+    id: &str,
+    version: i64,
+    sealed: &str,
+    credentials: &str,
+    receipt: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        bids::table
+            .filter(bids::id.eq(id))
+            .filter(bids::version.eq(version))
+            .filter(bids::status.eq("submitted")),
+    )
+    .set((
+        bids::sealed.eq(sealed),
+        bids::credentials.eq(credentials),
+        bids::receipt_sha256.eq(receipt),
+        bids::received_at.eq(now),
+        bids::version.eq(version + 1),
+        bids::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn withdraw(
+    conn: &mut DbConn,
+    id: &str,
+    version: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        bids::table
+            .filter(bids::id.eq(id))
+            .filter(bids::version.eq(version))
+            .filter(bids::status.eq("submitted")),
+    )
+    .set((
+        bids::status.eq("withdrawn"),
+        bids::sealed.eq(None::<String>),
+        bids::version.eq(version + 1),
+        bids::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Opens a bid at close: its contents in clear, its price, its verdict.
+pub fn open(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    contents: Option<&str>,
+    price_fen: Option<i64>,
+    reasons: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        bids::table
+            .filter(bids::id.eq(id))
+            .filter(bids::status.eq("submitted")),
+    )
+    .set((
+        bids::status.eq(status),
+        bids::sealed.eq(None::<String>),
+        bids::contents.eq(contents),
+        bids::price_fen.eq(price_fen),
+        bids::disqualified_reasons.eq(reasons),
+        bids::version.eq(bids::version + 1),
+        bids::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn list_round(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResult<Vec<Bid>> {
+    bids::table
+        .filter(bids::project_id.eq(project_id))
+        .filter(bids::round.eq(round))
+        .order(bids::id.asc())
+        .select(Bid::as_select())
+        .load(conn)
+}
+
+pub fn list_project(
+    conn: &mut DbConn,
+    project_id: &str,
+    organization_id: Option<&str>,
+    rounds_up_to: Option<i32>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Bid>> {
+    let mut q = bids::table
+        .filter(bids::project_id.eq(project_id))
+        .into_boxed();
+    if let Some(o) = organization_id {
+        q = q.filter(bids::organization_id.eq(o.to_owned()));
+    }
+    if let Some(r) = rounds_up_to {
+        q = q
+            .filter(bids::round.le(r))
+            .filter(bids::status.ne("withdrawn"));
+    }
+    if let Some(a) = after {
+        q = q.filter(bids::id.gt(a.to_owned()));
+    }
+    q.order(bids::id.asc())
+        .limit(limit)
+        .select(Bid::as_select())
+        .load(conn)
+}

@@ -1,0 +1,372 @@
+//! HTTP for bids, the opening, and republishing a failed round.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::contents::{Kpi, TeamMember};
+use super::service::{self, BidView, Offer};
+use crate::app::State;
+use crate::auth::{Access, AuthUser, MaybeUser, Role};
+use crate::clock::utc;
+use crate::db::write_tx;
+use crate::domain::eligibility::Failure;
+use crate::domain::Money;
+use crate::error::{AppError, Problem};
+use crate::http::routes::Router;
+use crate::http::{Json, Page, PageParams, Query};
+use crate::idempotency::{self, Stored};
+use crate::validate::{self, Errors};
+
+const ORG: Access = Access::Roles(&[Role::Org]);
+
+pub fn register(r: &mut Router) {
+    r.post("/api/v1/projects/{id}/bids", ORG, create_bid)
+        .get("/api/v1/projects/{id}/bids", Access::SignedIn, list_bids)
+        .get("/api/v1/projects/{id}/opening", Access::Public, opening)
+        .get("/api/v1/bids/{id}", Access::SignedIn, get_bid)
+        .put("/api/v1/bids/{id}", ORG, replace_bid)
+        .post("/api/v1/bids/{id}/withdraw", ORG, withdraw_bid);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    /// Lowercase hex SHA-256 of the RFC 8785 canonical JSON of the bid.
+    pub sha256: String,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BidResponse {
+    pub id: String,
+    pub project_id: String,
+    pub round: i32,
+    pub organization_id: String,
+    pub price: Option<Money>,
+    pub plan: Option<String>,
+    pub team: Option<Vec<TeamMember>>,
+    pub kpis: Option<Vec<Kpi>>,
+    pub matching_funds: Option<Money>,
+    pub status: String,
+    pub disqualified_reasons: Vec<String>,
+    pub receipt: Receipt,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<BidView> for BidResponse {
+    fn from(v: BidView) -> Self {
+        let b = v.bid;
+        let reasons: Vec<Failure> =
+            serde_json::from_str(&b.disqualified_reasons).unwrap_or_default();
+        let c = v.contents;
+        BidResponse {
+            price: c.as_ref().map(|c| c.price),
+            plan: c.as_ref().map(|c| c.plan.clone()),
+            team: c.as_ref().map(|c| c.team.clone()),
+            kpis: c.as_ref().map(|c| c.kpis.clone()),
+            matching_funds: c.as_ref().and_then(|c| c.matching_funds),
+            id: b.id,
+            project_id: b.project_id,
+            round: b.round,
+            organization_id: b.organization_id,
+            status: b.status,
+            disqualified_reasons: reasons
+                .into_iter()
+                .map(|f| format!("{}: {}", f.rule, f.reason))
+                .collect(),
+            receipt: Receipt {
+                sha256: b.receipt_sha256,
+                received_at: utc(b.received_at),
+            },
+            version: b.version,
+            created_at: utc(b.created_at),
+            updated_at: utc(b.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BidRequest {
+    pub price: Money,
+    pub plan: String,
+    pub team: Vec<TeamMember>,
+    pub kpis: Vec<Kpi>,
+    pub matching_funds: Option<Money>,
+}
+
+impl BidRequest {
+    fn offer(self) -> Result<Offer, AppError> {
+        let mut e = Errors::default();
+        if !self.price.is_positive() {
+            e.push("price", "must be more than 0.00");
+        }
+        let plan = e.take(validate::text("plan", &self.plan, 1, 20_000));
+        if self.team.is_empty() || self.team.len() > 50 {
+            e.push("team", "must list 1 to 50 members");
+        }
+        for (i, m) in self.team.iter().enumerate() {
+            e.take(validate::text(&format!("team[{i}].name"), &m.name, 1, 100));
+            e.take(validate::text(&format!("team[{i}].role"), &m.role, 1, 100));
+        }
+        if self.kpis.len() > 50 {
+            e.push("kpis", "at most 50");
+        }
+        for (i, k) in self.kpis.iter().enumerate() {
+            e.take(validate::text(
+                &format!("kpis[{i}].indicator"),
+                &k.indicator,
+                1,
+                200,
+            ));
+            e.take(validate::text(
+                &format!("kpis[{i}].target"),
+                &k.target,
+                1,
+                200,
+            ));
+        }
+        e.finish()?;
+        Ok(Offer {
+            price: self.price,
+            plan: plan.unwrap_or_default(),
+            team: self.team,
+            kpis: self.kpis,
+            matching_funds: self.matching_funds,
+        })
+    }
+}
+
+fn respond(stored: Stored, replayed: bool) -> HttpResponse {
+    let mut r = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    if replayed {
+        r.insert_header(("Idempotent-Replayed", "true"));
+    }
+    r.json(stored.body)
+}
+
+/// Runs `act` once per Idempotency-Key: a replay returns the stored response.
+async fn idempotent<F>(
+    state: &State,
+    actor: &AuthUser,
+    req: &HttpRequest,
+    body: &serde_json::Value,
+    status: u16,
+    act: F,
+) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&mut crate::db::DbConn) -> Result<BidView, AppError> + Send + 'static,
+{
+    let key = idempotency::parse_key(req)?;
+    let hash = idempotency::request_hash(&format!("{} {}", req.method(), req.path()), body);
+    let (st, user) = (state.clone(), actor.id.clone());
+    let now = state.clock.now_naive();
+    let (stored, replayed) = state
+        .db
+        .write(move |c| {
+            if let Some(k) = &key {
+                if let Some(s) = idempotency::lookup(c, &st.sealer, &user, k, &hash)? {
+                    return Ok((s, true));
+                }
+            }
+            let outcome: Result<Stored, AppError> = write_tx(c, |tx| {
+                let view = act(tx)?;
+                let stored = Stored {
+                    status,
+                    body: serde_json::to_value(BidResponse::from(view))
+                        .map_err(AppError::internal)?,
+                };
+                if let Some(k) = &key {
+                    idempotency::store(tx, &st.sealer, &user, k, &hash, &stored, now)?;
+                }
+                Ok(stored)
+            });
+            match (outcome, &key) {
+                (Ok(s), _) => Ok((s, false)),
+                // A twin request with the same key may have won meanwhile: answer as it did.
+                (Err(e), Some(k)) if e.status == StatusCode::CONFLICT => {
+                    match idempotency::lookup(c, &st.sealer, &user, k, &hash)? {
+                        Some(s) => Ok((s, true)),
+                        None => Err(e),
+                    }
+                }
+                (Err(e), _) => Err(e),
+            }
+        })
+        .await?;
+    Ok(respond(stored, replayed))
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/bids", tag = "bids", request_body = BidRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the stored response")),
+    security(("bearer" = [])),
+    responses((status = 201, body = BidResponse),
+              (status = 409, body = Problem, description = "deadline_passed, bid_exists"),
+              (status = 422, body = Problem, description = "not_eligible with the failed rules, idempotency_key_reused, or a field")))]
+pub async fn create_bid(
+    state: State,
+    actor: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Json<BidRequest>,
+) -> Result<HttpResponse, AppError> {
+    let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
+    let offer = body.0.offer()?;
+    let (st, a, pid) = (state.clone(), actor.clone(), id.into_inner());
+    let now = state.clock.now_naive();
+    idempotent(&state, &actor, &req, &raw, 201, move |c| {
+        service::place(c, &st.sealer, &a, &pid, offer, now)
+    })
+    .await
+}
+
+#[utoipa::path(put, path = "/api/v1/bids/{id}", tag = "bids", request_body = BidRequest,
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
+    responses((status = 200, body = BidResponse, description = "with a new receipt"), (status = 409, body = Problem)))]
+pub async fn replace_bid(
+    state: State,
+    actor: AuthUser,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: Json<BidRequest>,
+) -> Result<HttpResponse, AppError> {
+    let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
+    let offer = body.0.offer()?;
+    let (st, a, bid) = (state.clone(), actor.clone(), id.into_inner());
+    let now = state.clock.now_naive();
+    idempotent(&state, &actor, &req, &raw, 200, move |c| {
+        service::replace(c, &st.sealer, &a, &bid, offer, now)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/api/v1/bids/{id}/withdraw", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = BidResponse), (status = 409, body = Problem)))]
+pub async fn withdraw_bid(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let v = state
+        .db
+        .write(move |c| service::withdraw(c, &st.sealer, &actor, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(BidResponse::from(v)))
+}
+
+#[utoipa::path(get, path = "/api/v1/bids/{id}", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = BidResponse), (status = 404, body = Problem, description = "for anyone who may not read it, before and after close")))]
+pub async fn get_bid(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, st) = (id.into_inner(), state.clone());
+    let v = state
+        .db
+        .read(move |c| service::get(c, &st.sealer, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(BidResponse::from(v)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/bids", tag = "bids", params(("id" = String, Path), PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<BidResponse>, description = "an organization sees its own; the bureau of the district those of closed rounds"),
+              (status = 409, body = Problem, description = "not_closed")))]
+pub async fn list_bids(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    q: Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let (limit, fetch, after, id, st) = (
+        page.limit,
+        page.fetch(),
+        page.after,
+        id.into_inner(),
+        state.clone(),
+    );
+    let rows = state
+        .db
+        .read(move |c| service::list(c, &st.sealer, &actor, &id, after.as_deref(), fetch))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |v| v.bid.id.clone(),
+        BidResponse::from,
+    )))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OpenedBid {
+    pub bid_id: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    pub sha256: String,
+    pub received_at: DateTime<Utc>,
+    pub status: String,
+    pub disqualified_reasons: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OpeningResponse {
+    pub project_id: String,
+    pub round: i32,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub seed: Option<String>,
+    pub seed_commitment: Option<String>,
+    pub bids: Vec<OpenedBid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/opening", tag = "bids", params(("id" = String, Path)),
+    responses((status = 200, body = OpeningResponse), (status = 409, body = Problem, description = "not_closed")))]
+pub async fn opening(
+    state: State,
+    viewer: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (p, round, bids) = state
+        .db
+        .read(move |c| service::opening(c, viewer.0.as_ref(), &id))
+        .await?;
+    let current = round == p.round;
+    Ok(HttpResponse::Ok().json(OpeningResponse {
+        project_id: p.id,
+        round,
+        closed_at: if current { p.closed_at.map(utc) } else { None },
+        seed: if current { p.seed } else { None },
+        seed_commitment: if current { p.seed_commitment } else { None },
+        bids: bids
+            .into_iter()
+            .map(|o| {
+                let reasons: Vec<Failure> =
+                    serde_json::from_str(&o.bid.disqualified_reasons).unwrap_or_default();
+                OpenedBid {
+                    bid_id: o.bid.id,
+                    organization_id: o.bid.organization_id,
+                    organization_name: o.organization_name,
+                    sha256: o.bid.receipt_sha256,
+                    received_at: utc(o.bid.received_at),
+                    status: o.bid.status,
+                    disqualified_reasons: reasons
+                        .into_iter()
+                        .map(|f| format!("{}: {}", f.rule, f.reason))
+                        .collect(),
+                }
+            })
+            .collect(),
+    }))
+}

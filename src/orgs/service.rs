@@ -1,0 +1,200 @@
+//! Organization use cases: register (with the first member), verify, reject, suspend.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use super::repo::{self, Organization};
+use crate::audit::{self, Event};
+use crate::auth::{AuthUser, RegionKind, Role};
+use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::domain::eligibility::Credentials;
+use crate::domain::spec::{OrgType, Rating};
+use crate::domain::uscc::Uscc;
+use crate::error::AppError;
+use crate::notify::{self, Mail};
+use crate::users::model::User;
+use crate::users::service::CreateUser;
+
+pub struct Registration {
+    pub name: String,
+    pub uscc: Uscc,
+    pub org_type: OrgType,
+    pub registered_on: NaiveDate,
+    pub rating: Option<Rating>,
+    pub rating_awarded_on: Option<NaiveDate>,
+    pub social_workers: i32,
+    pub district_id: String,
+    pub contact_email: String,
+    pub account: CreateUser,
+}
+
+pub fn register(
+    conn: &mut DbConn,
+    r: Registration,
+    now: NaiveDateTime,
+) -> Result<(Organization, User), AppError> {
+    write_tx(conn, |tx| {
+        crate::regions::repo::find_path(tx, &r.district_id)?
+            .filter(|p| p.kind == RegionKind::District)
+            .ok_or_else(|| AppError::field("organization.district_id", "no such district"))?;
+        let org = Organization {
+            id: uuid::Uuid::now_v7().to_string(),
+            name: r.name.clone(),
+            uscc: r.uscc.as_str().to_owned(),
+            org_type: r.org_type.as_str().into(),
+            registered_on: r.registered_on,
+            rating: r.rating.map(|x| x.as_str().to_owned()),
+            rating_awarded_on: r.rating_awarded_on,
+            social_workers: r.social_workers,
+            district_id: r.district_id.clone(),
+            contact_email: r.contact_email.clone(),
+            status: "pending_verification".into(),
+            status_reason: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        repo::insert(tx, &org).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict(
+                    "uscc_taken",
+                    "an organization with this credit code is registered",
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        let mut account = r.account.clone();
+        account.organization_id = Some(org.id.clone());
+        let user = crate::users::service::create_user(tx, None, account, now)?;
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&user.id),
+                action: "organization.registered",
+                entity: "organization",
+                entity_id: &org.id,
+                district_id: Some(&org.district_id),
+                summary: json!({"after": {"name": org.name, "uscc": org.uscc, "status": org.status}}),
+            },
+            now,
+        )?;
+        Ok((org, user))
+    })
+}
+
+/// Whether `viewer` may read this organization: anyone once verified; its members; staff of
+/// its district; admins.
+pub fn visible(viewer: Option<&AuthUser>, o: &Organization) -> bool {
+    if o.status == "verified" {
+        return true;
+    }
+    match viewer {
+        Some(u) if u.role == Role::Admin => true,
+        Some(u) if u.organization_id.as_deref() == Some(o.id.as_str()) => true,
+        Some(u) if matches!(u.role, Role::Bureau) => {
+            u.district_id() == Some(o.district_id.as_str())
+        }
+        _ => false,
+    }
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    id: &str,
+) -> Result<Organization, AppError> {
+    repo::find(conn, id)?
+        .filter(|o| visible(viewer, o))
+        .ok_or_else(|| AppError::not_found("organization"))
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Decision {
+    Verify,
+    Reject,
+    Suspend,
+}
+
+impl Decision {
+    fn from_to(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Decision::Verify => ("pending_verification", "verified", "verified"),
+            Decision::Reject => ("pending_verification", "rejected", "rejected"),
+            Decision::Suspend => ("verified", "suspended", "suspended"),
+        }
+    }
+}
+
+/// The bureau of the organization's district decides; the contact is mailed.
+pub fn decide(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    d: Decision,
+    reason: Option<String>,
+    now: NaiveDateTime,
+) -> Result<Organization, AppError> {
+    write_tx(conn, |tx| {
+        let org = repo::find(tx, id)?
+            .filter(|o| actor.district_id() == Some(o.district_id.as_str()))
+            .ok_or_else(|| AppError::not_found("organization"))?;
+        let (from, to, word) = d.from_to();
+        if org.status != from {
+            return Err(AppError::invalid_state(format!(
+                "an organization that is {} cannot be {word}",
+                org.status
+            )));
+        }
+        if !repo::transition(tx, id, from, to, reason.as_deref(), now)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the organization changed meanwhile",
+            ));
+        }
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&actor.id),
+                action: &format!("organization.{word}"),
+                entity: "organization",
+                entity_id: id,
+                district_id: Some(&org.district_id),
+                summary: json!({"before": {"status": from}, "after": {"status": to, "reason": reason}}),
+            },
+            now,
+        )?;
+        notify::enqueue(
+            tx,
+            &format!("organization.{word}:{id}:{}", org.version + 1),
+            &Mail {
+                to: org.contact_email.clone(),
+                subject: format!("{}: registration {word}", org.name),
+                body: format!(
+                    "The registration of {} ({}) on gongyi was {word} by the district civil-affairs bureau.{}\n",
+                    org.name,
+                    org.uscc,
+                    reason.as_deref().map(|r| format!("\nReason: {r}")).unwrap_or_default()
+                ),
+            },
+            now,
+        )?;
+        repo::find(tx, id)?.ok_or_else(|| AppError::not_found("organization"))
+    })
+}
+
+/// The organization's credentials as a bid freezes them.
+pub fn credentials(o: &Organization) -> Result<Credentials, AppError> {
+    Ok(Credentials {
+        organization_id: o.id.clone(),
+        name: o.name.clone(),
+        uscc: o.uscc.clone(),
+        org_type: OrgType::parse(&o.org_type)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("org type {}", o.org_type)))?,
+        registered_on: o.registered_on,
+        rating: o.rating.as_deref().and_then(Rating::parse),
+        rating_awarded_on: o.rating_awarded_on,
+        social_workers: o.social_workers.max(0) as u32,
+        district_id: o.district_id.clone(),
+    })
+}
