@@ -5,6 +5,8 @@
                 one real need and one real (published) project row, then ANALYZE
   postgres-sql  print the SQL that does the same on PostgreSQL (run it with psql)
   cursor        encode a guide-list cursor: base64url (no padding) of [supporters, rank, "id"]
+  wrk           run wrk once, save its output, and note how much CPU other processes took meanwhile
+  quiet         wait (bounded) until processes other than the idle server use little CPU
   report        parse the wrk outputs of a run and print the tables and the targets
 
 Generated ids look like the server's UUIDv7 ids: a millisecond timestamp in front (spread
@@ -18,7 +20,9 @@ import base64
 import json
 import os
 import re
+import resource
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -243,13 +247,78 @@ def parse_wrk(path):
     if sock:
         errors += sum(int(x) for x in sock.groups())
     total = re.search(r"(\d+) requests in", text)
+    other = re.search(r"other_cpu_percent: ([\d.]+)", text)
     return {
+        "other_cpu": float(other.group(1)) if other else None,
         "rps": float(rps.group(1)),
         "p50": to_ms(p50.group(1)),
         "p99": to_ms(p99.group(1)),
         "errors": errors,
         "requests": int(total.group(1)) if total else 0,
     }
+
+
+def cpu_jiffies():
+    """(busy, total) jiffies of the whole machine. Busy is user + nice + system + steal (another
+    guest ran); interrupt time is left out, as it is not charged to any process."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = v + [0] * (8 - len(v))
+    return user + nice + system + steal, sum(v)
+
+
+def proc_jiffies(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def quiet(a):
+    """Waits up to --max seconds, in one-second looks, for the machine to be nearly idle."""
+    deadline = time.monotonic() + a.max
+    while True:
+        busy0, total0 = cpu_jiffies()
+        time.sleep(1)
+        busy1, total1 = cpu_jiffies()
+        share = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+        if share < a.below:
+            return
+        if time.monotonic() >= deadline:
+            print(f"    the machine stays busy ({share:.0f}% CPU used by other processes): measuring anyway")
+            return
+
+
+def run_wrk(a):
+    """Runs wrk (bounded by a timeout), writes its output to --out with a trailer line
+    `other_cpu_percent: X`: the share of all cores that processes other than the server and wrk
+    used during the run (a busy machine makes the figures low)."""
+    cmd = ["wrk"] + a.args
+    busy0, total0 = cpu_jiffies()
+    server0 = proc_jiffies(a.server_pid)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=a.timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise ValueError(f"wrk did not finish within {a.timeout} s")
+    busy1, total1 = cpu_jiffies()
+    server1 = proc_jiffies(a.server_pid)
+    if proc.returncode != 0:
+        raise ValueError(f"wrk exited with {proc.returncode}: {out.strip()[:400]}")
+    wrk_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is this process's only child
+    wrk_jiffies = (wrk_cpu.ru_utime + wrk_cpu.ru_stime) * os.sysconf("SC_CLK_TCK")
+    other = max(0.0, (busy1 - busy0) - (server1 - server0) - wrk_jiffies)
+    share = 100.0 * other / max(1, total1 - total0)
+    with open(a.out, "w", encoding="utf-8") as f:
+        f.write(out)
+        f.write(f"\nother_cpu_percent: {share:.1f}\n")
+    r = parse_wrk(a.out)
+    print(f"    {r['rps']:.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, errors {r['errors']}, "
+          f"other processes {share:.0f}% CPU")
 
 
 ENDPOINTS = [
@@ -276,13 +345,16 @@ def report(a):
     for size in sizes:
         label = open(os.path.join(a.results, f"{size}__label.txt")).read().strip()
         print(f"\n--- {backend}, {label}")
-        print(f"{'endpoint':<{w}}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>7}  {'% healthz':>9}")
+        print(
+            f"{'endpoint':<{w}}  {'req/s':>9}  {'p50 ms':>8}  {'p99 ms':>8}  {'errors':>7}  {'% healthz':>9}  {'other CPU':>9}"
+        )
         base = results[(size, "healthz")]["rps"]
         for key, name in ENDPOINTS:
             r = results[(size, key)]
             share = 100.0 * r["rps"] / base if base else 0.0
+            other = "?" if r["other_cpu"] is None else f"{r['other_cpu']:.0f}%"
             print(
-                f"{name:<{w}}  {r['rps']:>9.0f}  {r['p50']:>8.2f}  {r['p99']:>8.2f}  {r['errors']:>7d}  {share:>8.1f}%"
+                f"{name:<{w}}  {r['rps']:>9.0f}  {r['p50']:>8.2f}  {r['p99']:>8.2f}  {r['errors']:>7d}  {share:>8.1f}%  {other:>9}"
             )
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
@@ -301,6 +373,11 @@ def report(a):
             ok &= share >= share_target
             name = dict(ENDPOINTS)[key].strip()
             print(f"{size:>4}  {name:<{w}}  {share:>6.1f}%  {verdict}")
+    busy = max((r["other_cpu"] or 0.0) for r in results.values())
+    print(
+        "\n(other CPU: share of all cores used by processes other than the server and wrk during the run"
+        + (f"; up to {busy:.0f}% here, so some figures are low: rerun on a quiet machine)" if busy >= 10 else ")")
+    )
     errors = sum(r["errors"] for r in results.values())
     if errors:
         print(f"\n{backend}: {errors} failed requests (non-2xx/3xx or socket errors) during the runs")
@@ -327,6 +404,14 @@ def main():
     c.add_argument("supporters")
     c.add_argument("urgency_rank")
     c.add_argument("id")
+    wk = sub.add_parser("wrk")
+    wk.add_argument("--out", required=True)
+    wk.add_argument("--server-pid", type=int, required=True)
+    wk.add_argument("--timeout", type=int, default=300)
+    wk.add_argument("args", nargs=argparse.REMAINDER, help="-- then the wrk arguments")
+    qt = sub.add_parser("quiet")
+    qt.add_argument("--max", type=float, default=30)
+    qt.add_argument("--below", type=float, default=10)
     r = sub.add_parser("report")
     r.add_argument("--results", required=True)
     r.add_argument("--backend", required=True, choices=["sqlite", "postgres"])
@@ -334,7 +419,9 @@ def main():
     r.add_argument("--wrk-args", default="")
     r.add_argument("--summary")
     a = ap.parse_args()
-    {"sqlite-grow": sqlite_grow, "postgres-sql": postgres_sql, "cursor": cursor, "report": report}[a.cmd](a)
+    if a.cmd == "wrk" and a.args[:1] == ["--"]:
+        a.args = a.args[1:]
+    {"sqlite-grow": sqlite_grow, "postgres-sql": postgres_sql, "cursor": cursor, "wrk": run_wrk, "quiet": quiet, "report": report}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ pub fn register(r: &mut Router) {
         .patch("/api/v1/projects/{id}", BUREAU, update_project)
         .post("/api/v1/projects/{id}/publish", BUREAU, publish_project)
         .post("/api/v1/projects/{id}/cancel", BUREAU, cancel_project)
+        .post("/api/v1/projects/{id}/republish", BUREAU, republish_project)
         .get(
             "/api/v1/projects/{id}/amendments",
             Access::Public,

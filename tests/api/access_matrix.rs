@@ -80,6 +80,19 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/calendar/years/{year}", EVERYONE),
         ("PUT", "/api/v1/calendar/years/{year}", &["admin"]),
         ("GET", "/api/v1/calendar/working-days", EVERYONE),
+        ("POST", "/api/v1/projects/{id}/republish", &["bureau"]),
+        ("POST", "/api/v1/organizations/register", EVERYONE),
+        ("GET", "/api/v1/organizations", EVERYONE),
+        ("GET", "/api/v1/organizations/{id}", EVERYONE),
+        ("POST", "/api/v1/organizations/{id}/verify", &["bureau"]),
+        ("POST", "/api/v1/organizations/{id}/reject", &["bureau"]),
+        ("POST", "/api/v1/organizations/{id}/suspend", &["bureau"]),
+        ("POST", "/api/v1/projects/{id}/bids", &["org"]),
+        ("GET", "/api/v1/projects/{id}/bids", SIGNED_IN),
+        ("GET", "/api/v1/projects/{id}/opening", EVERYONE),
+        ("GET", "/api/v1/bids/{id}", SIGNED_IN),
+        ("PUT", "/api/v1/bids/{id}", &["org"]),
+        ("POST", "/api/v1/bids/{id}/withdraw", &["org"]),
     ];
     rows.into_iter()
         .map(|(m, p, roles)| {

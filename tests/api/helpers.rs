@@ -557,3 +557,84 @@ impl TestApp {
         self.send(Method::PUT, path, Some(token), Some(body)).await
     }
 }
+
+/// A fresh valid credit code of a civil-affairs registration (民办非企业单位).
+pub fn new_uscc() -> String {
+    let digits: String = (0..9)
+        .map(|_| char::from(b'0' + rand::random::<u8>() % 10))
+        .collect();
+    gongyi::domain::uscc::Uscc::with_check(&format!("52320114{digits}"))
+        .unwrap()
+        .to_string()
+}
+
+impl TestApp {
+    /// Registers an organization in `d` (optionally changing its fields) and returns
+    /// (organization id, member token) without verifying it.
+    pub async fn register_org(
+        &self,
+        d: &District,
+        tweak: impl FnOnce(&mut Value),
+    ) -> (String, String) {
+        let email = unique("org") + "@gongyi.test";
+        let mut org = json!({"name": unique("雨花社工服务中心"), "uscc": new_uscc(), "org_type": "private_non_enterprise",
+                             "registered_on": "2019-05-20", "rating": "4A", "rating_awarded_on": "2023-03-01",
+                             "social_workers": 6, "district_id": d.regions.district, "contact_email": unique("contact") + "@gongyi.test"});
+        tweak(&mut org);
+        let r = self
+            .post("/api/v1/organizations/register", None, json!({"organization": org, "account": {"email": email, "name": "负责人", "password": PASSWORD}}))
+            .await
+            .expect(201);
+        let id = r.body["organization"]["id"].as_str().unwrap().to_owned();
+        (id, self.login(&email, PASSWORD).await)
+    }
+
+    /// A verified organization in `d`: (organization id, member token).
+    pub async fn verified_org(&self, d: &District) -> (String, String) {
+        let (id, token) = self.register_org(d, |_| {}).await;
+        self.post(
+            &format!("/api/v1/organizations/{id}/verify"),
+            Some(&d.bureau),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        (id, token)
+    }
+
+    /// A published project in `d`; returns its JSON.
+    pub async fn open_project(&self, d: &District, tweak: impl FnOnce(&mut Value)) -> Value {
+        let mut spec = self.spec(d, "300000.00", &[]);
+        tweak(&mut spec);
+        let p = self.draft(d, spec).await;
+        let id = p["id"].as_str().unwrap();
+        self.post(
+            &format!("/api/v1/projects/{id}/publish"),
+            Some(&d.bureau),
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .body
+    }
+
+    pub fn bid_body(price: &str) -> Value {
+        json!({"price": price, "plan": "以个案、小组、社区活动相结合的方式开展服务。",
+               "team": [{"name": "王芳", "role": "项目主管", "certified": true}, {"name": "李强", "role": "社工", "certified": false}],
+               "kpis": [{"indicator": "服务人次", "target": "1200"}]})
+    }
+
+    pub async fn bid(&self, project: &str, token: &str, price: &str) -> Reply {
+        self.post(
+            &format!("/api/v1/projects/{project}/bids"),
+            Some(token),
+            Self::bid_body(price),
+        )
+        .await
+    }
+
+    /// Sets the sandbox clock (frozen) and returns fresh tokens are needed after big jumps.
+    pub async fn set_clock(&self, at: chrono::DateTime<chrono::Utc>) {
+        assert!(self.state.clock.set(at, true));
+    }
+}
