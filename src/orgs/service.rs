@@ -117,7 +117,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn from_to(self) -> (&'static str, &'static str, &'static str) {
+    fn transition(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Decision::Verify => ("pending_verification", "verified", "verified"),
             Decision::Reject => ("pending_verification", "rejected", "rejected"),
@@ -139,7 +139,7 @@ pub fn decide(
         let org = repo::find(tx, id)?
             .filter(|o| actor.district_id() == Some(o.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("organization"))?;
-        let (from, to, word) = d.from_to();
+        let (from, to, word) = d.transition();
         if org.status != from {
             return Err(AppError::invalid_state(format!(
                 "an organization that is {} cannot be {word}",
