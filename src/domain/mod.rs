@@ -1,9 +1,11 @@
 //! Pure domain types: no actix, no diesel. A value that exists is valid.
 
 pub mod calendar;
+pub mod draw;
 pub mod eligibility;
 pub mod money;
 pub mod rules;
+pub mod scoring;
 pub mod spec;
 pub mod uscc;
 

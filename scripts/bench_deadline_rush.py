@@ -1,0 +1,902 @@
+#!/usr/bin/env python3
+"""Load client of scripts/bench-deadline-rush (standard library only).
+
+  api      set up through the API (district, bureau, fund, organizations, projects), run the
+           deadline rush (phase 1), close and reconcile, then the throughput phase (phase 2);
+           writes a JSON summary
+  durable-sqlite   the durable one-row-per-transaction insert rate of SQLite (WAL,
+           synchronous=FULL, one writer) on a scratch file
+  pgbench-tps      reads the tps figure out of pgbench's output
+  report   prints one backend's results and whether the targets hold
+
+Only 127.0.0.1 is ever contacted. Every loop is bounded by a count or a deadline.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import socket
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+HOST = "127.0.0.1"
+KEEPALIVE_IDLE_S = 3.0  # actix closes idle keep-alive connections after 5 s
+REQUEST_TIMEOUT_S = 30.0
+TRANSPORT_ATTEMPTS = 3
+
+USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def uscc(rng):
+    """A valid 统一社会信用代码 of a civil-affairs registration (民办非企业单位) in 320114."""
+    body = "52" + "320114" + "".join(rng.choice("0123456789") for _ in range(9))
+    total, w = 0, 1
+    for ch in body:
+        total += USCC_CHARSET.index(ch) * w
+        w = (w * 3) % 31
+    return body + USCC_CHARSET[(31 - total % 31) % 31]
+
+
+def canonical(obj):
+    """RFC 8785 canonical JSON for the shapes a bid has (strings, ints, bools, null, lists,
+    objects with ASCII keys): sorted keys, no whitespace, UTF-8 as is."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def expected_receipt(bid_body, project_id, organization_id, rnd=1):
+    doc = {
+        "project_id": project_id,
+        "round": rnd,
+        "organization_id": organization_id,
+        "price": bid_body["price"],
+        "plan": bid_body["plan"],
+        "team": bid_body["team"],
+        "kpis": bid_body["kpis"],
+        "matching_funds": bid_body.get("matching_funds"),
+    }
+    return hashlib.sha256(canonical(doc)).hexdigest()
+
+
+def rfc3339(ts):
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    k = (len(v) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+class Fatal(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP
+
+
+class Client:
+    """One keep-alive connection to the server. A request that fails in transport (closed
+    keep-alive socket, reset, timeout) is sent again on a fresh connection, at most
+    TRANSPORT_ATTEMPTS times; bid POSTs carry an Idempotency-Key, so that is safe."""
+
+    def __init__(self, port, token=None):
+        self.port = port
+        self.token = token
+        self.conn = None
+        self.last_used = 0.0
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+            self.conn = None
+
+    def _fresh(self):
+        self.close()
+        self.conn = http.client.HTTPConnection(HOST, self.port, timeout=REQUEST_TIMEOUT_S)
+        self.conn.connect()
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def ensure(self):
+        if self.conn is None or time.monotonic() - self.last_used > KEEPALIVE_IDLE_S:
+            self._fresh()
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns dict(status, headers, body, latency_s, transport_retries, error)."""
+        hdrs = {"Accept": "application/json"}
+        if self.token:
+            hdrs["Authorization"] = "Bearer " + self.token
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        if headers:
+            hdrs.update(headers)
+        retries = 0
+        err = None
+        self.ensure()
+        t0 = time.perf_counter()
+        for attempt in range(TRANSPORT_ATTEMPTS):
+            try:
+                if self.conn is None:
+                    self._fresh()
+                self.conn.request(method, path, body=data, headers=hdrs)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+                latency = time.perf_counter() - t0
+                self.last_used = time.monotonic()
+                if resp.getheader("connection", "").lower() == "close":
+                    self.close()
+                return {
+                    "status": resp.status,
+                    "headers": {k.lower(): v for k, v in resp.getheaders()},
+                    "body": raw,
+                    "latency_s": latency,
+                    "transport_retries": retries,
+                    "error": None,
+                }
+            except (OSError, http.client.HTTPException) as e:
+                err = f"{type(e).__name__}: {e}"
+                retries += 1
+                self.close()
+        return {
+            "status": 0,
+            "headers": {},
+            "body": b"",
+            "latency_s": time.perf_counter() - t0,
+            "transport_retries": retries,
+            "error": err,
+        }
+
+    # Sends the request and returns without reading the answer (for twin requests).
+    def send_only(self, method, path, body, headers):
+        hdrs = {"Accept": "application/json", "Content-Type": "application/json"}
+        if self.token:
+            hdrs["Authorization"] = "Bearer " + self.token
+        hdrs.update(headers)
+        self.ensure()
+        self.conn.request(method, path, body=json.dumps(body).encode(), headers=hdrs)
+
+    def read_answer(self, t0):
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        self.last_used = time.monotonic()
+        return {
+            "status": resp.status,
+            "headers": {k.lower(): v for k, v in resp.getheaders()},
+            "body": raw,
+            "latency_s": time.perf_counter() - t0,
+            "transport_retries": 0,
+            "error": None,
+        }
+
+
+def jbody(r):
+    try:
+        return json.loads(r["body"] or b"null")
+    except ValueError:
+        return None
+
+
+def must(r, what, expect=(200, 201)):
+    if r["status"] not in expect:
+        raise Fatal(f"{what}: HTTP {r['status'] or r['error']}: {r['body'][:600]!r}")
+    return jbody(r)
+
+
+def problem_code(r):
+    b = jbody(r)
+    return b.get("code") if isinstance(b, dict) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup through the API
+
+
+def login(port, email, password):
+    c = Client(port)
+    b = must(c.request("POST", "/api/v1/auth/login", {"email": email, "password": password}), f"login {email}")
+    c.close()
+    return b["access_token"]
+
+
+def project_spec(title, district, fund, close_ts, ceiling):
+    close_day = datetime.fromtimestamp(close_ts, timezone.utc).date()
+    start = close_day + timedelta(days=1)
+    end = start + timedelta(days=364)
+    return {
+        "title": title,
+        "summary": "为辖区独居老人提供上门探访、助餐与健康管理服务",
+        "category": "elderly",
+        "region_id": district,
+        "need_ids": [],
+        "target_group": "辖区 70 岁以上独居老人",
+        "services": ["上门探访", "助餐配送"],
+        "objectives": [{"indicator": "探访覆盖率", "target": "≥ 95%"}],
+        "budget_ceiling": ceiling,
+        "fund_id": fund,
+        "method": "venture_philanthropy",
+        "bid_close_at": rfc3339(close_ts),
+        "service_start": start.isoformat(),
+        "service_end": end.isoformat(),
+        "eligibility": {},
+        "evaluation": {"price_points": 20, "criteria": [{"key": "plan", "name": "服务方案", "max_points": 80}]},
+        "payment_plan": [
+            {"condition": "on_signing", "percent": 30},
+            {"condition": "on_completion_passed", "percent": 70},
+        ],
+    }
+
+
+def make_projects(port, bureau_token, district, fund, n, close_ts, ceiling, label):
+    c = Client(port, bureau_token)
+    ids = []
+    for i in range(n):
+        spec = project_spec(f"{label} {i + 1}", district, fund, close_ts, ceiling)
+        p = must(c.request("POST", "/api/v1/projects", spec), f"create project {i + 1}", (201,))
+        p = must(c.request("POST", f"/api/v1/projects/{p['id']}/publish", {}), f"publish project {i + 1}", (200,))
+        if p.get("status") != "open":
+            raise Fatal(f"publish left project {p['id']} {p.get('status')}")
+        ids.append(p["id"])
+    c.close()
+    return ids
+
+
+def setup(args, rng):
+    creds = dict(
+        line.split(": ", 1) for line in open(args.admin_creds, encoding="utf-8").read().splitlines() if ": " in line
+    )
+    admin = login(args.port, creds["email"], creds["password"])
+    a = Client(args.port, admin)
+    tag = secrets.token_hex(3)
+    district = must(a.request("POST", "/api/v1/regions", {"name": f"冲刺区-{tag}", "kind": "district"}), "district", (201,))["id"]
+    bureau_email, bureau_pw = f"bureau-{tag}@bench.local", "bench-" + secrets.token_hex(8)
+    must(
+        a.request(
+            "POST",
+            "/api/v1/users",
+            {"email": bureau_email, "name": "冲刺区民政局", "password": bureau_pw, "role": "bureau", "region_id": district},
+        ),
+        "bureau user",
+        (201,),
+    )
+    a.close()
+    bureau = login(args.port, bureau_email, bureau_pw)
+    b = Client(args.port, bureau)
+    fund = must(
+        b.request(
+            "POST",
+            "/api/v1/funds",
+            {"name": "公益创投资金", "district_id": district, "fiscal_year": datetime.now(timezone.utc).year,
+             "source": "lottery_welfare", "total": "9000000000.00"},
+        ),
+        "fund",
+        (201,),
+    )["id"]
+    b.close()
+
+    org_pw = "bench-org-" + secrets.token_hex(6)
+    codes = set()
+    while len(codes) < args.orgs:
+        codes.add(uscc(rng))
+    codes = sorted(codes)
+
+    def one_org(i):
+        c = Client(args.port)
+        email = f"org{i:03d}-{tag}@bench.local"
+        body = {
+            "organization": {
+                "name": f"冲刺社工服务中心{i:03d}-{tag}", "uscc": codes[i], "org_type": "private_non_enterprise",
+                "registered_on": "2019-05-20", "rating": "4A", "rating_awarded_on": "2023-03-01",
+                "social_workers": 6, "district_id": district, "contact_email": f"contact{i:03d}-{tag}@bench.local",
+            },
+            "account": {"email": email, "name": f"负责人{i:03d}", "password": org_pw},
+        }
+        reg = must(c.request("POST", "/api/v1/organizations/register", body), f"register org {i}", (201,))
+        org_id = reg["organization"]["id"]
+        c.token = bureau
+        must(c.request("POST", f"/api/v1/organizations/{org_id}/verify", {}), f"verify org {i}", (200,))
+        c.token = None
+        tok = must(c.request("POST", "/api/v1/auth/login", {"email": email, "password": org_pw}), f"login org {i}", (200,))
+        c.close()
+        return {"id": org_id, "token": tok["access_token"], "name": reg["organization"]["name"]}
+
+    t0 = time.time()
+    with ThreadPoolExecutor(max_workers=8) as ex:
+        orgs = list(ex.map(one_org, range(args.orgs)))
+    log(f"{args.orgs} organizations registered, verified and signed in ({time.time() - t0:.1f} s)")
+    return {"admin": admin, "bureau": bureau, "district": district, "fund": fund, "orgs": orgs}
+
+
+def log(msg):
+    print(f"› {msg}", flush=True)
+
+
+def bid_body(rng, org_name, ceiling_fen):
+    fen = rng.randint(ceiling_fen // 2, ceiling_fen)
+    price = f"{fen // 100}.{fen % 100:02d}"
+    return {
+        "price": price,
+        "plan": f"{org_name}：以个案、小组与社区活动相结合，每月上门探访两次，建立健康档案，开展助餐配送。",
+        "team": [
+            {"name": "王芳", "role": "项目主管", "certified": True},
+            {"name": "李强", "role": "社工", "certified": rng.random() < 0.5},
+        ],
+        "kpis": [{"indicator": "服务人次", "target": str(rng.randint(800, 2000))}, {"indicator": "满意度", "target": "≥ 90%"}],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 1: the deadline rush
+
+
+def run_rush(args, env, rng):
+    orgs = env["orgs"]
+    ceiling_fen = 30_000_000
+    close_ts = float(int(time.time()) + args.close_in)
+    projects = make_projects(args.port, env["bureau"], env["district"], env["fund"], args.projects, close_ts,
+                             "300000.00", "截止冲刺项目")
+    log(f"{len(projects)} projects open, closing at {rfc3339(close_ts)} ({close_ts - time.time():.1f} s from now)")
+
+    window = min(args.window, close_ts - time.time() - 1.0)
+    if window < 10:
+        raise Fatal(f"only {window:.1f} s left before the close; setup was too slow")
+    start_ts = close_ts - window
+    guard = args.guard
+
+    pairs = [(o, p) for o in range(len(orgs)) for p in range(len(projects))]
+    rng.shuffle(pairs)
+    n_late = round(len(pairs) * args.late_share)
+    late_pairs, ontime_pairs = pairs[:n_late], pairs[n_late:]
+
+    plans = {o: [] for o in range(len(orgs))}  # per org: list of events
+    bids = {}  # (o, p) -> dict(key, body, kind)
+
+    def ontime_offset():
+        # A rush: half the bids spread over the whole window, half in its last 10 seconds.
+        span = window - guard
+        if rng.random() < 0.5:
+            return close_ts - guard - rng.uniform(0, span)
+        return close_ts - guard - rng.uniform(0, min(10.0, span))
+
+    for (o, p) in ontime_pairs:
+        bids[(o, p)] = {"key": str(uuid.uuid4()), "body": bid_body(rng, orgs[o]["name"], ceiling_fen), "late": False,
+                        "at": ontime_offset()}
+    for (o, p) in late_pairs:
+        bids[(o, p)] = {"key": str(uuid.uuid4()), "body": bid_body(rng, orgs[o]["name"], ceiling_fen), "late": True,
+                        "at": close_ts + rng.uniform(0.3, args.late_after)}
+
+    # Retries: share r of all requests, so retries = r / (1 - r) x bids. A fifth of them are twins
+    # sent while the first request is still in flight (a client that timed out and sent again on
+    # another connection); the rest come later on the same connection.
+    n_retry = round(len(pairs) * args.retry_share / (1 - args.retry_share))
+    eligible = [k for k, v in bids.items() if not v["late"] and v["at"] <= close_ts - guard - 1.5]
+    rng.shuffle(eligible)
+    retried = eligible[:n_retry]
+    n_twin = len(retried) // 5
+    twins = set(retried[:n_twin])
+    later = retried[n_twin:]
+    for (o, p), v in bids.items():
+        kind = "late" if v["late"] else ("twin" if (o, p) in twins else "bid")
+        plans[o].append({"at": v["at"], "pair": (o, p), "kind": kind})
+    for (o, p) in later:
+        first = bids[(o, p)]["at"]
+        at = rng.uniform(first + 0.2, min(first + 20.0, close_ts - guard))
+        plans[o].append({"at": at, "pair": (o, p), "kind": "retry"})
+    for o in plans:
+        plans[o].sort(key=lambda e: e["at"])
+
+    n_requests = sum(len(v) for v in plans.values()) + n_twin
+    log(f"rush: {len(orgs)} clients, {len(pairs)} bids ({len(ontime_pairs)} on time over the last {window:.0f} s, "
+        f"{n_late} after the deadline), {len(retried)} retries ({n_twin} in-flight twins, {len(later)} later) "
+        f"= {n_requests} requests")
+
+    records = []
+    lock = threading.Lock()
+    hard_stop = close_ts + args.late_after + 60.0  # no request is started after this
+
+    def worker(o):
+        org = orgs[o]
+        c = Client(args.port, org["token"])
+        c2 = Client(args.port, org["token"])
+        mine = []
+        for ev in plans[o]:
+            delay = ev["at"] - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            if time.time() > hard_stop:
+                mine.append({"kind": ev["kind"], "pair": ev["pair"], "status": 0, "error": "not sent: hard stop"})
+                continue
+            (oo, p) = ev["pair"]
+            b = bids[ev["pair"]]
+            path = f"/api/v1/projects/{projects[p]}/bids"
+            hdr = {"Idempotency-Key": b["key"]}
+            sent_at = time.time()
+            if ev["kind"] == "twin":
+                t0 = time.perf_counter()
+                try:
+                    c.send_only("POST", path, b["body"], hdr)
+                    c2.send_only("POST", path, b["body"], hdr)
+                    r1 = c.read_answer(t0)
+                    r2 = c2.read_answer(t0)
+                except (OSError, http.client.HTTPException) as e:
+                    c.close()
+                    c2.close()
+                    # Fall back to plain requests (with the same key) so the bid is not lost.
+                    r1 = c.request("POST", path, b["body"], hdr)
+                    r2 = c2.request("POST", path, b["body"], hdr)
+                    r1["error"] = r1["error"] or f"twin send failed first: {type(e).__name__}"
+                results = [("twin-a", r1), ("twin-b", r2)]
+            else:
+                results = [(ev["kind"], c.request("POST", path, b["body"], hdr))]
+            for kind, r in results:
+                mine.append({
+                    "kind": kind, "pair": ev["pair"], "planned": ev["at"], "sent": sent_at,
+                    "status": r["status"], "code": problem_code(r) if r["status"] >= 400 else None,
+                    "latency_ms": r["latency_s"] * 1000.0, "replayed": r["headers"].get("idempotent-replayed") == "true",
+                    "json": jbody(r) if r["status"] == 201 else None, "transport_retries": r["transport_retries"],
+                    "error": r["error"], "after_close": sent_at >= close_ts,
+                })
+        c.close()
+        c2.close()
+        with lock:
+            records.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(o,), daemon=True) for o in range(len(orgs))]
+    cpu0 = os.times()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(1.0, hard_stop + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS * 2 - time.time()))
+    if any(t.is_alive() for t in threads):
+        raise Fatal("rush clients did not finish in time")
+    cpu1 = os.times()
+    log(f"rush done at close {time.time() - close_ts:+.1f} s; client CPU {cpu1.user - cpu0.user + cpu1.system - cpu0.system:.1f} s")
+
+    # Close and reconcile.
+    a = Client(args.port, env["admin"])
+    wait = close_ts + 0.5 - time.time()
+    if wait > 0:
+        time.sleep(wait)
+    t0 = time.perf_counter()
+    job = must(a.request("POST", "/api/v1/admin/jobs/close_bidding/run", {}), "close_bidding job", (200,))
+    close_job_ms = (time.perf_counter() - t0) * 1000
+    a.close()
+    log(f"close_bidding: processed {job.get('processed')}, failed {job.get('failed')} ({close_job_ms:.0f} ms)")
+
+    b = Client(args.port, env["bureau"])
+    openings = {}
+    for p, pid in enumerate(projects):
+        openings[p] = must(b.request("GET", f"/api/v1/projects/{pid}/opening"), f"opening of project {p + 1}", (200,))
+    b.close()
+
+    return reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts)
+
+
+def reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts):
+    stored = {}  # bid id -> (org id, project index, sha256, status)
+    per_pair = {}
+    statuses = {}
+    for p, op in openings.items():
+        for ob in op.get("bids", []):
+            stored[ob["bid_id"]] = (ob["organization_id"], p, ob["sha256"], ob["status"])
+            per_pair[(ob["organization_id"], p)] = per_pair.get((ob["organization_id"], p), 0) + 1
+            statuses[ob["status"]] = statuses.get(ob["status"], 0) + 1
+    org_ids = [o["id"] for o in orgs]
+
+    c = {k: 0 for k in ["accepted", "replayed", "late_refused", "late_accepted", "lost", "duplicates", "5xx",
+                        "other_errors", "receipt_mismatch", "replay_mismatch", "ontime_refused_deadline",
+                        "transport_failures", "transport_retries", "stored_without_2xx", "twin_pairs_ok"]}
+    other = {}
+    acked_ids = set()
+    first_201 = {}  # pair -> json of the fresh 201
+
+    def other_error(rec, why):
+        c["other_errors"] += 1
+        other[why] = other.get(why, 0) + 1
+
+    fresh = [r for r in records if r["status"] == 201 and not r["replayed"]]
+    for r in fresh:
+        first_201.setdefault(r["pair"], r["json"])
+
+    for r in records:
+        c["transport_retries"] += r.get("transport_retries", 0)
+        st = r["status"]
+        pair = r["pair"]
+        if st == 0:
+            c["transport_failures"] += 1
+            other_error(r, f"no answer ({r.get('error')})")
+            continue
+        if st >= 500:
+            c["5xx"] += 1
+            continue
+        if r["kind"] == "late":
+            if st == 409 and r["code"] == "deadline_passed":
+                c["late_refused"] += 1
+            elif st == 201:
+                c["late_accepted"] += 1
+                acked_ids.add(r["json"]["id"])
+            else:
+                other_error(r, f"late bid answered {st} {r['code']}")
+            continue
+        if st == 201:
+            j = r["json"]
+            acked_ids.add(j["id"])
+            b = bids[pair]
+            want = expected_receipt(b["body"], projects[pair[1]], org_ids[pair[0]])
+            if j["receipt"]["sha256"] != want:
+                c["receipt_mismatch"] += 1
+            if r["replayed"]:
+                if j == first_201.get(pair):
+                    c["replayed"] += 1
+                else:
+                    c["replay_mismatch"] += 1
+                    other_error(r, "replay differs from the first answer")
+            else:
+                if r["kind"] in ("retry",):
+                    # The first request failed, the retry placed the bid: counted as accepted.
+                    pass
+                c["accepted"] += 1
+            continue
+        if st == 409 and r["code"] == "deadline_passed":
+            c["ontime_refused_deadline"] += 1
+            other_error(r, "409 deadline_passed although sent before the close")
+            continue
+        other_error(r, f"{st} {r['code']}")
+
+    # Twins: exactly one fresh 201 and one replay.
+    by_pair = {}
+    for r in records:
+        if r["kind"].startswith("twin"):
+            by_pair.setdefault(r["pair"], []).append(r)
+    for pair, rs in by_pair.items():
+        if len(rs) == 2 and sorted(x["replayed"] for x in rs) == [False, True] and all(x["status"] == 201 for x in rs):
+            c["twin_pairs_ok"] += 1
+
+    # Every acknowledged receipt must be stored with the same hash (replays name the same bid).
+    acked = {(r["json"]["id"], r["json"]["receipt"]["sha256"]) for r in records if r["status"] == 201 and r["json"]}
+    for bid_id, sha in acked:
+        s = stored.get(bid_id)
+        if s is None or s[2] != sha:
+            c["lost"] += 1
+    c["duplicates"] = sum(n - 1 for n in per_pair.values() if n > 1)
+    c["stored_without_2xx"] = sum(1 for bid_id in stored if bid_id not in acked_ids)
+
+    # Late pairs have no on-time bid: whatever is stored for them was let in after the deadline.
+    late_stored = sum(1 for (o, p), v in bids.items() if v["late"] and per_pair.get((org_ids[o], p), 0) > 0)
+
+    rush_lat = [r["latency_ms"] for r in records if r["status"] != 0]
+    lag = [max(0.0, r["sent"] - r["planned"]) * 1000 for r in records if "planned" in r]
+    ontime_pairs = sum(1 for v in bids.values() if not v["late"])
+    return {
+        "window_s": window,
+        "requests": len(records),
+        "planned_requests": n_requests,
+        "bids_planned": len(bids),
+        "ontime_pairs": ontime_pairs,
+        "late_pairs": len(bids) - ontime_pairs,
+        "stored_bids": len(stored),
+        "late_stored": late_stored,
+        "opening_statuses": statuses,
+        "counts": c,
+        "other_breakdown": other,
+        "p50_ms": pct(rush_lat, 50),
+        "p99_ms": pct(rush_lat, 99),
+        "max_ms": max(rush_lat) if rush_lat else float("nan"),
+        "p50_ms_last_10s": pct([r["latency_ms"] for r in records if r["status"] and close_ts - 10 <= r["sent"] < close_ts], 50),
+        "p99_ms_last_10s": pct([r["latency_ms"] for r in records if r["status"] and close_ts - 10 <= r["sent"] < close_ts], 99),
+        "send_lag_p99_ms": pct(lag, 99),
+        "send_lag_max_ms": max(lag) if lag else 0.0,
+        "close_job": {"processed": job.get("processed"), "failed": job.get("failed"), "ms": close_job_ms},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase 2: throughput
+
+
+def proc_cpu_s(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def run_throughput(args, env, rng):
+    orgs = env["orgs"]
+    ceiling_fen = 30_000_000
+    close_ts = float(int(time.time()) + args.tp_close_in)
+    t0 = time.time()
+    projects = make_projects(args.port, env["bureau"], env["district"], env["fund"], args.tp_projects, close_ts,
+                             "300000.00", "吞吐量项目")
+    log(f"throughput: {len(projects)} fresh projects (closing in {args.tp_close_in // 60} min, made in "
+        f"{time.time() - t0:.1f} s) -> {len(projects) * len(orgs)} possible bids; {len(orgs)} clients as fast as "
+        f"they can for up to {args.tp_seconds} s")
+
+    records = []
+    lock = threading.Lock()
+    start_evt = threading.Event()
+    box = {}
+
+    def worker(o):
+        org = orgs[o]
+        c = Client(args.port, org["token"])
+        order = list(range(len(projects)))
+        random.Random(o).shuffle(order)
+        mine = []
+        start_evt.wait(timeout=60)
+        end = box["end"]
+        for p in order:  # bounded: at most one bid per project
+            if time.time() >= end:
+                break
+            body = bid_body(rng, org["name"], ceiling_fen)
+            r = c.request("POST", f"/api/v1/projects/{projects[p]}/bids", body, {"Idempotency-Key": str(uuid.uuid4())})
+            mine.append((time.time(), r["status"], problem_code(r) if r["status"] >= 400 else None, r["latency_s"] * 1000,
+                         r["error"]))
+        c.close()
+        with lock:
+            records.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(o,), daemon=True) for o in range(len(orgs))]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    srv0 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
+    cli0 = os.times()
+    begin = time.time()
+    box["end"] = begin + args.tp_seconds
+    start_evt.set()
+    for t in threads:
+        t.join(timeout=max(1.0, box["end"] + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS + 5 - time.time()))
+    if any(t.is_alive() for t in threads):
+        raise Fatal("throughput clients did not finish in time")
+    finish = time.time()
+    srv1 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
+    cli1 = os.times()
+    elapsed = finish - begin
+
+    ok = [r for r in records if r[1] == 201]
+    warm = begin + args.tp_warmup
+    last_ok = max((r[0] for r in ok), default=finish)
+    steady = [r for r in ok if r[0] >= warm]
+    steady_span = max(1e-9, min(last_ok, finish) - warm)
+    errors = {}
+    for r in records:
+        if r[1] != 201:
+            k = f"{r[1]} {r[2]}" if r[1] else f"no answer ({r[4]})"
+            errors[k] = errors.get(k, 0) + 1
+    lat = [r[3] for r in records if r[1]]
+    exhausted = len(records) >= len(projects) * len(orgs)
+    cores = os.cpu_count() or 1
+    return {
+        "projects": len(projects),
+        "possible": len(projects) * len(orgs),
+        "requests": len(records),
+        "accepted": len(ok),
+        "elapsed_s": elapsed,
+        "bids_per_s_overall": len(ok) / elapsed if elapsed > 0 else 0.0,
+        "bids_per_s": len(steady) / steady_span,
+        "warmup_s": args.tp_warmup,
+        "exhausted": exhausted,
+        "p50_ms": pct(lat, 50),
+        "p99_ms": pct(lat, 99),
+        "errors": errors,
+        "error_count": sum(errors.values()),
+        "fivexx": sum(v for k, v in errors.items() if k[:1] == "5"),
+        "server_cpu_pct_of_machine": (srv1 - srv0) / elapsed / cores * 100 if elapsed > 0 else float("nan"),
+        "client_cpu_pct_of_machine": ((cli1.user - cli0.user) + (cli1.system - cli0.system)) / elapsed / cores * 100,
+        "cores": cores,
+    }
+
+
+def cmd_api(args):
+    rng = random.Random(args.seed if args.seed is not None else secrets.randbits(32))
+    out = {"ok": False}
+    try:
+        env = setup(args, rng)
+        out["rush"] = run_rush(args, env, rng)
+        rc = out["rush"]["counts"]
+        log(f"reconciled: accepted {rc['accepted']}, replayed {rc['replayed']}, late refused {rc['late_refused']}, "
+            f"lost {rc['lost']}, duplicates {rc['duplicates']}")
+        if args.tp_seconds > 0:
+            out["throughput"] = run_throughput(args, env, rng)
+            t = out["throughput"]
+            log(f"throughput: {t['accepted']} bids in {t['elapsed_s']:.1f} s, sustained {t['bids_per_s']:.1f} bids/s")
+        out["ok"] = True
+    finally:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1, default=str)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Durable insert rates
+
+
+def cmd_durable_sqlite(args):
+    path = os.path.join(args.dir, "durable-probe.db")
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+    conn = sqlite3.connect(path, isolation_level=None)
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    conn.execute("PRAGMA synchronous=FULL")
+    sync = conn.execute("PRAGMA synchronous").fetchone()[0]
+    conn.execute("CREATE TABLE probe (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, payload TEXT NOT NULL, at TEXT NOT NULL)")
+    payload = "x" * 600  # about the size of a sealed bid row
+    n = 0
+    t0 = time.perf_counter()
+    end = t0 + args.seconds
+    while time.perf_counter() < end and n < 10_000_000:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO probe (key, payload, at) VALUES (?, ?, ?)", (uuid.uuid4().hex, payload, datetime.now(timezone.utc).isoformat()))
+        conn.execute("COMMIT")
+        n += 1
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+    res = {"method": f"python3 sqlite3, journal_mode={mode}, synchronous={sync} (2=FULL), one row per committed "
+                     f"transaction, one writer, {elapsed:.1f} s", "rows": n, "seconds": elapsed, "rate": n / elapsed}
+    with open(args.out, "w") as f:
+        json.dump(res, f)
+    print(f"› durable insert rate (SQLite): {res['rate']:.0f} rows/s ({n} rows in {elapsed:.1f} s)")
+    return 0
+
+
+def cmd_pgbench_tps(args):
+    text = open(args.log, encoding="utf-8", errors="replace").read()
+    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", text) or re.search(r"tps = ([0-9.]+)", text)
+    if not m:
+        print(text[-2000:], file=sys.stderr)
+        raise Fatal("no tps figure in the pgbench output")
+    tx = re.search(r"number of transactions actually processed: (\d+)", text)
+    res = {"method": f"pgbench -n -c {args.clients} -j 2 -T {args.seconds}, a one-row INSERT per transaction "
+                     f"(autocommit), on the bench database", "rows": int(tx.group(1)) if tx else None,
+           "seconds": args.seconds, "rate": float(m.group(1))}
+    with open(args.out, "w") as f:
+        json.dump(res, f)
+    print(f"› durable insert rate (PostgreSQL): {res['rate']:.0f} rows/s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def yn(ok):
+    return "yes" if ok else "NO"
+
+
+def cmd_report(args):
+    res = json.load(open(args.results, encoding="utf-8"))
+    dur = json.load(open(args.durable, encoding="utf-8")) if args.durable and os.path.exists(args.durable) else None
+    r = res["rush"]
+    c = r["counts"]
+    lines = []
+    add = lines.append
+    add(f"--- {args.backend}: phase 1, the deadline rush")
+    add(f"  {r['requests']} requests ({r['bids_planned']} bids: {r['ontime_pairs']} on time over the last "
+        f"{r['window_s']:.0f} s, {r['late_pairs']} after the deadline; the rest retries with the same Idempotency-Key)")
+    add(f"  accepted {c['accepted']}   replayed {c['replayed']}   late-refused {c['late_refused']}   lost {c['lost']}   "
+        f"duplicates {c['duplicates']}   5xx {c['5xx']}   other errors {c['other_errors']}")
+    add(f"  latency p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max {r['max_ms']:.1f} ms   "
+        f"(last 10 s before the close: p50 {r['p50_ms_last_10s']:.1f}, p99 {r['p99_ms_last_10s']:.1f})")
+    add(f"  checks: stored bids {r['stored_bids']} (opening statuses {r['opening_statuses']}), "
+        f"in-flight twin pairs answered once fresh + once replayed {c['twin_pairs_ok']}, replays differing "
+        f"{c['replay_mismatch']}, receipts differing from the client's own RFC 8785 hash {c['receipt_mismatch']}, "
+        f"late bids accepted {c['late_accepted']} (stored {r['late_stored']}), stored without a 2xx "
+        f"{c['stored_without_2xx']}, on-time bids refused as late {c['ontime_refused_deadline']}, "
+        f"transport resends {c['transport_retries']}")
+    if r["other_breakdown"]:
+        add(f"  other errors: {r['other_breakdown']}")
+    add(f"  close_bidding: processed {r['close_job']['processed']}, failed {r['close_job']['failed']} in "
+        f"{r['close_job']['ms']:.0f} ms; client send lag behind schedule p99 {r['send_lag_p99_ms']:.0f} ms, "
+        f"max {r['send_lag_max_ms']:.0f} ms")
+    t = res.get("throughput")
+    tp_ok = None
+    if t:
+        add(f"--- {args.backend}: phase 2, throughput")
+        add(f"  {t['accepted']} bids accepted in {t['elapsed_s']:.1f} s by 200 clients on {t['projects']} projects "
+            f"({t['possible']} possible{'; ALL USED before the time was up' if t['exhausted'] else ''})")
+        add(f"  sustained {t['bids_per_s']:.1f} bids/s (after {t['warmup_s']:.0f} s warm-up; whole phase "
+            f"{t['bids_per_s_overall']:.1f})   p50 {t['p50_ms']:.1f} ms   p99 {t['p99_ms']:.1f} ms   errors "
+            f"{t['error_count']}{' ' + json.dumps(t['errors'], ensure_ascii=False) if t['errors'] else ''}")
+        add(f"  CPU during the phase ({t['cores']} cores shared): server {t['server_cpu_pct_of_machine']:.0f} % "
+            f"of the machine, Python client {t['client_cpu_pct_of_machine']:.0f} %")
+        if dur:
+            share = t["bids_per_s"] / dur["rate"] * 100 if dur["rate"] else float("nan")
+            add(f"  durable insert rate: {dur['rate']:.0f} rows/s ({dur['method']})")
+            add(f"  bids/s = {share:.1f} % of the durable insert rate")
+            tp_ok = share >= 25.0
+    targets = [
+        ("lost = 0", c["lost"] == 0),
+        ("duplicates = 0", c["duplicates"] == 0),
+        ("5xx = 0 in the rush", c["5xx"] == 0),
+        (f"rush p99 < 250 ms ({r['p99_ms']:.0f} ms)", r["p99_ms"] < 250),
+        ("every late bid refused", c["late_accepted"] == 0 and r["late_stored"] == 0 and c["late_refused"] == r["late_pairs"]),
+    ]
+    if tp_ok is not None:
+        targets.append((f"sustained bids/s >= 25 % of the durable insert rate "
+                        f"({t['bids_per_s'] / dur['rate'] * 100:.1f} %)", tp_ok))
+    add(f"--- {args.backend}: targets")
+    for name, ok in targets:
+        add(f"  {yn(ok):3s}  {name}")
+    text = "\n".join(lines)
+    print(text)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as f:
+            f.write(text + "\n\n")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    a = sub.add_parser("api")
+    a.add_argument("--port", type=int, required=True)
+    a.add_argument("--admin-creds", required=True)
+    a.add_argument("--out", required=True)
+    a.add_argument("--server-pid", type=int)
+    a.add_argument("--orgs", type=int, default=200)
+    a.add_argument("--projects", type=int, default=5)
+    a.add_argument("--close-in", type=int, default=65)
+    a.add_argument("--window", type=float, default=60.0)
+    a.add_argument("--guard", type=float, default=0.5, help="last on-time send, seconds before the close")
+    a.add_argument("--late-share", type=float, default=0.05)
+    a.add_argument("--late-after", type=float, default=5.0)
+    a.add_argument("--retry-share", type=float, default=0.20)
+    a.add_argument("--tp-projects", type=int, default=20)
+    a.add_argument("--tp-seconds", type=int, default=30)
+    a.add_argument("--tp-warmup", type=float, default=2.0)
+    a.add_argument("--tp-close-in", type=int, default=600)
+    a.add_argument("--seed", type=int)
+    d = sub.add_parser("durable-sqlite")
+    d.add_argument("--dir", required=True)
+    d.add_argument("--seconds", type=float, default=10.0)
+    d.add_argument("--out", required=True)
+    g = sub.add_parser("pgbench-tps")
+    g.add_argument("--log", required=True)
+    g.add_argument("--clients", type=int, default=8)
+    g.add_argument("--seconds", type=int, default=10)
+    g.add_argument("--out", required=True)
+    r = sub.add_parser("report")
+    r.add_argument("--results", required=True)
+    r.add_argument("--durable")
+    r.add_argument("--backend", required=True)
+    r.add_argument("--summary")
+    args = ap.parse_args()
+    try:
+        return {"api": cmd_api, "durable-sqlite": cmd_durable_sqlite, "pgbench-tps": cmd_pgbench_tps,
+                "report": cmd_report}[args.cmd](args)
+    except Fatal as e:
+        print(f"bench_deadline_rush: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
