@@ -621,6 +621,17 @@ def proc_cpu_s(pid):
         return float("nan")
 
 
+def machine_busy_s():
+    """CPU seconds spent busy by the whole machine so far (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        idle = v[3] + (v[4] if len(v) > 4 else 0)
+        return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def run_throughput(args, env, rng):
     orgs = env["orgs"]
     ceiling_fen = 30_000_000
@@ -662,6 +673,7 @@ def run_throughput(args, env, rng):
     time.sleep(0.5)
     srv0 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
     cli0 = os.times()
+    box0 = machine_busy_s()
     begin = time.time()
     box["end"] = begin + args.tp_seconds
     start_evt.set()
@@ -672,6 +684,7 @@ def run_throughput(args, env, rng):
     finish = time.time()
     srv1 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
     cli1 = os.times()
+    box1 = machine_busy_s()
     elapsed = finish - begin
 
     ok = [r for r in records if r[1] == 201]
@@ -704,6 +717,7 @@ def run_throughput(args, env, rng):
         "fivexx": sum(v for k, v in errors.items() if k[:1] == "5"),
         "server_cpu_pct_of_machine": (srv1 - srv0) / elapsed / cores * 100 if elapsed > 0 else float("nan"),
         "client_cpu_pct_of_machine": ((cli1.user - cli0.user) + (cli1.system - cli0.system)) / elapsed / cores * 100,
+        "machine_cpu_pct": (box1 - box0) / elapsed / cores * 100 if elapsed > 0 else float("nan"),
         "cores": cores,
     }
 
@@ -827,7 +841,8 @@ def cmd_report(args):
             f"{t['bids_per_s_overall']:.1f})   p50 {t['p50_ms']:.1f} ms   p99 {t['p99_ms']:.1f} ms   errors "
             f"{t['error_count']}{' ' + json.dumps(t['errors'], ensure_ascii=False) if t['errors'] else ''}")
         add(f"  CPU during the phase ({t['cores']} cores shared): server {t['server_cpu_pct_of_machine']:.0f} % "
-            f"of the machine, Python client {t['client_cpu_pct_of_machine']:.0f} %")
+            f"of the machine, Python client {t['client_cpu_pct_of_machine']:.0f} %, whole machine "
+            f"{t['machine_cpu_pct']:.0f} % (the rest: the database server and any other process)")
         if dur:
             share = t["bids_per_s"] / dur["rate"] * 100 if dur["rate"] else float("nan")
             add(f"  durable insert rate: {dur['rate']:.0f} rows/s ({dur['method']})")

@@ -93,6 +93,8 @@ pub fn routes() -> Router {
     crate::projects::routes::register(&mut r);
     crate::orgs::routes::register(&mut r);
     crate::bids::routes::register(&mut r);
+    crate::experts::routes::register(&mut r);
+    crate::evaluation::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

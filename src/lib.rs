@@ -15,6 +15,8 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod evaluation;
+pub mod experts;
 pub mod funds;
 pub mod health;
 pub mod http;

@@ -360,7 +360,10 @@ pub fn get(
     let b = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("bid"))?;
     let p = crate::projects::repo::find(conn, &b.project_id)?
         .ok_or_else(|| AppError::not_found("bid"))?;
-    if !may_read(viewer, &p, &b) {
+    let panel = round_closed(&p, &b)
+        && b.status != BidStatus::Withdrawn.as_str()
+        && crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, b.round)?;
+    if !may_read(viewer, &p, &b) && !panel {
         return Err(AppError::not_found("bid"));
     }
     let contents = unseal(sealer, &b)?;
@@ -389,6 +392,20 @@ pub fn list(
         Role::Bureau if viewer.district_id() == Some(p.district_id.as_str()) => {
             let closed_round = last_closed_round(&p).ok_or_else(not_closed)?;
             repo::list_project(conn, &p.id, None, Some(closed_round), after, limit)?
+        }
+        Role::Expert => {
+            let round = last_closed_round(&p).ok_or_else(not_closed)?;
+            if !crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, round)? {
+                return Err(AppError::not_found("project"));
+            }
+            repo::list_round(conn, &p.id, round)?
+                .into_iter()
+                .filter(|b| {
+                    b.status != BidStatus::Withdrawn.as_str()
+                        && after.is_none_or(|a| b.id.as_str() > a)
+                })
+                .take(limit as usize)
+                .collect()
         }
         _ => return Err(AppError::not_found("project")),
     };
@@ -559,6 +576,14 @@ pub fn close_round(
                 .open(&format!("project-seed:{}", p.id), s)
                 .map_err(AppError::internal)?;
             p.seed = Some(String::from_utf8(seed).map_err(AppError::internal)?);
+        }
+        if next == ProjectStatus::Evaluating {
+            let bids: Vec<Bid> = opened.iter().map(|(b, _, _)| b.clone()).collect();
+            if !crate::evaluation::service::draw_panel(tx, &p, &spec, &pack, &bids, now)? {
+                p.status_reason = Some(
+                    "panel_shortfall: too few eligible experts; add experts and redraw".into(),
+                );
+            }
         }
         p.status = next.as_str().into();
         p.closed_at = Some(now);

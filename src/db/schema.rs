@@ -251,6 +251,74 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    experts (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        title -> Text,
+        specialties -> Text,
+        region_id -> Nullable<Text>,
+        bureau_district_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expert_relationships (id) {
+        id -> Text,
+        expert_id -> Text,
+        organization_uscc -> Text,
+        kind -> Text,
+        since -> Date,
+        until -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    panel_draws (project_id, round) {
+        project_id -> Text,
+        round -> Integer,
+        status -> Text,
+        size -> Integer,
+        eligible_ids -> Text,
+        receipts -> Text,
+        receipts_root -> Text,
+        drawn_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    panel_seats (id) {
+        id -> Text,
+        project_id -> Text,
+        round -> Integer,
+        expert_id -> Text,
+        position -> Integer,
+        status -> Text,
+        declaration -> Nullable<Text>,
+        decline_reason -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    score_sheets (id) {
+        id -> Text,
+        project_id -> Text,
+        round -> Integer,
+        expert_id -> Text,
+        bid_id -> Text,
+        points -> Text,
+        comment -> Text,
+        dissent -> Nullable<Text>,
+        submitted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> regions (region_id));
 
@@ -271,4 +339,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_years,
     organizations,
     bids,
+    experts,
+    expert_relationships,
+    panel_draws,
+    panel_seats,
+    score_sheets,
 );

@@ -52,7 +52,13 @@ pub struct Draw {
 
 /// Draws `size` members and up to `alternates` alternates; `None` when fewer than `size`
 /// experts are eligible (never a smaller panel than the rule allows).
-pub fn draw(server_seed: &[u8], receipts: &[String], eligible: &[String], size: usize, alternates: usize) -> Option<Draw> {
+pub fn draw(
+    server_seed: &[u8],
+    receipts: &[String],
+    eligible: &[String],
+    size: usize,
+    alternates: usize,
+) -> Option<Draw> {
     if eligible.len() < size {
         return None;
     }
@@ -60,7 +66,11 @@ pub fn draw(server_seed: &[u8], receipts: &[String], eligible: &[String], size: 
     let order = shuffle(eligible, draw_seed(server_seed, &root));
     let members = order[..size].to_vec();
     let rest = order[size..].iter().take(alternates).cloned().collect();
-    Some(Draw { members, alternates: rest, receipts_root: hex::encode(root) })
+    Some(Draw {
+        members,
+        alternates: rest,
+        receipts_root: hex::encode(root),
+    })
 }
 
 #[cfg(test)]
@@ -78,7 +88,11 @@ mod tests {
         let mut shuffled = ids(12);
         shuffled.reverse();
         let r2 = vec!["aa".to_string(), "bb".to_string()];
-        assert_eq!(draw(&[1u8; 32], &r2, &shuffled, 5, 3).unwrap(), a, "input order does not matter");
+        assert_eq!(
+            draw(&[1u8; 32], &r2, &shuffled, 5, 3).unwrap(),
+            a,
+            "input order does not matter"
+        );
         assert_eq!(a.members.len(), 5);
         assert_eq!(a.alternates.len(), 3);
         let all: std::collections::BTreeSet<_> = a.members.iter().chain(&a.alternates).collect();
@@ -89,11 +103,26 @@ mod tests {
     fn any_input_change_reshuffles() {
         let r = vec!["aa".to_string()];
         let base = shuffle(&ids(20), draw_seed(&[1u8; 32], &receipts_root(&r)));
-        assert_ne!(base, shuffle(&ids(20), draw_seed(&[2u8; 32], &receipts_root(&r))), "another seed");
-        assert_ne!(base, shuffle(&ids(20), draw_seed(&[1u8; 32], &receipts_root(&["ab".to_string()]))), "another receipt");
+        assert_ne!(
+            base,
+            shuffle(&ids(20), draw_seed(&[2u8; 32], &receipts_root(&r))),
+            "another seed"
+        );
+        assert_ne!(
+            base,
+            shuffle(
+                &ids(20),
+                draw_seed(&[1u8; 32], &receipts_root(&["ab".to_string()]))
+            ),
+            "another receipt"
+        );
         let mut more = ids(20);
         more.push("expert-99".into());
-        assert_ne!(base, shuffle(&more, draw_seed(&[1u8; 32], &receipts_root(&r)))[..20].to_vec(), "another pool");
+        assert_ne!(
+            base,
+            shuffle(&more, draw_seed(&[1u8; 32], &receipts_root(&r)))[..20].to_vec(),
+            "another pool"
+        );
     }
 
     #[test]

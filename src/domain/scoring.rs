@@ -41,8 +41,17 @@ pub fn display(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
-pub fn rank(offers: &[Offer], sheets: &[Sheet], price_points: Decimal, low_share: Decimal) -> Vec<Ranked> {
-    let lowest = offers.iter().map(|o| o.price).filter(|p| *p > Decimal::ZERO).min();
+pub fn rank(
+    offers: &[Offer],
+    sheets: &[Sheet],
+    price_points: Decimal,
+    low_share: Decimal,
+) -> Vec<Ranked> {
+    let lowest = offers
+        .iter()
+        .map(|o| o.price)
+        .filter(|p| *p > Decimal::ZERO)
+        .min();
     let mean = if offers.is_empty() {
         Decimal::ZERO
     } else {
@@ -56,7 +65,11 @@ pub fn rank(offers: &[Offer], sheets: &[Sheet], price_points: Decimal, low_share
                 .filter(|s| s.bid_id == o.bid_id)
                 .map(|s| s.points.values().copied().sum::<Decimal>())
                 .collect();
-            let technical = if sums.is_empty() { Decimal::ZERO } else { sums.iter().copied().sum::<Decimal>() / Decimal::from(sums.len()) };
+            let technical = if sums.is_empty() {
+                Decimal::ZERO
+            } else {
+                sums.iter().copied().sum::<Decimal>() / Decimal::from(sums.len())
+            };
             let price_score = match lowest {
                 Some(l) if o.price > Decimal::ZERO => l / o.price * price_points,
                 _ => Decimal::ZERO,
@@ -101,11 +114,19 @@ mod tests {
     }
 
     fn sheet(e: &str, b: &str, pts: &[(&str, &str)]) -> Sheet {
-        Sheet { expert_id: e.into(), bid_id: b.into(), points: pts.iter().map(|(k, v)| (k.to_string(), d(v))).collect() }
+        Sheet {
+            expert_id: e.into(),
+            bid_id: b.into(),
+            points: pts.iter().map(|(k, v)| (k.to_string(), d(v))).collect(),
+        }
     }
 
     fn offer(b: &str, price: &str) -> Offer {
-        Offer { bid_id: b.into(), organization_id: format!("org-{b}"), price: d(price) }
+        Offer {
+            bid_id: b.into(),
+            organization_id: format!("org-{b}"),
+            price: d(price),
+        }
     }
 
     #[test]
@@ -121,15 +142,25 @@ mod tests {
             sheet("e2", "b", &[("plan", "65"), ("team", "10")]),
         ];
         let r = rank(&offers, &sheets, d("20"), d("0.7"));
-        assert_eq!((r[0].bid_id.as_str(), r[0].total, r[0].rank), ("a", d("98.5"), 1));
-        assert_eq!((r[1].bid_id.as_str(), r[1].total, r[1].price_score), ("b", d("95"), d("20")));
+        assert_eq!(
+            (r[0].bid_id.as_str(), r[0].total, r[0].rank),
+            ("a", d("98.5"), 1)
+        );
+        assert_eq!(
+            (r[1].bid_id.as_str(), r[1].total, r[1].price_score),
+            ("b", d("95"), d("20"))
+        );
     }
 
     #[test]
     fn exact_values_rank_and_display_rounds_half_up() {
         // Thirds: 100/3 technical is not rounded before ranking.
         let offers = [offer("a", "90000.00"), offer("b", "70000.00")];
-        let sheets = [sheet("e1", "a", &[("plan", "33.33")]), sheet("e2", "a", &[("plan", "33.34")]), sheet("e3", "a", &[("plan", "33.34")])];
+        let sheets = [
+            sheet("e1", "a", &[("plan", "33.33")]),
+            sheet("e2", "a", &[("plan", "33.34")]),
+            sheet("e3", "a", &[("plan", "33.34")]),
+        ];
         let r = rank(&offers, &sheets, d("30"), d("0.7"));
         let a = r.iter().find(|x| x.bid_id == "a").unwrap();
         assert_eq!(display(a.technical), d("33.34"));
@@ -142,24 +173,37 @@ mod tests {
     fn ties_break_on_lower_price_then_higher_technical() {
         // Same total, different price: the cheaper ranks first.
         let offers = [offer("a", "100.00"), offer("b", "50.00")];
-        let sheets = [sheet("e", "a", &[("plan", "90")]), sheet("e", "b", &[("plan", "80")])];
+        let sheets = [
+            sheet("e", "a", &[("plan", "90")]),
+            sheet("e", "b", &[("plan", "80")]),
+        ];
         // a: 90 + 50/100×20 = 100; b: 80 + 20 = 100.
         let r = rank(&offers, &sheets, d("20"), d("0"));
         assert_eq!(r[0].bid_id, "b");
         assert_eq!((r[0].rank, r[1].rank), (1, 2));
         // Same total and price: the higher technical ranks first (price points 0 here).
         let offers = [offer("a", "100.00"), offer("b", "100.00")];
-        let sheets = [sheet("e", "a", &[("plan", "70")]), sheet("e", "b", &[("plan", "70")])];
+        let sheets = [
+            sheet("e", "a", &[("plan", "70")]),
+            sheet("e", "b", &[("plan", "70")]),
+        ];
         let r = rank(&offers, &sheets, d("0"), d("0"));
         assert_eq!((r[0].rank, r[1].rank), (1, 1), "a full tie shares the rank");
     }
 
     #[test]
     fn a_price_far_below_the_mean_is_flagged() {
-        let offers = [offer("a", "100.00"), offer("b", "100.00"), offer("c", "40.00")];
+        let offers = [
+            offer("a", "100.00"),
+            offer("b", "100.00"),
+            offer("c", "40.00"),
+        ];
         let r = rank(&offers, &[], d("10"), d("0.7"));
         let c = r.iter().find(|x| x.bid_id == "c").unwrap();
         assert!(c.abnormally_low);
-        assert!(r.iter().filter(|x| x.bid_id != "c").all(|x| !x.abnormally_low));
+        assert!(r
+            .iter()
+            .filter(|x| x.bid_id != "c")
+            .all(|x| !x.abnormally_low));
     }
 }

@@ -93,6 +93,20 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/bids/{id}", SIGNED_IN),
         ("PUT", "/api/v1/bids/{id}", &["org"]),
         ("POST", "/api/v1/bids/{id}/withdraw", &["org"]),
+        ("POST", "/api/v1/experts", &["admin"]),
+        ("GET", "/api/v1/experts", &["admin", "bureau"]),
+        ("GET", "/api/v1/experts/{id}", &["admin", "bureau"]),
+        (
+            "POST",
+            "/api/v1/experts/{id}/relationships",
+            &["admin", "expert"],
+        ),
+        ("GET", "/api/v1/projects/{id}/panel", SIGNED_IN),
+        ("GET", "/api/v1/projects/{id}/evaluation", SIGNED_IN),
+        ("GET", "/api/v1/me/assignments", &["expert"]),
+        ("POST", "/api/v1/assignments/{id}/accept", &["expert"]),
+        ("POST", "/api/v1/assignments/{id}/decline", &["expert"]),
+        ("PUT", "/api/v1/bids/{id}/score", &["expert"]),
     ];
     rows.into_iter()
         .map(|(m, p, roles)| {

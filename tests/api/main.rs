@@ -10,6 +10,7 @@ mod bad_input;
 mod bids;
 mod calendar;
 mod demo;
+mod evaluation;
 mod forged_tokens;
 mod mail;
 mod needs;

@@ -1,0 +1,6 @@
+//! Evaluation (立项评审): the panel drawn at close, experts' acceptance with a no-conflict
+//! declaration, blind and final score sheets, and the ranking.
+
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,358 @@
+//! HTTP for the panel, experts' assignments, score sheets and the evaluation.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::repo::{ScoreSheet, Seat};
+use super::service;
+use crate::app::State;
+use crate::auth::{Access, AuthUser, Role};
+use crate::clock::utc;
+use crate::domain::scoring::display;
+use crate::error::{AppError, Problem};
+use crate::http::routes::Router;
+use crate::http::{Json, Page, PageParams, Query};
+use crate::validate;
+
+const EXPERT: Access = Access::Roles(&[Role::Expert]);
+
+pub fn register(r: &mut Router) {
+    r.get("/api/v1/projects/{id}/panel", Access::SignedIn, get_panel)
+        .get(
+            "/api/v1/projects/{id}/evaluation",
+            Access::SignedIn,
+            get_evaluation,
+        )
+        .get("/api/v1/me/assignments", EXPERT, my_assignments)
+        .post("/api/v1/assignments/{id}/accept", EXPERT, accept_assignment)
+        .post(
+            "/api/v1/assignments/{id}/decline",
+            EXPERT,
+            decline_assignment,
+        )
+        .put("/api/v1/bids/{id}/score", EXPERT, score_bid);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PanelMember {
+    pub expert_id: String,
+    pub name: String,
+    /// invited, accepted or declined.
+    pub status: String,
+    pub position: i32,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DrawInputs {
+    /// The revealed server seed (hex).
+    pub seed: Option<String>,
+    /// Eligible expert ids, sorted, as shuffled.
+    pub eligible_ids: Vec<String>,
+    /// The round's receipts and their root: SHA-256 of the sorted receipts concatenated.
+    pub receipts: Vec<String>,
+    pub receipts_root: String,
+    pub size: i32,
+    /// drawn, or shortfall (too few eligible experts: no panel).
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PanelResponse {
+    pub members: Vec<PanelMember>,
+    pub alternates: Vec<PanelMember>,
+    pub draw: DrawInputs,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/panel", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PanelResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
+pub async fn get_panel(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let viewer = actor.clone();
+    let (draw, seats, seed) = state
+        .db
+        .read(move |c| {
+            let (d, s) = service::panel(c, Some(&viewer), &id)?;
+            let seed = crate::projects::repo::find(c, &id)?.and_then(|p| p.seed);
+            Ok((d, s, seed))
+        })
+        .await?;
+    let mut members = Vec::new();
+    let mut alternates = Vec::new();
+    for (s, name) in seats {
+        let m = PanelMember {
+            expert_id: s.expert_id,
+            name,
+            status: s.status.clone(),
+            position: s.position,
+        };
+        // Alternates wait on standby; one invited after a decline has joined the members.
+        if s.status == "standby" {
+            alternates.push(m);
+        } else {
+            members.push(m);
+        }
+    }
+    Ok(HttpResponse::Ok().json(PanelResponse {
+        members,
+        alternates,
+        draw: DrawInputs {
+            seed,
+            eligible_ids: serde_json::from_str(&draw.eligible_ids).unwrap_or_default(),
+            receipts: serde_json::from_str(&draw.receipts).unwrap_or_default(),
+            receipts_root: draw.receipts_root,
+            size: draw.size,
+            status: draw.status,
+        },
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AssignmentResponse {
+    pub id: String,
+    /// evaluation (reviews come later).
+    pub kind: String,
+    pub project_id: String,
+    pub review_id: Option<String>,
+    pub round: i32,
+    /// invited, accepted or declined.
+    pub status: String,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl From<Seat> for AssignmentResponse {
+    fn from(s: Seat) -> Self {
+        AssignmentResponse {
+            id: s.id,
+            kind: "evaluation".into(),
+            project_id: s.project_id,
+            review_id: None,
+            round: s.round,
+            status: s.status,
+            due_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me/assignments", tag = "evaluation", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<AssignmentResponse>)))]
+pub async fn my_assignments(
+    state: State,
+    actor: AuthUser,
+    q: Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let rows = state
+        .db
+        .read(move |c| service::assignments(c, &actor, after.as_deref(), fetch))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |s| s.id.clone(),
+        AssignmentResponse::from,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// Must be `no_conflict`: the expert declares no relationship with any bidder
+    /// (政府采购法实施条例 art 9).
+    pub declaration: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/accept", tag = "evaluation", request_body = AcceptRequest, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = AssignmentResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn accept_assignment(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<AcceptRequest>,
+) -> Result<HttpResponse, AppError> {
+    if body.declaration != "no_conflict" {
+        return Err(AppError::field(
+            "declaration",
+            "must be \"no_conflict\"; an expert with a conflict declines",
+        ));
+    }
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let s = state
+        .db
+        .write(move |c| service::accept(c, &actor, &id, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(AssignmentResponse::from(s)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/assignments/{id}/decline", tag = "evaluation", request_body = DeclineRequest, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = AssignmentResponse, description = "the next alternate is invited"), (status = 409, body = Problem)))]
+pub async fn decline_assignment(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<DeclineRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reason = validate::text("reason", &body.reason, 1, 1000)
+        .map_err(|e| AppError::validation(vec![e]))?;
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let s = state
+        .db
+        .write(move |c| service::decline(c, &actor, &id, reason, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(AssignmentResponse::from(s)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    /// Points per criterion key, 0..max_points, at most two decimals.
+    #[schema(value_type = Object, example = json!({"plan": 42.5, "team": 25}))]
+    pub points: BTreeMap<String, serde_json::Number>,
+    pub comment: String,
+    pub dissent: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SheetResponse {
+    pub expert_id: String,
+    pub bid_id: String,
+    #[schema(value_type = Object)]
+    pub points: BTreeMap<String, Decimal>,
+    pub comment: String,
+    pub dissent: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl From<ScoreSheet> for SheetResponse {
+    fn from(s: ScoreSheet) -> Self {
+        SheetResponse {
+            points: service::points_of(&s),
+            expert_id: s.expert_id,
+            bid_id: s.bid_id,
+            comment: s.comment,
+            dissent: s.dissent,
+            submitted_at: utc(s.submitted_at),
+        }
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/bids/{id}/score", tag = "evaluation", request_body = ScoreRequest, params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = SheetResponse), (status = 404, body = Problem, description = "not an accepted panel member"),
+              (status = 409, body = Problem, description = "score_final"), (status = 422, body = Problem)))]
+pub async fn score_bid(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ScoreRequest>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let mut points = BTreeMap::new();
+    for (k, v) in &b.points {
+        let d: Decimal = v.to_string().parse().map_err(|_| {
+            AppError::field(
+                format!("points.{k}"),
+                "must be a number with at most two decimals",
+            )
+        })?;
+        points.insert(k.clone(), d.normalize());
+    }
+    let comment = validate::text("comment", &b.comment, 0, 4000)
+        .map_err(|e| AppError::validation(vec![e]))?;
+    let dissent = match b
+        .dissent
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        Some(d) => {
+            Some(validate::text("dissent", d, 1, 4000).map_err(|e| AppError::validation(vec![e]))?)
+        }
+        None => None,
+    };
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let s = state
+        .db
+        .write(move |c| service::score(c, &actor, &id, points, comment, dissent, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(SheetResponse::from(s)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RankingRow {
+    pub rank: usize,
+    pub bid_id: String,
+    pub organization_id: String,
+    /// Two decimals, rounded half-up for display (the ranking used exact values).
+    pub technical_score: String,
+    pub price_score: String,
+    pub total_score: String,
+    pub price: String,
+    pub abnormally_low: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvaluationResponse {
+    /// scoring, or complete when every panel member's sheets are in.
+    pub status: String,
+    pub sheets: Vec<SheetResponse>,
+    /// Present once complete; scores rounded half-up to two places for display.
+    pub ranking: Option<Vec<RankingRow>>,
+}
+
+#[utoipa::path(get, path = "/api/v1/projects/{id}/evaluation", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = EvaluationResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
+pub async fn get_evaluation(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (id, st) = (id.into_inner(), state.clone());
+    let v = state
+        .db
+        .read(move |c| service::evaluation(c, &actor, &id, &st.rules))
+        .await?;
+    Ok(HttpResponse::Ok().json(EvaluationResponse {
+        status: if v.complete {
+            "complete".into()
+        } else {
+            "scoring".into()
+        },
+        sheets: v.sheets.into_iter().map(SheetResponse::from).collect(),
+        ranking: v.ranking.map(|rows| {
+            rows.into_iter()
+                .map(|r| RankingRow {
+                    rank: r.rank,
+                    bid_id: r.bid_id,
+                    organization_id: r.organization_id,
+                    technical_score: format!("{:.2}", display(r.technical)),
+                    price_score: format!("{:.2}", display(r.price_score)),
+                    total_score: format!("{:.2}", display(r.total)),
+                    price: format!("{:.2}", r.price),
+                    abnormally_low: r.abnormally_low,
+                })
+                .collect()
+        }),
+    }))
+}

@@ -1,0 +1,474 @@
+//! The panel drawn at close, exclusions, assignment gating, blind scoring and the ranking.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_with, unique, District, TestApp, PASSWORD};
+
+async fn app() -> TestApp {
+    spawn_with(|s| s.auth.access_ttl_secs = 400 * 86_400).await
+}
+
+/// Creates an expert; returns (expert id, token).
+async fn expert(app: &TestApp, specialties: &[&str], bureau_of: Option<&str>) -> (String, String) {
+    let email = unique("expert") + "@gongyi.test";
+    let r = app
+        .post(
+            "/api/v1/experts",
+            Some(&app.admin_token),
+            json!({"email": email, "name": unique("专家"), "password": PASSWORD, "title": "副教授", "specialties": specialties, "bureau_district_id": bureau_of}),
+        )
+        .await
+        .expect(201);
+    (
+        r.body["id"].as_str().unwrap().to_owned(),
+        app.login(&email, PASSWORD).await,
+    )
+}
+
+async fn uscc_of(app: &TestApp, org: &str) -> String {
+    app.get(&format!("/api/v1/organizations/{org}"), None)
+        .await
+        .expect(200)
+        .body["uscc"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+struct Scene {
+    d: District,
+    project: Value,
+    bids: Vec<String>,
+    experts: BTreeMap<String, String>,
+    conflicted: Vec<String>,
+}
+
+/// A closed project with two qualified bids and a pool of experts, some of them excluded.
+async fn scene(app: &TestApp, pool: usize) -> Scene {
+    let d = app.district().await;
+    let project = app.open_project(&d, |_| {}).await;
+    let pid = project["id"].as_str().unwrap().to_owned();
+    let (org_a, a) = app.verified_org(&d).await;
+    let (_, b) = app.verified_org(&d).await;
+    let bid_a = app.bid(&pid, &a, "100000.00").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bid_b = app.bid(&pid, &b, "80000.00").await.expect(201).body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut experts = BTreeMap::new();
+    for _ in 0..pool {
+        let (id, t) = expert(app, &["elderly", "health"], None).await;
+        experts.insert(id, t);
+    }
+    // Excluded: another specialty, the bureau's own staff, and a recent employee of bidder A.
+    let (other, _) = expert(app, &["mediation"], None).await;
+    let (staff, _) = expert(app, &["elderly"], Some(&d.regions.district)).await;
+    let (kin, kin_token) = expert(app, &["elderly"], None).await;
+    let uscc = uscc_of(app, &org_a).await;
+    app.post(
+        &format!("/api/v1/experts/{kin}/relationships"),
+        Some(&kin_token),
+        json!({"organization_uscc": uscc, "kind": "kin", "since": "2024-01-01"}),
+    )
+    .await
+    .expect(201);
+    // Included: a relationship that ended more than three years before the close.
+    let (old, old_token) = expert(app, &["elderly"], None).await;
+    app.post(&format!("/api/v1/experts/{old}/relationships"), Some(&app.admin_token), json!({"organization_uscc": uscc, "kind": "employment", "since": "2015-01-01", "until": "2020-01-01"}))
+        .await
+        .expect(201);
+    experts.insert(old, old_token);
+    let close: DateTime<Utc> = project["bid_close_at"].as_str().unwrap().parse().unwrap();
+    app.set_clock(close + Duration::seconds(1)).await;
+    app.run_job("close_bidding").await.expect(200);
+    Scene {
+        d,
+        project,
+        bids: vec![bid_a, bid_b],
+        experts,
+        conflicted: vec![other, staff, kin],
+    }
+}
+
+#[tokio::test]
+async fn the_close_draws_a_reproducible_panel_without_conflicted_experts() {
+    let app = app().await;
+    let s = scene(&app, 6).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let members: Vec<String> = panel["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["expert_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        members.len(),
+        3,
+        "venture philanthropy panels are at least 3 (odd)"
+    );
+    assert!(panel["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["status"] == "invited"));
+    let eligible: BTreeSet<String> = panel["draw"]["eligible_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(eligible, s.experts.keys().cloned().collect::<BTreeSet<_>>());
+    for c in &s.conflicted {
+        assert!(!eligible.contains(c), "{c} must be excluded");
+    }
+    // Anyone can recompute it from the published inputs.
+    let seed = hex::decode(panel["draw"]["seed"].as_str().unwrap()).unwrap();
+    let receipts: Vec<String> = panel["draw"]["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let opening = app
+        .get(&format!("/api/v1/projects/{pid}/opening"), None)
+        .await
+        .expect(200)
+        .body;
+    let published: BTreeSet<String> = opening["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["sha256"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(receipts.iter().cloned().collect::<BTreeSet<_>>(), published);
+    let again = gongyi::domain::draw::draw(
+        &seed,
+        &receipts,
+        &eligible.iter().cloned().collect::<Vec<_>>(),
+        3,
+        3,
+    )
+    .unwrap();
+    assert_eq!(again.members, members);
+    assert_eq!(
+        again.receipts_root,
+        panel["draw"]["receipts_root"].as_str().unwrap()
+    );
+    // Strangers do not see the panel before the award.
+    for t in [&s.d.other_bureau, &s.d.community] {
+        app.get(&format!("/api/v1/projects/{pid}/panel"), Some(t))
+            .await
+            .problem(404, "not_found");
+    }
+}
+
+#[tokio::test]
+async fn bids_open_to_an_expert_only_after_accepting_and_a_decline_invites_an_alternate() {
+    let app = app().await;
+    let s = scene(&app, 6).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let first = panel["members"][0]["expert_id"].as_str().unwrap();
+    let second = panel["members"][1]["expert_id"].as_str().unwrap();
+    let t1 = &s.experts[first];
+    let inbox = app
+        .get("/api/v1/me/assignments", Some(t1))
+        .await
+        .expect(200)
+        .body;
+    let seat = inbox["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(inbox["items"][0]["status"], "invited");
+    assert_eq!(inbox["items"][0]["kind"], "evaluation");
+    app.get(&format!("/api/v1/bids/{}", s.bids[0]), Some(t1))
+        .await
+        .problem(404, "not_found");
+    app.post(
+        &format!("/api/v1/assignments/{seat}/accept"),
+        Some(t1),
+        json!({"declaration": "maybe"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    app.post(
+        &format!("/api/v1/assignments/{seat}/accept"),
+        Some(t1),
+        json!({"declaration": "no_conflict"}),
+    )
+    .await
+    .expect(200);
+    let bid = app
+        .get(&format!("/api/v1/bids/{}", s.bids[0]), Some(t1))
+        .await
+        .expect(200);
+    assert_eq!(bid.body["price"], "100000.00");
+    assert_eq!(
+        app.get(&format!("/api/v1/projects/{pid}/bids"), Some(t1))
+            .await
+            .expect(200)
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    app.post(
+        &format!("/api/v1/assignments/{seat}/accept"),
+        Some(t1),
+        json!({"declaration": "no_conflict"}),
+    )
+    .await
+    .problem(409, "invalid_state");
+    // Another expert's seat is not yours.
+    let t2 = &s.experts[second];
+    app.post(
+        &format!("/api/v1/assignments/{seat}/decline"),
+        Some(t2),
+        json!({"reason": "x"}),
+    )
+    .await
+    .problem(404, "not_found");
+    let seat2 = app
+        .get("/api/v1/me/assignments", Some(t2))
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/assignments/{seat2}/decline"),
+        Some(t2),
+        json!({"reason": "出差"}),
+    )
+    .await
+    .expect(200);
+    let after = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let invited = after["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["status"] == "invited")
+        .count();
+    assert_eq!(
+        invited, 2,
+        "the first alternate joined the invited members: {after}"
+    );
+    assert_eq!(
+        after["alternates"].as_array().unwrap().len(),
+        panel["alternates"].as_array().unwrap().len() - 1
+    );
+}
+
+/// Accepts every invited seat of the panel; returns the members' tokens.
+async fn accept_all(app: &TestApp, s: &Scene) -> Vec<(String, String)> {
+    let pid = s.project["id"].as_str().unwrap();
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let mut out = Vec::new();
+    for m in panel["members"].as_array().unwrap() {
+        let id = m["expert_id"].as_str().unwrap().to_owned();
+        let t = s.experts[&id].clone();
+        let seat = app
+            .get("/api/v1/me/assignments", Some(&t))
+            .await
+            .expect(200)
+            .body["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(
+            &format!("/api/v1/assignments/{seat}/accept"),
+            Some(&t),
+            json!({"declaration": "no_conflict"}),
+        )
+        .await
+        .expect(200);
+        out.push((id, t));
+    }
+    out
+}
+
+#[tokio::test]
+async fn scoring_is_blind_final_and_ranked_as_computed_by_hand() {
+    let app = app().await;
+    let s = scene(&app, 4).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let members = accept_all(&app, &s).await;
+    let (a, b) = (&s.bids[0], &s.bids[1]);
+    let score = |t: &str, bid: &str, plan: f64, team: f64| {
+        let url = format!("/api/v1/bids/{bid}/score");
+        let t = t.to_owned();
+        let app = &app;
+        async move {
+            app.send(
+                reqwest::Method::PUT,
+                &url,
+                Some(&t),
+                Some(json!({"points": {"plan": plan, "team": team}, "comment": "评审意见"})),
+            )
+            .await
+        }
+    };
+    // Out of range, missing or unknown criteria, too many decimals: 422 naming the criterion.
+    let t0 = &members[0].1;
+    assert_eq!(
+        score(t0, a, 51.0, 10.0)
+            .await
+            .problem(422, "validation_failed")
+            .fields(),
+        vec!["points.plan"]
+    );
+    assert_eq!(
+        score(t0, a, 10.123, 10.0)
+            .await
+            .problem(422, "validation_failed")
+            .fields(),
+        vec!["points.plan"]
+    );
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/v1/bids/{a}/score"),
+            Some(t0),
+            Some(json!({"points": {"plan": 10, "bonus": 5}, "comment": ""})),
+        )
+        .await;
+    let fields: BTreeSet<String> = r
+        .problem(422, "validation_failed")
+        .fields()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from(["points.team".to_owned(), "points.bonus".to_owned()])
+    );
+    // Hand-computed: A = (40+25 + 45+28 + 38+22)/3 = 66; price 80000/100000×20 = 16 → 82.
+    //                B = (30+20 + 35+15 + 32+18)/3 = 50; price 20 → 70.
+    let sheets = [
+        (40.0, 25.0, 30.0, 20.0),
+        (45.0, 28.0, 35.0, 15.0),
+        (38.0, 22.0, 32.0, 18.0),
+    ];
+    for (i, (pa, ta, pb, tb)) in sheets.iter().enumerate() {
+        let t = &members[i].1;
+        score(t, a, *pa, *ta).await.expect(200);
+        // Blind: before finishing its own sheets, an expert sees only its own.
+        let view = app
+            .get(&format!("/api/v1/projects/{pid}/evaluation"), Some(t))
+            .await
+            .expect(200)
+            .body;
+        assert!(
+            view["sheets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["expert_id"] == members[i].0.as_str()),
+            "{view}"
+        );
+        assert!(view["ranking"].is_null());
+        score(t, b, *pb, *tb).await.expect(200);
+    }
+    score(t0, a, 1.0, 1.0).await.problem(409, "score_final");
+    // A stranger expert cannot score or read.
+    let (_, stranger) = expert(&app, &["elderly"], None).await;
+    score(&stranger, a, 1.0, 1.0)
+        .await
+        .problem(404, "not_found");
+    app.get(
+        &format!("/api/v1/projects/{pid}/evaluation"),
+        Some(&stranger),
+    )
+    .await
+    .problem(404, "not_found");
+    let ev = app
+        .get(
+            &format!("/api/v1/projects/{pid}/evaluation"),
+            Some(&s.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ev["status"], "complete");
+    assert_eq!(ev["sheets"].as_array().unwrap().len(), 6);
+    let ranking = ev["ranking"].as_array().unwrap();
+    assert_eq!(ranking[0]["bid_id"], a.as_str());
+    assert_eq!(ranking[0]["rank"], 1);
+    assert_eq!(ranking[0]["technical_score"], "66.00");
+    assert_eq!(ranking[0]["price_score"], "16.00");
+    assert_eq!(ranking[0]["total_score"], "82.00");
+    assert_eq!(ranking[1]["total_score"], "70.00");
+    // Once done, a member sees everyone's sheets.
+    let view = app
+        .get(&format!("/api/v1/projects/{pid}/evaluation"), Some(t0))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(view["sheets"].as_array().unwrap().len(), 6);
+}
+
+#[tokio::test]
+async fn too_few_eligible_experts_flag_the_project_and_tell_the_bureau() {
+    let app = app().await;
+    let s = scene(&app, 1).await; // one plus the old-relationship expert: 2 < 3
+    let pid = s.project["id"].as_str().unwrap();
+    let p = app
+        .get(&format!("/api/v1/projects/{pid}"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(p["status"], "evaluating");
+    assert!(
+        p["status_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("panel_shortfall"),
+        "{p}"
+    );
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(panel["draw"]["status"], "shortfall");
+    assert_eq!(
+        panel["members"].as_array().unwrap().len(),
+        0,
+        "never a smaller panel than the rule allows"
+    );
+    let state = app.state.clone();
+    let n = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let mut c = state.db.write_conn().unwrap();
+        gongyi::db::schema::outbox::table
+            .filter(gongyi::db::schema::outbox::subject.like("Panel shortfall:%"))
+            .count()
+            .get_result::<i64>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+}
