@@ -7,6 +7,7 @@
   durable-sqlite   the durable one-row-per-transaction insert rate of SQLite (WAL,
            synchronous=FULL, one writer) on a scratch file
   pgbench-tps      reads the tps figure out of pgbench's output
+  quiet    waits (bounded) until other processes leave the CPU
   report   prints one backend's results and whether the targets hold
 
 Only 127.0.0.1 is ever contacted. Every loop is bounded by a count or a deadline.
@@ -350,6 +351,8 @@ def bid_body(rng, org_name, ceiling_fen):
 def run_rush(args, env, rng):
     orgs = env["orgs"]
     ceiling_fen = 30_000_000
+    quiet = wait_quiet(args.quiet_wait)
+    log(f"machine load before the rush: {quiet:.0f} % busy")
     close_ts = float(int(time.time()) + args.close_in)
     projects = make_projects(args.port, env["bureau"], env["district"], env["fund"], args.projects, close_ts,
                              "300000.00", "截止冲刺项目")
@@ -460,15 +463,19 @@ def run_rush(args, env, rng):
             records.extend(mine)
 
     threads = [threading.Thread(target=worker, args=(o,), daemon=True) for o in range(len(orgs))]
-    cpu0 = os.times()
+    meter = CpuMeter(args.server_pid)
     for t in threads:
         t.start()
+    pause = start_ts - time.time()
+    if pause > 0:
+        time.sleep(pause)
+    meter.start()
     for t in threads:
         t.join(timeout=max(1.0, hard_stop + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS * 2 - time.time()))
     if any(t.is_alive() for t in threads):
         raise Fatal("rush clients did not finish in time")
-    cpu1 = os.times()
-    log(f"rush done at close {time.time() - close_ts:+.1f} s; client CPU {cpu1.user - cpu0.user + cpu1.system - cpu0.system:.1f} s")
+    cpu = meter.stop()
+    log(f"rush done at close {time.time() - close_ts:+.1f} s; CPU during the rush: {fmt_cpu(cpu)}")
 
     # Close and reconcile.
     a = Client(args.port, env["admin"])
@@ -487,7 +494,11 @@ def run_rush(args, env, rng):
         openings[p] = must(b.request("GET", f"/api/v1/projects/{pid}/opening"), f"opening of project {p + 1}", (200,))
     b.close()
 
-    return reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts)
+    out = reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts)
+    out["cpu"] = cpu
+    out["quiet_before"] = quiet
+    out["clients"] = len(orgs)
+    return out
 
 
 def reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts):
@@ -632,9 +643,70 @@ def machine_busy_s():
         return float("nan")
 
 
+def postgres_cpu_s():
+    """CPU seconds used so far by every live process named postgres (all clusters, all databases)."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.find("(") + 1: raw.rfind(")")]
+        if name == "postgres" or name.startswith("postgres:"):
+            fields = raw.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+class CpuMeter:
+    """Who used the CPU between start() and stop(): the server, this client, PostgreSQL, the rest."""
+
+    def __init__(self, server_pid):
+        self.pid = server_pid
+
+    def _snap(self):
+        t = os.times()
+        return {"wall": time.time(), "machine": machine_busy_s(), "server": proc_cpu_s(self.pid) if self.pid else 0.0,
+                "client": t.user + t.system, "postgres": postgres_cpu_s()}
+
+    def start(self):
+        self.a = self._snap()
+
+    def stop(self):
+        b = self._snap()
+        wall = max(1e-9, b["wall"] - self.a["wall"])
+        cores = os.cpu_count() or 1
+        d = {k: (b[k] - self.a[k]) / wall / cores * 100 for k in ("machine", "server", "client", "postgres")}
+        d["other"] = max(0.0, d["machine"] - d["server"] - d["client"] - d["postgres"])
+        d["cores"] = cores
+        return d
+
+
+def fmt_cpu(c):
+    return (f"server {c['server']:.0f} %, Python client {c['client']:.0f} %, postgres processes {c['postgres']:.0f} %, "
+            f"other processes {c['other']:.0f} % (whole machine {c['machine']:.0f} % of {c['cores']} cores)")
+
+
+def wait_quiet(max_wait, below=25.0):
+    """Waits (at most max_wait s) until the machine is below `below` % busy over 2 s; returns the last reading."""
+    end = time.time() + max_wait
+    busy = float("nan")
+    while True:
+        a, t0 = machine_busy_s(), time.time()
+        time.sleep(2.0)
+        busy = (machine_busy_s() - a) / (time.time() - t0) / (os.cpu_count() or 1) * 100
+        if busy < below or time.time() >= end:
+            return busy
+
+
 def run_throughput(args, env, rng):
     orgs = env["orgs"]
     ceiling_fen = 30_000_000
+    quiet = wait_quiet(args.quiet_wait)
+    log(f"machine load before the throughput phase: {quiet:.0f} % busy")
     close_ts = float(int(time.time()) + args.tp_close_in)
     t0 = time.time()
     projects = make_projects(args.port, env["bureau"], env["district"], env["fund"], args.tp_projects, close_ts,
@@ -671,9 +743,8 @@ def run_throughput(args, env, rng):
     for t in threads:
         t.start()
     time.sleep(0.5)
-    srv0 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
-    cli0 = os.times()
-    box0 = machine_busy_s()
+    meter = CpuMeter(args.server_pid)
+    meter.start()
     begin = time.time()
     box["end"] = begin + args.tp_seconds
     start_evt.set()
@@ -682,16 +753,17 @@ def run_throughput(args, env, rng):
     if any(t.is_alive() for t in threads):
         raise Fatal("throughput clients did not finish in time")
     finish = time.time()
-    srv1 = proc_cpu_s(args.server_pid) if args.server_pid else float("nan")
-    cli1 = os.times()
-    box1 = machine_busy_s()
+    cpu = meter.stop()
     elapsed = finish - begin
 
     ok = [r for r in records if r[1] == 201]
     warm = begin + args.tp_warmup
     last_ok = max((r[0] for r in ok), default=finish)
     steady = [r for r in ok if r[0] >= warm]
-    steady_span = max(1e-9, min(last_ok, finish) - warm)
+    if last_ok - warm >= 1.0 and steady:
+        sustained = len(steady) / (last_ok - warm)
+    else:  # all bids placed before the warm-up ended: only the whole-phase figure exists
+        sustained = len(ok) / elapsed if elapsed > 0 else 0.0
     errors = {}
     for r in records:
         if r[1] != 201:
@@ -699,7 +771,6 @@ def run_throughput(args, env, rng):
             errors[k] = errors.get(k, 0) + 1
     lat = [r[3] for r in records if r[1]]
     exhausted = len(records) >= len(projects) * len(orgs)
-    cores = os.cpu_count() or 1
     return {
         "projects": len(projects),
         "possible": len(projects) * len(orgs),
@@ -707,7 +778,7 @@ def run_throughput(args, env, rng):
         "accepted": len(ok),
         "elapsed_s": elapsed,
         "bids_per_s_overall": len(ok) / elapsed if elapsed > 0 else 0.0,
-        "bids_per_s": len(steady) / steady_span,
+        "bids_per_s": sustained,
         "warmup_s": args.tp_warmup,
         "exhausted": exhausted,
         "p50_ms": pct(lat, 50),
@@ -715,10 +786,9 @@ def run_throughput(args, env, rng):
         "errors": errors,
         "error_count": sum(errors.values()),
         "fivexx": sum(v for k, v in errors.items() if k[:1] == "5"),
-        "server_cpu_pct_of_machine": (srv1 - srv0) / elapsed / cores * 100 if elapsed > 0 else float("nan"),
-        "client_cpu_pct_of_machine": ((cli1.user - cli0.user) + (cli1.system - cli0.system)) / elapsed / cores * 100,
-        "machine_cpu_pct": (box1 - box0) / elapsed / cores * 100 if elapsed > 0 else float("nan"),
-        "cores": cores,
+        "cpu": cpu,
+        "quiet_before": quiet,
+        "clients": len(orgs),
     }
 
 
@@ -806,6 +876,12 @@ def yn(ok):
     return "yes" if ok else "NO"
 
 
+def cmd_quiet(args):
+    busy = wait_quiet(args.max)
+    log(f"machine load before the insert probe: {busy:.0f} % busy")
+    return 0
+
+
 def cmd_report(args):
     res = json.load(open(args.results, encoding="utf-8"))
     dur = json.load(open(args.durable, encoding="utf-8")) if args.durable and os.path.exists(args.durable) else None
@@ -831,18 +907,17 @@ def cmd_report(args):
     add(f"  close_bidding: processed {r['close_job']['processed']}, failed {r['close_job']['failed']} in "
         f"{r['close_job']['ms']:.0f} ms; client send lag behind schedule p99 {r['send_lag_p99_ms']:.0f} ms, "
         f"max {r['send_lag_max_ms']:.0f} ms")
+    add(f"  CPU during the rush: {fmt_cpu(r['cpu'])}; before it the machine was {r['quiet_before']:.0f} % busy")
     t = res.get("throughput")
     tp_ok = None
     if t:
         add(f"--- {args.backend}: phase 2, throughput")
-        add(f"  {t['accepted']} bids accepted in {t['elapsed_s']:.1f} s by 200 clients on {t['projects']} projects "
+        add(f"  {t['accepted']} bids accepted in {t['elapsed_s']:.1f} s by {t['clients']} clients on {t['projects']} projects "
             f"({t['possible']} possible{'; ALL USED before the time was up' if t['exhausted'] else ''})")
         add(f"  sustained {t['bids_per_s']:.1f} bids/s (after {t['warmup_s']:.0f} s warm-up; whole phase "
             f"{t['bids_per_s_overall']:.1f})   p50 {t['p50_ms']:.1f} ms   p99 {t['p99_ms']:.1f} ms   errors "
             f"{t['error_count']}{' ' + json.dumps(t['errors'], ensure_ascii=False) if t['errors'] else ''}")
-        add(f"  CPU during the phase ({t['cores']} cores shared): server {t['server_cpu_pct_of_machine']:.0f} % "
-            f"of the machine, Python client {t['client_cpu_pct_of_machine']:.0f} %, whole machine "
-            f"{t['machine_cpu_pct']:.0f} % (the rest: the database server and any other process)")
+        add(f"  CPU during the phase: {fmt_cpu(t['cpu'])}; before it the machine was {t['quiet_before']:.0f} % busy")
         if dur:
             share = t["bids_per_s"] / dur["rate"] * 100 if dur["rate"] else float("nan")
             add(f"  durable insert rate: {dur['rate']:.0f} rows/s ({dur['method']})")
@@ -885,7 +960,9 @@ def main():
     a.add_argument("--late-share", type=float, default=0.05)
     a.add_argument("--late-after", type=float, default=5.0)
     a.add_argument("--retry-share", type=float, default=0.20)
-    a.add_argument("--tp-projects", type=int, default=20)
+    a.add_argument("--tp-projects", type=int, default=60)
+    a.add_argument("--quiet-wait", type=float, default=120.0,
+                   help="seconds to wait at most for other processes to leave the CPU before each phase")
     a.add_argument("--tp-seconds", type=int, default=30)
     a.add_argument("--tp-warmup", type=float, default=2.0)
     a.add_argument("--tp-close-in", type=int, default=600)
@@ -899,6 +976,8 @@ def main():
     g.add_argument("--clients", type=int, default=8)
     g.add_argument("--seconds", type=int, default=10)
     g.add_argument("--out", required=True)
+    q = sub.add_parser("quiet")
+    q.add_argument("--max", type=float, default=120.0)
     r = sub.add_parser("report")
     r.add_argument("--results", required=True)
     r.add_argument("--durable")
@@ -907,7 +986,7 @@ def main():
     args = ap.parse_args()
     try:
         return {"api": cmd_api, "durable-sqlite": cmd_durable_sqlite, "pgbench-tps": cmd_pgbench_tps,
-                "report": cmd_report}[args.cmd](args)
+                "report": cmd_report, "quiet": cmd_quiet}[args.cmd](args)
     except Fatal as e:
         print(f"bench_deadline_rush: {e}", file=sys.stderr)
         return 1

@@ -95,6 +95,7 @@ pub fn routes() -> Router {
     crate::bids::routes::register(&mut r);
     crate::experts::routes::register(&mut r);
     crate::evaluation::routes::register(&mut r);
+    crate::awards::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

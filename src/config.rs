@@ -88,6 +88,7 @@ pub struct JobSettings {
     pub scheduler: bool,
     pub send_mail_cron: String,
     pub close_bidding_cron: String,
+    pub finalize_awards_cron: String,
 }
 
 const DEFAULTS: &str = r#"
@@ -120,6 +121,7 @@ batch = 50
 scheduler = true
 send_mail_cron = "*/15 * * * * *"
 close_bidding_cron = "*/10 * * * * *"
+finalize_awards_cron = "0 */5 * * * *"
 "#;
 
 impl Settings {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod awards;
 pub mod bids;
 pub mod calendar;
 pub mod cli;

@@ -319,6 +319,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    awards (id) {
+        id -> Text,
+        project_id -> Text,
+        round -> Integer,
+        bid_id -> Text,
+        organization_id -> Text,
+        amount_fen -> BigInt,
+        justification -> Nullable<Text>,
+        objection_deadline -> Timestamp,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        finalized_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        award_id -> Text,
+        organization_id -> Text,
+        grounds -> Text,
+        status -> Text,
+        reply -> Nullable<Text>,
+        filed_by -> Text,
+        created_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(users -> regions (region_id));
 
@@ -344,4 +376,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     panel_draws,
     panel_seats,
     score_sheets,
+    awards,
+    objections,
 );

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::repo::{ScoreSheet, Seat};
 use super::service;
 use crate::app::State;
-use crate::auth::{Access, AuthUser, Role};
+use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
 use crate::domain::scoring::display;
 use crate::error::{AppError, Problem};
@@ -22,10 +22,10 @@ use crate::validate;
 const EXPERT: Access = Access::Roles(&[Role::Expert]);
 
 pub fn register(r: &mut Router) {
-    r.get("/api/v1/projects/{id}/panel", Access::SignedIn, get_panel)
+    r.get("/api/v1/projects/{id}/panel", Access::Public, get_panel)
         .get(
             "/api/v1/projects/{id}/evaluation",
-            Access::SignedIn,
+            Access::Public,
             get_evaluation,
         )
         .get("/api/v1/me/assignments", EXPERT, my_assignments)
@@ -72,15 +72,15 @@ pub struct PanelResponse {
     responses((status = 200, body = PanelResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
 pub async fn get_panel(
     state: State,
-    actor: AuthUser,
+    viewer: MaybeUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let viewer = actor.clone();
+    let viewer = viewer.0;
     let (draw, seats, seed) = state
         .db
         .read(move |c| {
-            let (d, s) = service::panel(c, Some(&viewer), &id)?;
+            let (d, s) = service::panel(c, viewer.as_ref(), &id)?;
             let seed = crate::projects::repo::find(c, &id)?.and_then(|p| p.seed);
             Ok((d, s, seed))
         })
@@ -325,13 +325,13 @@ pub struct EvaluationResponse {
     responses((status = 200, body = EvaluationResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
 pub async fn get_evaluation(
     state: State,
-    actor: AuthUser,
+    viewer: MaybeUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let (id, st) = (id.into_inner(), state.clone());
     let v = state
         .db
-        .read(move |c| service::evaluation(c, &actor, &id, &st.rules))
+        .read(move |c| service::evaluation(c, viewer.0.as_ref(), &id, &st.rules))
         .await?;
     Ok(HttpResponse::Ok().json(EvaluationResponse {
         status: if v.complete {

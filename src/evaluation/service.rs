@@ -432,13 +432,18 @@ pub fn points_of(s: &ScoreSheet) -> BTreeMap<String, Decimal> {
         .collect()
 }
 
+/// Whether the project has been awarded: from then on its panel and evaluation are public.
+pub fn awarded(p: &Project) -> bool {
+    matches!(p.status.as_str(), "awarded" | "contracted")
+}
+
 pub fn evaluation(
     conn: &mut DbConn,
-    viewer: &AuthUser,
+    viewer: Option<&AuthUser>,
     project_id: &str,
     packs: &crate::domain::rules::RulePacks,
 ) -> Result<EvaluationView, AppError> {
-    let p = crate::projects::service::get(conn, Some(viewer), project_id)?;
+    let p = crate::projects::service::get(conn, viewer, project_id)?;
     let round =
         crate::bids::service::last_closed_round(&p).ok_or_else(crate::bids::service::not_closed)?;
     let qualified: Vec<Bid> = crate::bids::repo::list_round(conn, &p.id, round)?
@@ -460,12 +465,16 @@ pub fn evaluation(
         })
     };
     let complete = seats.len() >= size && seats.iter().all(|s| done(&s.expert_id));
-    let is_bureau =
-        viewer.role == Role::Bureau && viewer.district_id() == Some(p.district_id.as_str());
-    let sheets = if is_bureau {
+    let is_bureau = viewer
+        .is_some_and(|v| v.role == Role::Bureau && v.district_id() == Some(p.district_id.as_str()));
+    let member = match viewer {
+        Some(v) => is_accepted_member(conn, v, &p.id, round)?.then_some(v),
+        None => None,
+    };
+    let sheets = if is_bureau || awarded(&p) {
         all.clone()
-    } else if viewer.role == Role::Expert && is_accepted_member(conn, viewer, &p.id, round)? {
-        let me = expert_of(conn, viewer)?;
+    } else if let Some(v) = member {
+        let me = expert_of(conn, v)?;
         if done(&me.id) {
             all.clone()
         } else {
@@ -521,19 +530,20 @@ pub fn panel(
     let p = crate::projects::service::get(conn, viewer, project_id)?;
     let round =
         crate::bids::service::last_closed_round(&p).ok_or_else(crate::bids::service::not_closed)?;
-    let allowed = match viewer {
-        Some(u) if u.role == Role::Bureau => u.district_id() == Some(p.district_id.as_str()),
-        Some(u) if u.role == Role::Expert => {
-            let e = crate::experts::repo::find_by_user(conn, &u.id)?;
-            e.is_some_and(|e| {
-                repo::seats(conn, &p.id, round)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|s| s.expert_id == e.id && s.status != "standby")
-            })
-        }
-        _ => false,
-    };
+    let allowed = awarded(&p)
+        || match viewer {
+            Some(u) if u.role == Role::Bureau => u.district_id() == Some(p.district_id.as_str()),
+            Some(u) if u.role == Role::Expert => {
+                let e = crate::experts::repo::find_by_user(conn, &u.id)?;
+                e.is_some_and(|e| {
+                    repo::seats(conn, &p.id, round)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|s| s.expert_id == e.id && s.status != "standby")
+                })
+            }
+            _ => false,
+        };
     if !allowed {
         return Err(AppError::not_found("panel"));
     }

@@ -3,6 +3,7 @@
 //! a double fire or two replicas do the work once. Tests call them with a chosen `now`.
 
 pub mod close_bidding;
+pub mod finalize_awards;
 pub mod send_mail;
 
 use chrono::{DateTime, Utc};
@@ -25,13 +26,14 @@ pub struct JobReport {
 }
 
 /// Every job by name, as `POST /admin/jobs/{name}/run` accepts it.
-pub const JOBS: &[&str] = &["close_bidding", "send_mail"];
+pub const JOBS: &[&str] = &["close_bidding", "finalize_awards", "send_mail"];
 
 /// Runs the job `name` once at `now`; 404 for an unknown name.
 pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobReport, AppError> {
     match name {
         "send_mail" => send_mail::run_once(state, now).await,
         "close_bidding" => close_bidding::run_once(state, now).await,
+        "finalize_awards" => finalize_awards::run_once(state, now).await,
         _ => Err(AppError::not_found(&format!("job {name}"))),
     }
 }
@@ -44,6 +46,10 @@ pub async fn start(state: State) -> anyhow::Result<JobScheduler> {
         (
             "close_bidding",
             state.settings.jobs.close_bidding_cron.clone(),
+        ),
+        (
+            "finalize_awards",
+            state.settings.jobs.finalize_awards_cron.clone(),
         ),
     ];
     for (name, cron) in schedules {

@@ -472,3 +472,251 @@ async fn too_few_eligible_experts_flag_the_project_and_tell_the_bureau() {
     .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A scene scored to completion: A ranks first (82.00), B second (70.00).
+async fn scored(app: &TestApp) -> Scene {
+    let s = scene(app, 4).await;
+    let members = accept_all(app, &s).await;
+    for (i, (pa, ta, pb, tb)) in [(40, 25, 30, 20), (45, 28, 35, 15), (38, 22, 32, 18)]
+        .iter()
+        .enumerate()
+    {
+        let t = &members[i].1;
+        for (bid, plan, team) in [(&s.bids[0], pa, ta), (&s.bids[1], pb, tb)] {
+            app.send(
+                reqwest::Method::PUT,
+                &format!("/api/v1/bids/{bid}/score"),
+                Some(t),
+                Some(json!({"points": {"plan": plan, "team": team}, "comment": "ok"})),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    s
+}
+
+#[tokio::test]
+async fn an_award_needs_a_complete_evaluation_and_a_reason_to_pass_over_the_first() {
+    let app = app().await;
+    let s = scene(&app, 4).await;
+    let pid = s.project["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/projects/{pid}/award"),
+        Some(&s.d.bureau),
+        json!({"bid_id": s.bids[0]}),
+    )
+    .await
+    .problem(409, "evaluation_incomplete");
+    let app2 = self::app().await;
+    let s2 = scored(&app2).await;
+    let pid2 = s2.project["id"].as_str().unwrap();
+    let r = app2
+        .post(
+            &format!("/api/v1/projects/{pid2}/award"),
+            Some(&s2.d.bureau),
+            json!({"bid_id": s2.bids[1]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["justification"]);
+    app2.post(
+        &format!("/api/v1/projects/{pid2}/award"),
+        Some(&s2.d.other_bureau),
+        json!({"bid_id": s2.bids[0]}),
+    )
+    .await
+    .problem(404, "not_found");
+    let a = app2
+        .post(
+            &format!("/api/v1/projects/{pid2}/award"),
+            Some(&s2.d.bureau),
+            json!({"bid_id": s2.bids[1], "justification": "第一名放弃中标资格"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(a["bid_id"], s2.bids[1].as_str());
+    assert_eq!(a["amount"], "80000.00");
+    assert_eq!(a["status"], "pending_objections");
+    assert_eq!(
+        a["panel"].as_array().unwrap().len(),
+        3,
+        "the notice lists the panel"
+    );
+    // Public: the award, the panel and the evaluation.
+    let id = a["id"].as_str().unwrap();
+    assert_eq!(
+        app2.get(&format!("/api/v1/awards/{id}"), None)
+            .await
+            .expect(200)
+            .body["justification"],
+        "第一名放弃中标资格"
+    );
+    app2.get(&format!("/api/v1/projects/{pid2}/panel"), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        app2.get(&format!("/api/v1/projects/{pid2}/evaluation"), None)
+            .await
+            .expect(200)
+            .body["sheets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    app2.post(
+        &format!("/api/v1/projects/{pid2}/award"),
+        Some(&s2.d.bureau),
+        json!({"bid_id": s2.bids[0]}),
+    )
+    .await
+    .problem(409, "invalid_state");
+}
+
+#[tokio::test]
+async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_award() {
+    let app = app().await;
+    let s = scored(&app).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let a = app
+        .post(
+            &format!("/api/v1/projects/{pid}/award"),
+            Some(&s.d.bureau),
+            json!({"bid_id": s.bids[0]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let award = a["id"].as_str().unwrap().to_owned();
+    // The deadline is seven working days on, at the end of the day in China Standard Time.
+    let awarded_on = (app.now() + Duration::hours(8)).date_naive();
+    let expected = app
+        .get(
+            &format!("/api/v1/calendar/working-days?from={awarded_on}&days=7"),
+            None,
+        )
+        .await
+        .expect(200)
+        .body["date"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline: DateTime<Utc> = a["objection_deadline"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        (deadline + Duration::hours(8)).date_naive().to_string(),
+        expected
+    );
+    // Only bidders of the round object.
+    let (_, outsider) = app.verified_org(&s.d).await;
+    app.post(
+        &format!("/api/v1/awards/{award}/objections"),
+        Some(&outsider),
+        json!({"grounds": "不公"}),
+    )
+    .await
+    .problem(403, "not_a_bidder");
+    // Bidder B objects in time; the bureau upholds it: the award is revoked, the evaluation reopens.
+    let bidder_b = bidder_token(&app, &s, 1).await;
+    let o = app
+        .post(
+            &format!("/api/v1/awards/{award}/objections"),
+            Some(&bidder_b),
+            json!({"grounds": "评分计算有误"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(o["status"], "open");
+    let r = app
+        .post(
+            &format!("/api/v1/objections/{}/resolve", o["id"].as_str().unwrap()),
+            Some(&s.d.bureau),
+            json!({"outcome": "upheld", "reply": "经复核，质疑成立"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "upheld");
+    assert_eq!(
+        app.get(&format!("/api/v1/awards/{award}"), None)
+            .await
+            .expect(200)
+            .body["status"],
+        "revoked"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/projects/{pid}"), None)
+            .await
+            .expect(200)
+            .body["status"],
+        "evaluating"
+    );
+    // A new award; an objection after its deadline is refused.
+    let a2 = app
+        .post(
+            &format!("/api/v1/projects/{pid}/award"),
+            Some(&s.d.bureau),
+            json!({"bid_id": s.bids[0]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let award2 = a2["id"].as_str().unwrap().to_owned();
+    let deadline2: DateTime<Utc> = a2["objection_deadline"].as_str().unwrap().parse().unwrap();
+    app.set_clock(deadline2 + Duration::seconds(1)).await;
+    app.post(
+        &format!("/api/v1/awards/{award2}/objections"),
+        Some(&bidder_b),
+        json!({"grounds": "迟到的质疑"}),
+    )
+    .await
+    .problem(409, "deadline_passed");
+    // Finalisation: once, idempotent, bids settled.
+    let first = app.run_job("finalize_awards").await.expect(200);
+    assert_eq!(first.body["processed"], 1);
+    let second = app.run_job("finalize_awards").await.expect(200);
+    assert_eq!(second.body["processed"], 0);
+    assert_eq!(
+        app.get(&format!("/api/v1/awards/{award2}"), None)
+            .await
+            .expect(200)
+            .body["status"],
+        "final"
+    );
+    let won = app
+        .get(&format!("/api/v1/bids/{}", s.bids[0]), Some(&s.d.bureau))
+        .await
+        .expect(200);
+    let lost = app
+        .get(&format!("/api/v1/bids/{}", s.bids[1]), Some(&s.d.bureau))
+        .await
+        .expect(200);
+    assert_eq!(
+        (won.body["status"].as_str(), lost.body["status"].as_str()),
+        (Some("awarded"), Some("lost"))
+    );
+}
+
+/// The token of the organization behind bid `i` of the scene.
+async fn bidder_token(app: &TestApp, s: &Scene, i: usize) -> String {
+    let bid = app
+        .get(&format!("/api/v1/bids/{}", s.bids[i]), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let org = bid["organization_id"].as_str().unwrap().to_owned();
+    let state = app.state.clone();
+    let email = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let mut c = state.db.write_conn().unwrap();
+        gongyi::db::schema::users::table
+            .filter(gongyi::db::schema::users::organization_id.eq(org))
+            .select(gongyi::db::schema::users::email)
+            .first::<String>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    app.login(&email, PASSWORD).await
+}

@@ -1,0 +1,203 @@
+//! HTTP for awards and objections.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::repo::{Award, Objection};
+use super::service;
+use crate::app::State;
+use crate::auth::{Access, AuthUser, Role};
+use crate::clock::utc;
+use crate::domain::Money;
+use crate::error::{AppError, Problem};
+use crate::http::routes::Router;
+use crate::http::Json;
+use crate::validate;
+
+const BUREAU: Access = Access::Roles(&[Role::Bureau]);
+
+pub fn register(r: &mut Router) {
+    r.post("/api/v1/projects/{id}/award", BUREAU, award_project)
+        .get("/api/v1/awards/{id}", Access::Public, get_award)
+        .post(
+            "/api/v1/awards/{id}/objections",
+            Access::Roles(&[Role::Org]),
+            file_objection,
+        )
+        .post("/api/v1/objections/{id}/resolve", BUREAU, resolve_objection);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AwardResponse {
+    pub id: String,
+    pub project_id: String,
+    pub round: i32,
+    pub bid_id: String,
+    pub organization_id: String,
+    pub amount: Money,
+    pub justification: Option<String>,
+    /// The names of the panel's members (实施条例 art 43).
+    pub panel: Vec<String>,
+    /// The end of the objection window (working days, 政府采购法 art 52).
+    pub objection_deadline: DateTime<Utc>,
+    /// pending_objections, final or revoked.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub finalized_at: Option<DateTime<Utc>>,
+}
+
+fn respond(a: Award, panel: Vec<String>) -> AwardResponse {
+    AwardResponse {
+        id: a.id,
+        project_id: a.project_id,
+        round: a.round,
+        bid_id: a.bid_id,
+        organization_id: a.organization_id,
+        amount: Money::from_fen(a.amount_fen),
+        justification: a.justification,
+        panel,
+        objection_deadline: utc(a.objection_deadline),
+        status: a.status,
+        created_at: utc(a.created_at),
+        finalized_at: a.finalized_at.map(utc),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwardRequest {
+    pub bid_id: String,
+    /// Required when the bid is not ranked first.
+    pub justification: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/award", tag = "awards", request_body = AwardRequest, params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 201, body = AwardResponse), (status = 409, body = Problem, description = "evaluation_incomplete, invalid_state"),
+              (status = 422, body = Problem, description = "justification required for a bid not ranked first")))]
+pub async fn award_project(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<AwardRequest>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    if let Some(j) = &b.justification {
+        validate::text("justification", j, 0, 4000).map_err(|e| AppError::validation(vec![e]))?;
+    }
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let (a, panel) = state
+        .db
+        .write(move |c| {
+            let a = service::award(c, &actor, &id, &b.bid_id, b.justification, &st.rules, now)?;
+            let panel = service::panel_names(c, &a)?;
+            Ok((a, panel))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(respond(a, panel)))
+}
+
+#[utoipa::path(get, path = "/api/v1/awards/{id}", tag = "awards", params(("id" = String, Path)),
+    responses((status = 200, body = AwardResponse), (status = 404, body = Problem)))]
+pub async fn get_award(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (a, panel) = state
+        .db
+        .read(move |c| {
+            let a = service::get(c, &id)?;
+            let panel = service::panel_names(c, &a)?;
+            Ok((a, panel))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(respond(a, panel)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ObjectionResponse {
+    pub id: String,
+    pub award_id: String,
+    pub organization_id: String,
+    pub grounds: String,
+    /// open, upheld or dismissed.
+    pub status: String,
+    pub reply: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+impl From<Objection> for ObjectionResponse {
+    fn from(o: Objection) -> Self {
+        ObjectionResponse {
+            id: o.id,
+            award_id: o.award_id,
+            organization_id: o.organization_id,
+            grounds: o.grounds,
+            status: o.status,
+            reply: o.reply,
+            created_at: utc(o.created_at),
+            resolved_at: o.resolved_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionRequest {
+    pub grounds: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/awards/{id}/objections", tag = "awards", request_body = ObjectionRequest, params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 201, body = ObjectionResponse), (status = 403, body = Problem, description = "not_a_bidder"),
+              (status = 409, body = Problem, description = "deadline_passed")))]
+pub async fn file_objection(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ObjectionRequest>,
+) -> Result<HttpResponse, AppError> {
+    let grounds = validate::text("grounds", &body.grounds, 1, 4000)
+        .map_err(|e| AppError::validation(vec![e]))?;
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let o = state
+        .db
+        .write(move |c| service::object(c, &actor, &id, grounds, now))
+        .await?;
+    Ok(HttpResponse::Created().json(ObjectionResponse::from(o)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Upheld,
+    Dismissed,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    pub outcome: Outcome,
+    pub reply: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/objections/{id}/resolve", tag = "awards", request_body = ResolveRequest, params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = ObjectionResponse, description = "upheld revokes the award and reopens the evaluation"), (status = 409, body = Problem)))]
+pub async fn resolve_objection(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<ResolveRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reply =
+        validate::text("reply", &body.reply, 1, 4000).map_err(|e| AppError::validation(vec![e]))?;
+    let upheld = matches!(body.outcome, Outcome::Upheld);
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let o = state
+        .db
+        .write(move |c| service::resolve(c, &actor, &id, upheld, reply, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(ObjectionResponse::from(o)))
+}

@@ -1,0 +1,362 @@
+//! Award, objection and finalisation use cases.
+
+use chrono::{Duration, FixedOffset, NaiveDateTime, NaiveTime, TimeZone};
+use serde_json::json;
+
+use super::repo::{self, Award, Objection};
+use crate::audit::{self, Event};
+use crate::auth::{AuthUser, Role};
+use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::domain::rules::RulePacks;
+use crate::error::AppError;
+use crate::notify::{self, Mail};
+use crate::projects::model::{Project, ProjectStatus};
+
+/// Deadlines fall at the end of a working day in China Standard Time (UTC+8).
+fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+    let local =
+        date.and_time(NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).expect("valid time"));
+    cst.from_local_datetime(&local)
+        .single()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local)
+}
+
+fn audit_award(
+    conn: &mut DbConn,
+    actor: Option<&str>,
+    action: &str,
+    p: &Project,
+    summary: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    audit::append(
+        conn,
+        Event {
+            actor_id: actor,
+            action,
+            entity: "project",
+            entity_id: &p.id,
+            district_id: Some(&p.district_id),
+            summary,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// Mails the contact of every organization that bid in the round.
+fn mail_bidders(
+    conn: &mut DbConn,
+    p: &Project,
+    round: i32,
+    key: &str,
+    subject: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for b in crate::bids::repo::list_round(conn, &p.id, round)? {
+        if b.status == "withdrawn" {
+            continue;
+        }
+        if let Some(o) = crate::orgs::repo::find(conn, &b.organization_id)? {
+            notify::enqueue(
+                conn,
+                &format!("{key}:{}", b.id),
+                &Mail {
+                    to: o.contact_email,
+                    subject: format!("{subject}: {}", p.title),
+                    body: body.into(),
+                },
+                now,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn award(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    project_id: &str,
+    bid_id: &str,
+    justification: Option<String>,
+    packs: &RulePacks,
+    now: NaiveDateTime,
+) -> Result<Award, AppError> {
+    write_tx(conn, |tx| {
+        let p = crate::projects::repo::find(tx, project_id)?
+            .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
+            .ok_or_else(|| AppError::not_found("project"))?;
+        if p.status != ProjectStatus::Evaluating.as_str() {
+            return Err(AppError::invalid_state(format!(
+                "a project that is {} cannot be awarded",
+                p.status
+            )));
+        }
+        let ev = crate::evaluation::service::evaluation(tx, Some(actor), &p.id, packs)?;
+        let ranking = ev.ranking.ok_or_else(|| {
+            AppError::conflict(
+                "evaluation_incomplete",
+                "not every panel member's sheets are in",
+            )
+        })?;
+        let row = ranking
+            .iter()
+            .find(|r| r.bid_id == bid_id)
+            .ok_or_else(|| AppError::field("bid_id", "is not a ranked bid of this project"))?;
+        let justification = justification
+            .map(|j| j.trim().to_owned())
+            .filter(|j| !j.is_empty());
+        if row.rank != 1 && justification.is_none() {
+            return Err(AppError::field(
+                "justification",
+                "awarding a bid not ranked first needs a recorded justification",
+            ));
+        }
+        let bid = crate::bids::repo::find(tx, bid_id)?.ok_or_else(|| AppError::not_found("bid"))?;
+        let spec = crate::projects::service::spec_of(&p)?;
+        let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+        let cal = crate::calendar::service::load(tx)?;
+        let cst_today = (now + Duration::hours(8)).date();
+        let counted = cal.add_working_days(cst_today, pack.objection_window.working_days);
+        let a = Award {
+            id: uuid::Uuid::now_v7().to_string(),
+            project_id: p.id.clone(),
+            round: p.round,
+            bid_id: bid.id.clone(),
+            organization_id: bid.organization_id.clone(),
+            amount_fen: bid.price_fen.unwrap_or(0),
+            justification: justification.clone(),
+            objection_deadline: end_of_day_cst(counted.date),
+            status: "pending_objections".into(),
+            created_by: actor.id.clone(),
+            created_at: now,
+            finalized_at: None,
+        };
+        repo::insert(tx, &a).map_err(|e| {
+            if is_unique_violation(&e) {
+                AppError::conflict("award_exists", "the round has an award")
+            } else {
+                e.into()
+            }
+        })?;
+        let mut project = p.clone();
+        project.status = ProjectStatus::Awarded.as_str().into();
+        project.updated_at = now;
+        if !crate::projects::repo::save(tx, &project, p.version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile",
+            ));
+        }
+        audit_award(
+            tx,
+            Some(&actor.id),
+            "project.awarded",
+            &p,
+            json!({"award_id": a.id, "bid_id": a.bid_id, "rank": row.rank, "justification": justification, "amount": crate::domain::Money::from_fen(a.amount_fen), "objection_deadline": a.objection_deadline.and_utc(), "years_without_calendar": counted.years_without_list}),
+            now,
+        )?;
+        mail_bidders(
+            tx,
+            &p,
+            p.round,
+            &format!("award.notice:{}", a.id),
+            "Award notice",
+            &format!(
+                "The award of \"{}\" is published (award {}). Objections may be filed until {}.",
+                p.title,
+                a.id,
+                a.objection_deadline.and_utc().to_rfc3339()
+            ),
+            now,
+        )?;
+        Ok(a)
+    })
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
+    repo::find(conn, id)?.ok_or_else(|| AppError::not_found("award"))
+}
+
+/// The names of the panel that evaluated the award's round (public with the notice).
+pub fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError> {
+    let mut names = Vec::new();
+    for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
+        if s.status == "accepted" {
+            if let Some(e) = crate::experts::repo::find(conn, &s.expert_id)? {
+                names.push(e.name);
+            }
+        }
+    }
+    Ok(names)
+}
+
+pub fn object(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    award_id: &str,
+    grounds: String,
+    now: NaiveDateTime,
+) -> Result<Objection, AppError> {
+    write_tx(conn, |tx| {
+        let a = get(tx, award_id)?;
+        let org = actor
+            .organization_id
+            .clone()
+            .ok_or_else(AppError::forbidden)?;
+        let bid_in_round = crate::bids::repo::list_round(tx, &a.project_id, a.round)?
+            .into_iter()
+            .any(|b| b.organization_id == org && b.status != "withdrawn");
+        if !bid_in_round {
+            return Err(AppError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "not_a_bidder",
+                "only organizations that bid in the round may object",
+            ));
+        }
+        if a.status != "pending_objections" {
+            return Err(AppError::invalid_state(format!(
+                "the award is {}",
+                a.status
+            )));
+        }
+        if now > a.objection_deadline {
+            return Err(AppError::conflict(
+                "deadline_passed",
+                format!(
+                    "objections closed at {}",
+                    a.objection_deadline.and_utc().to_rfc3339()
+                ),
+            ));
+        }
+        let o = Objection {
+            id: uuid::Uuid::now_v7().to_string(),
+            award_id: a.id.clone(),
+            organization_id: org,
+            grounds,
+            status: "open".into(),
+            reply: None,
+            filed_by: actor.id.clone(),
+            created_at: now,
+            resolved_by: None,
+            resolved_at: None,
+        };
+        repo::insert_objection(tx, &o)?;
+        let p = crate::projects::repo::find(tx, &a.project_id)?
+            .ok_or_else(|| AppError::not_found("project"))?;
+        audit_award(
+            tx,
+            Some(&actor.id),
+            "award.objection_filed",
+            &p,
+            json!({"award_id": a.id, "objection_id": o.id, "organization_id": o.organization_id}),
+            now,
+        )?;
+        Ok(o)
+    })
+}
+
+pub fn resolve(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    objection_id: &str,
+    upheld: bool,
+    reply: String,
+    now: NaiveDateTime,
+) -> Result<Objection, AppError> {
+    write_tx(conn, |tx| {
+        let o = repo::find_objection(tx, objection_id)?
+            .ok_or_else(|| AppError::not_found("objection"))?;
+        let a = get(tx, &o.award_id)?;
+        let p = crate::projects::repo::find(tx, &a.project_id)?
+            .filter(|p| {
+                actor.role == Role::Bureau && actor.district_id() == Some(p.district_id.as_str())
+            })
+            .ok_or_else(|| AppError::not_found("objection"))?;
+        let outcome = if upheld { "upheld" } else { "dismissed" };
+        if !repo::resolve(tx, &o.id, outcome, &reply, &actor.id, now)? {
+            return Err(AppError::invalid_state(format!(
+                "the objection is {}",
+                o.status
+            )));
+        }
+        if upheld && repo::set_status(tx, &a.id, "pending_objections", "revoked", now)? {
+            // The award is revoked and the evaluation reopened.
+            let mut project = p.clone();
+            project.status = ProjectStatus::Evaluating.as_str().into();
+            project.updated_at = now;
+            if !crate::projects::repo::save(tx, &project, p.version)? {
+                return Err(AppError::conflict(
+                    "concurrent_update",
+                    "the project changed meanwhile",
+                ));
+            }
+            repo::settle_bids(tx, &a.project_id, a.round, None, now)?;
+        }
+        audit_award(
+            tx,
+            Some(&actor.id),
+            "award.objection_resolved",
+            &p,
+            json!({"award_id": a.id, "objection_id": o.id, "outcome": outcome, "reply": reply}),
+            now,
+        )?;
+        if let Some(org) = crate::orgs::repo::find(tx, &o.organization_id)? {
+            notify::enqueue(
+                tx,
+                &format!("objection.resolved:{}", o.id),
+                &Mail {
+                    to: org.contact_email,
+                    subject: format!("Objection {outcome}: {}", p.title),
+                    body: format!("Your objection {} was {outcome}.\nReply: {reply}\n", o.id),
+                },
+                now,
+            )?;
+        }
+        repo::find_objection(tx, &o.id)?.ok_or_else(|| AppError::not_found("objection"))
+    })
+}
+
+/// Finalises one award whose window has passed with no open objection. Guarded: a second
+/// run, or another replica, finds it final already and does nothing.
+pub fn finalize(conn: &mut DbConn, award_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+    write_tx(conn, |tx| {
+        let a = get(tx, award_id)?;
+        if a.status != "pending_objections" || a.objection_deadline >= now {
+            return Ok(false);
+        }
+        if repo::objections_of(tx, &a.id)?
+            .iter()
+            .any(|o| o.status == "open")
+        {
+            return Ok(false);
+        }
+        if !repo::set_status(tx, &a.id, "pending_objections", "final", now)? {
+            return Ok(false);
+        }
+        repo::settle_bids(tx, &a.project_id, a.round, Some(&a.bid_id), now)?;
+        let p = crate::projects::repo::find(tx, &a.project_id)?
+            .ok_or_else(|| AppError::not_found("project"))?;
+        audit_award(
+            tx,
+            None,
+            "award.finalized",
+            &p,
+            json!({"award_id": a.id, "bid_id": a.bid_id}),
+            now,
+        )?;
+        mail_bidders(
+            tx,
+            &p,
+            a.round,
+            &format!("award.final:{}", a.id),
+            "Award final",
+            &format!("The award {} of \"{}\" is final.", a.id, p.title),
+            now,
+        )?;
+        Ok(true)
+    })
+}

@@ -1,0 +1,38 @@
+//! `finalize_awards`: awards whose objection window has passed with no open objection become
+//! final; the winner's bid `awarded`, the others `lost`; every bidder is mailed. Each award is
+//! one guarded transaction, so a double run finalises once.
+
+use chrono::{DateTime, Utc};
+
+use super::JobReport;
+use crate::app::State;
+use crate::error::AppError;
+
+pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
+    let naive = now.naive_utc();
+    let due = state
+        .db
+        .read(move |c| Ok(crate::awards::repo::due(c, naive, 200)?))
+        .await?;
+    let (mut processed, mut failed) = (0, 0);
+    for a in due {
+        match state
+            .db
+            .write(move |c| crate::awards::service::finalize(c, &a.id, naive))
+            .await
+        {
+            Ok(true) => processed += 1,
+            Ok(false) => {}
+            Err(e) => {
+                failed += 1;
+                tracing::error!(error = %e, "finalising an award failed; it will be retried");
+            }
+        }
+    }
+    Ok(JobReport {
+        name: "finalize_awards".into(),
+        now,
+        processed,
+        failed,
+    })
+}
