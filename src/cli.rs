@@ -51,6 +51,15 @@ pub enum Command {
     SeedDemo,
     /// Print the OpenAPI document.
     Openapi,
+    /// Recompute a project's expert panel from public API data and compare (exit 1 on mismatch).
+    VerifyDraw {
+        project_id: String,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+        /// A bearer token, to read the panel before the award (bureau or panel member).
+        #[arg(long, env = "GONGYI_TOKEN")]
+        token: Option<String>,
+    },
     /// Recompute the audit chain and name the first broken link (exit 1 when broken).
     VerifyAudit,
 }
@@ -125,6 +134,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let user = crate::users::service::create_user(&mut conn, None, cmd, now)?;
             println!("admin {} created (id {})", user.email, user.id);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::VerifyDraw {
+            project_id,
+            base_url,
+            token,
+        } => {
+            let verdict = actix_web::rt::System::new().block_on(crate::verify_draw::verify(
+                &base_url,
+                &project_id,
+                token.as_deref(),
+            ))?;
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            println!(
+                "{}",
+                if verdict.matches {
+                    "the panel matches the public draw"
+                } else {
+                    "MISMATCH: the panel does not follow from the public inputs"
+                }
+            );
+            Ok(if verdict.matches {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::SeedDemo => {
             let settings = Settings::load(&cli.config_dir)?;

@@ -31,3 +31,4 @@ pub mod projects;
 pub mod regions;
 pub mod users;
 pub mod validate;
+pub mod verify_draw;

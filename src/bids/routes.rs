@@ -328,6 +328,22 @@ pub struct OpeningResponse {
     pub seed: Option<String>,
     pub seed_commitment: Option<String>,
     pub bids: Vec<OpenedBid>,
+    /// The public inputs of the expert draw (absent when the round failed).
+    pub draw: Option<DrawInputs>,
+}
+
+/// What anyone needs to recompute the panel draw (see `domain::draw`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DrawInputs {
+    /// The eligible expert ids, sorted.
+    pub eligible_ids: Vec<String>,
+    /// The receipts drawn over, and SHA-256 of them sorted and concatenated.
+    pub receipts: Vec<String>,
+    pub receipts_root: String,
+    /// Members drawn; as many alternates follow.
+    pub size: i32,
+    /// drawn, or shortfall.
+    pub status: String,
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/opening", tag = "bids", params(("id" = String, Path)),
@@ -338,10 +354,21 @@ pub async fn opening(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (p, round, bids) = state
+    let (p, round, bids, draw) = state
         .db
-        .read(move |c| service::opening(c, viewer.0.as_ref(), &id))
+        .read(move |c| {
+            let (p, round, bids) = service::opening(c, viewer.0.as_ref(), &id)?;
+            let draw = crate::evaluation::repo::find_draw(c, &p.id, round)?;
+            Ok((p, round, bids, draw))
+        })
         .await?;
+    let draw = draw.map(|d| DrawInputs {
+        eligible_ids: serde_json::from_str(&d.eligible_ids).unwrap_or_default(),
+        receipts: serde_json::from_str(&d.receipts).unwrap_or_default(),
+        receipts_root: d.receipts_root,
+        size: d.size,
+        status: d.status,
+    });
     let current = round == p.round;
     Ok(HttpResponse::Ok().json(OpeningResponse {
         project_id: p.id,
@@ -349,6 +376,7 @@ pub async fn opening(
         closed_at: if current { p.closed_at.map(utc) } else { None },
         seed: if current { p.seed } else { None },
         seed_commitment: if current { p.seed_commitment } else { None },
+        draw,
         bids: bids
             .into_iter()
             .map(|o| {

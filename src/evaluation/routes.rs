@@ -12,6 +12,7 @@ use super::repo::{ScoreSheet, Seat};
 use super::service;
 use crate::app::State;
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
+use crate::bids::routes::DrawInputs;
 use crate::clock::utc;
 use crate::domain::scoring::display;
 use crate::error::{AppError, Problem};
@@ -48,24 +49,18 @@ pub struct PanelMember {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct DrawInputs {
-    /// The revealed server seed (hex).
-    pub seed: Option<String>,
-    /// Eligible expert ids, sorted, as shuffled.
-    pub eligible_ids: Vec<String>,
-    /// The round's receipts and their root: SHA-256 of the sorted receipts concatenated.
-    pub receipts: Vec<String>,
-    pub receipts_root: String,
-    pub size: i32,
-    /// drawn, or shortfall (too few eligible experts: no panel).
-    pub status: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PanelResponse {
     pub members: Vec<PanelMember>,
     pub alternates: Vec<PanelMember>,
-    pub draw: DrawInputs,
+    pub draw: PanelDraw,
+}
+
+/// The draw: its public inputs and the revealed seed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PanelDraw {
+    pub seed: Option<String>,
+    #[serde(flatten)]
+    pub inputs: DrawInputs,
 }
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}/panel", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
@@ -104,13 +99,15 @@ pub async fn get_panel(
     Ok(HttpResponse::Ok().json(PanelResponse {
         members,
         alternates,
-        draw: DrawInputs {
+        draw: PanelDraw {
             seed,
-            eligible_ids: serde_json::from_str(&draw.eligible_ids).unwrap_or_default(),
-            receipts: serde_json::from_str(&draw.receipts).unwrap_or_default(),
-            receipts_root: draw.receipts_root,
-            size: draw.size,
-            status: draw.status,
+            inputs: DrawInputs {
+                eligible_ids: serde_json::from_str(&draw.eligible_ids).unwrap_or_default(),
+                receipts: serde_json::from_str(&draw.receipts).unwrap_or_default(),
+                receipts_root: draw.receipts_root,
+                size: draw.size,
+                status: draw.status,
+            },
         },
     }))
 }

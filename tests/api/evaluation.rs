@@ -165,6 +165,27 @@ async fn the_close_draws_a_reproducible_panel_without_conflicted_experts() {
         again.receipts_root,
         panel["draw"]["receipts_root"].as_str().unwrap()
     );
+    // `gongyi verify-draw` confirms it from public data (the bureau's token reads the panel
+    // before the award; afterwards no token is needed).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongyi"))
+        .args([
+            "verify-draw",
+            pid,
+            "--base-url",
+            &app.base,
+            "--token",
+            &s.d.bureau,
+        ])
+        .env("GONGYI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("\"matches\": true"), "{text}");
     // Strangers do not see the panel before the award.
     for t in [&s.d.other_bureau, &s.d.community] {
         app.get(&format!("/api/v1/projects/{pid}/panel"), Some(t))
