@@ -961,7 +961,7 @@ def main():
     a.add_argument("--late-after", type=float, default=5.0)
     a.add_argument("--retry-share", type=float, default=0.20)
     a.add_argument("--tp-projects", type=int, default=60)
-    a.add_argument("--quiet-wait", type=float, default=120.0,
+    a.add_argument("--quiet-wait", type=float, default=45.0,
                    help="seconds to wait at most for other processes to leave the CPU before each phase")
     a.add_argument("--tp-seconds", type=int, default=30)
     a.add_argument("--tp-warmup", type=float, default=2.0)
@@ -977,7 +977,7 @@ def main():
     g.add_argument("--seconds", type=int, default=10)
     g.add_argument("--out", required=True)
     q = sub.add_parser("quiet")
-    q.add_argument("--max", type=float, default=120.0)
+    q.add_argument("--max", type=float, default=45.0)
     r = sub.add_parser("report")
     r.add_argument("--results", required=True)
     r.add_argument("--durable")

@@ -168,6 +168,7 @@ pub async fn my_assignments(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"declaration": "no_conflict"}))]
 pub struct AcceptRequest {
     /// Must be `no_conflict`: the expert declares no relationship with any bidder
     /// (政府采购法实施条例 art 9).
@@ -198,6 +199,7 @@ pub async fn accept_assignment(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "本人与投标机构存在利害关系"}))]
 pub struct DeclineRequest {
     pub reason: String,
 }
@@ -222,6 +224,7 @@ pub async fn decline_assignment(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"points": {"plan": 42.5, "team": 25}, "comment": "方案完整，团队配置合理", "dissent": null}))]
 pub struct ScoreRequest {
     /// Points per criterion key, 0..max_points, at most two decimals.
     #[schema(value_type = Object, example = json!({"plan": 42.5, "team": 25}))]

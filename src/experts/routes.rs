@@ -92,6 +92,7 @@ fn respond(e: Expert, rels: Vec<Relationship>) -> ExpertResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "li.prof@univ.edu.cn", "name": "李教授", "password": "a-long-password", "title": "副教授", "specialties": ["elderly", "health"], "region_id": null, "bureau_district_id": null}))]
 pub struct CreateExpertRequest {
     pub email: String,
     pub name: String,
@@ -189,6 +190,7 @@ pub async fn get_expert(state: State, id: web::Path<String>) -> Result<HttpRespo
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"organization_uscc": "53100000500019795A", "kind": "director", "since": "2022-01-01", "until": null}))]
 pub struct RelationshipRequest {
     pub organization_uscc: String,
     /// employment, director, shareholder or kin (of the legal representative).

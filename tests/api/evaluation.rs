@@ -69,15 +69,56 @@ async fn scene(app: &TestApp, pool: usize) -> Scene {
     // Excluded: another specialty, the bureau's own staff, and a recent employee of bidder A.
     let (other, _) = expert(app, &["mediation"], None).await;
     let (staff, _) = expert(app, &["elderly"], Some(&d.regions.district)).await;
-    let (kin, kin_token) = expert(app, &["elderly"], None).await;
+    // Every kind of relationship within three years excludes: one declared by the expert,
+    // the others by the admin; one that ended under three years ago still counts.
     let uscc = uscc_of(app, &org_a).await;
+    let mut related = Vec::new();
+    let kinds = [
+        ("kin", "2024-01-01", None),
+        ("employment", "2019-01-01", Some("2025-06-30")),
+        ("director", "2025-01-01", None),
+        ("shareholder", "2021-03-01", Some("2024-12-31")),
+    ];
+    for (kind, since, until) in kinds {
+        let (id, token) = expert(app, &["elderly"], None).await;
+        let by = if kind == "kin" {
+            token
+        } else {
+            app.admin_token.clone()
+        };
+        let body = json!({"organization_uscc": uscc, "kind": kind, "since": since, "until": until});
+        app.post(
+            &format!("/api/v1/experts/{id}/relationships"),
+            Some(&by),
+            body,
+        )
+        .await
+        .expect(201);
+        related.push(id);
+    }
+    // An expert cannot declare for another, and a bad credit code is named.
+    let someone = experts.values().next().unwrap().clone();
+    let body = json!({"organization_uscc": uscc, "kind": "kin", "since": "2020-01-01"});
     app.post(
-        &format!("/api/v1/experts/{kin}/relationships"),
-        Some(&kin_token),
-        json!({"organization_uscc": uscc, "kind": "kin", "since": "2024-01-01"}),
+        &format!("/api/v1/experts/{}/relationships", related[1]),
+        Some(&someone),
+        body,
     )
     .await
-    .expect(201);
+    .problem(404, "not_found");
+    let bad =
+        json!({"organization_uscc": "53100000500020462H", "kind": "kin", "since": "2020-01-01"});
+    let r = app
+        .post(
+            &format!("/api/v1/experts/{}/relationships", related[1]),
+            Some(&app.admin_token),
+            bad,
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed").fields(),
+        vec!["organization_uscc"]
+    );
     // Included: a relationship that ended more than three years before the close.
     let (old, old_token) = expert(app, &["elderly"], None).await;
     app.post(&format!("/api/v1/experts/{old}/relationships"), Some(&app.admin_token), json!({"organization_uscc": uscc, "kind": "employment", "since": "2015-01-01", "until": "2020-01-01"}))
@@ -92,7 +133,7 @@ async fn scene(app: &TestApp, pool: usize) -> Scene {
         project,
         bids: vec![bid_a, bid_b],
         experts,
-        conflicted: vec![other, staff, kin],
+        conflicted: [vec![other, staff], related].concat(),
     }
 }
 
