@@ -69,6 +69,7 @@ use crate::http::routes::Router;
         crate::evaluation::routes::accept_assignment,
         crate::evaluation::routes::decline_assignment,
         crate::evaluation::routes::score_bid,
+        crate::evaluation::routes::redraw_panel,
         crate::awards::routes::award_project,
         crate::awards::routes::get_award,
         crate::awards::routes::file_objection,

@@ -298,6 +298,7 @@ diesel::table! {
         expert_id -> Text,
         position -> Integer,
         status -> Text,
+        invited_at -> Nullable<Timestamp>,
         declaration -> Nullable<Text>,
         decline_reason -> Nullable<Text>,
         responded_at -> Nullable<Timestamp>,

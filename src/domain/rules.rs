@@ -74,7 +74,14 @@ pub struct PanelRule {
     /// From this budget ceiling (fen) on, `large_budget_min_size` applies; 0: never.
     pub large_budget_fen: i64,
     pub large_budget_min_size: u32,
+    /// Hours an invited expert has to accept or decline before the next alternate is invited.
+    #[serde(default = "default_response_hours")]
+    pub response_hours: u32,
     pub citation: String,
+}
+
+fn default_response_hours() -> u32 {
+    48
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -28,6 +28,7 @@ pub struct Seat {
     pub expert_id: String,
     pub position: i32,
     pub status: String,
+    pub invited_at: Option<NaiveDateTime>,
     pub declaration: Option<String>,
     pub decline_reason: Option<String>,
     pub responded_at: Option<NaiveDateTime>,
@@ -150,4 +151,51 @@ pub fn sheets(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResult<Ve
         .order(score_sheets::id.asc())
         .select(ScoreSheet::as_select())
         .load(conn)
+}
+
+/// Invites a standby seat (an alternate moving up).
+pub fn invite(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        panel_seats::table
+            .filter(panel_seats::id.eq(id))
+            .filter(panel_seats::status.eq("standby")),
+    )
+    .set((
+        panel_seats::status.eq("invited"),
+        panel_seats::invited_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Invitations left unanswered since before `cutoff`.
+pub fn stale_invitations(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Seat>> {
+    panel_seats::table
+        .filter(panel_seats::status.eq("invited"))
+        .filter(panel_seats::invited_at.lt(cutoff))
+        .order(panel_seats::invited_at.asc())
+        .limit(limit)
+        .select(Seat::as_select())
+        .load(conn)
+}
+
+/// Removes a round's seats and draw before a redraw (only while no sheet exists).
+pub fn clear_round(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResult<()> {
+    diesel::delete(
+        panel_seats::table
+            .filter(panel_seats::project_id.eq(project_id))
+            .filter(panel_seats::round.eq(round)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        panel_draws::table
+            .filter(panel_draws::project_id.eq(project_id))
+            .filter(panel_draws::round.eq(round)),
+    )
+    .execute(conn)?;
+    Ok(())
 }

@@ -36,7 +36,12 @@ pub fn register(r: &mut Router) {
             EXPERT,
             decline_assignment,
         )
-        .put("/api/v1/bids/{id}/score", EXPERT, score_bid);
+        .put("/api/v1/bids/{id}/score", EXPERT, score_bid)
+        .post(
+            "/api/v1/projects/{id}/panel/redraw",
+            Access::Roles(&[Role::Bureau]),
+            redraw_panel,
+        );
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -70,8 +75,14 @@ pub async fn get_panel(
     viewer: MaybeUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let viewer = viewer.0;
+    panel_response(&state, viewer.0, id.into_inner()).await
+}
+
+async fn panel_response(
+    state: &State,
+    viewer: Option<AuthUser>,
+    id: String,
+) -> Result<HttpResponse, AppError> {
     let (draw, seats, seed) = state
         .db
         .read(move |c| {
@@ -355,4 +366,31 @@ pub async fn get_evaluation(
                 .collect()
         }),
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "两名专家回避后备选专家不足，补充专家库后重新抽取"}))]
+pub struct RedrawRequest {
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/projects/{id}/panel/redraw", tag = "evaluation", request_body = RedrawRequest,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = PanelResponse), (status = 409, body = Problem, description = "scoring has begun")))]
+pub async fn redraw_panel(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<RedrawRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reason = validate::text("reason", &body.reason, 1, 1000)
+        .map_err(|e| AppError::validation(vec![e]))?;
+    let (pid, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let (viewer, project) = (actor.clone(), pid.clone());
+    state
+        .db
+        .write(move |c| service::redraw(c, &actor, &pid, reason, &st.rules, now))
+        .await?;
+    panel_response(&state, Some(viewer), project).await
 }

@@ -148,6 +148,7 @@ pub fn draw_panel(
                 } else {
                     "standby".into()
                 },
+                invited_at: member.then_some(now),
                 declaration: None,
                 decline_reason: None,
                 responded_at: None,
@@ -274,6 +275,149 @@ pub fn accept(
     })
 }
 
+/// Invites the first alternate on standby; with none left the bureau is told.
+fn invite_next(
+    conn: &mut DbConn,
+    p: &Project,
+    round: i32,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    match repo::seats(conn, &p.id, round)?
+        .into_iter()
+        .find(|x| x.status == "standby")
+    {
+        Some(alt) => {
+            repo::invite(conn, &alt.id, now)?;
+            mail_expert(conn, &alt.expert_id, p, "invited", now)
+        }
+        None => mail_bureau(
+            conn,
+            p,
+            "Panel short of alternates",
+            "An expert declined or did not answer and no alternate is left; a redraw is needed.",
+            now,
+        ),
+    }
+}
+
+/// Expires invitations left unanswered past the rule pack's `response_hours`, inviting the
+/// next alternate each time. Guarded per seat; returns how many expired.
+pub fn expire_invitations(
+    conn: &mut DbConn,
+    packs: &crate::domain::rules::RulePacks,
+    now: NaiveDateTime,
+) -> Result<u64, AppError> {
+    let mut expired = 0;
+    // Candidates are invitations sent before now; each is checked against its own pack's window.
+    for s in repo::stale_invitations(conn, now, 500)? {
+        let done = write_tx(conn, |tx| {
+            let Some(p) = crate::projects::repo::find(tx, &s.project_id)? else {
+                return Ok(false);
+            };
+            let spec = crate::projects::service::spec_of(&p)?;
+            let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+            let due = s.invited_at.is_some_and(|at| {
+                at + chrono::Duration::hours(pack.panel.response_hours as i64) <= now
+            });
+            if !due
+                || !repo::move_seat(
+                    tx,
+                    &s.id,
+                    "invited",
+                    "expired",
+                    None,
+                    Some("no answer in time"),
+                    now,
+                )?
+            {
+                return Ok(false);
+            }
+            invite_next(tx, &p, s.round, now)?;
+            audit::append(
+                tx,
+                Event {
+                    actor_id: None,
+                    action: "panel.seat_expired",
+                    entity: "project",
+                    entity_id: &p.id,
+                    district_id: Some(&p.district_id),
+                    summary: json!({"seat_id": s.id, "expert_id": s.expert_id, "round": s.round, "hours": pack.panel.response_hours}),
+                },
+                now,
+            )?;
+            Ok::<_, AppError>(true)
+        })?;
+        if done {
+            expired += 1;
+        }
+    }
+    Ok(expired)
+}
+
+/// Draws the panel of the current round again, with the pool as it is now (after a
+/// shortfall, or when the alternates ran out), for an audited reason. Refused once any score
+/// sheet exists.
+pub fn redraw(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    project_id: &str,
+    reason: String,
+    packs: &crate::domain::rules::RulePacks,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    write_tx(conn, |tx| {
+        let mut p = crate::projects::repo::find(tx, project_id)?
+            .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
+            .ok_or_else(|| AppError::not_found("project"))?;
+        if p.status != "evaluating" {
+            return Err(AppError::invalid_state(format!(
+                "a project that is {} has no panel to redraw",
+                p.status
+            )));
+        }
+        if !repo::sheets(tx, &p.id, p.round)?.is_empty() {
+            return Err(AppError::invalid_state(
+                "scoring has begun; the panel can no longer be redrawn",
+            ));
+        }
+        let before = repo::find_draw(tx, &p.id, p.round)?;
+        repo::clear_round(tx, &p.id, p.round)?;
+        let spec = crate::projects::service::spec_of(&p)?;
+        let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+        let opened: Vec<Bid> = crate::bids::repo::list_round(tx, &p.id, p.round)?
+            .into_iter()
+            .filter(|b| b.status != "withdrawn")
+            .collect();
+        let drawn = draw_panel(tx, &p, &spec, &pack, &opened, now)?;
+        p.status_reason = if drawn {
+            None
+        } else {
+            Some("panel_shortfall: too few eligible experts; add experts and redraw".into())
+        };
+        p.updated_at = now;
+        let version = p.version;
+        if !crate::projects::repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile",
+            ));
+        }
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&actor.id),
+                action: "panel.redrawn",
+                entity: "project",
+                entity_id: &p.id,
+                district_id: Some(&p.district_id),
+                summary: json!({"reason": reason, "before": before.map(|d| json!({"status": d.status, "eligible": d.eligible_ids})), "drawn": drawn}),
+            },
+            now,
+        )?;
+        Ok(drawn)
+    })
+}
+
 /// Declining invites the next alternate; with none left the bureau is told.
 pub fn decline(
     conn: &mut DbConn,
@@ -292,22 +436,7 @@ pub fn decline(
         }
         let p = crate::projects::repo::find(tx, &s.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
-        let next = repo::seats(tx, &s.project_id, s.round)?
-            .into_iter()
-            .find(|x| x.status == "standby");
-        match next {
-            Some(alt) => {
-                repo::move_seat(tx, &alt.id, "standby", "invited", None, None, now)?;
-                mail_expert(tx, &alt.expert_id, &p, "invited", now)?;
-            }
-            None => mail_bureau(
-                tx,
-                &p,
-                "Panel short of alternates",
-                "An expert declined and no alternate is left; a redraw is needed.",
-                now,
-            )?,
-        }
+        invite_next(tx, &p, s.round, now)?;
         let s = repo::find_seat(tx, &s.id)?.ok_or_else(|| AppError::not_found("assignment"))?;
         audit_seat(tx, actor, "panel.seat_declined", &s, &p, now)?;
         Ok(s)

@@ -3,6 +3,7 @@
 //! a double fire or two replicas do the work once. Tests call them with a chosen `now`.
 
 pub mod close_bidding;
+pub mod expire_invitations;
 pub mod finalize_awards;
 pub mod send_mail;
 
@@ -26,7 +27,12 @@ pub struct JobReport {
 }
 
 /// Every job by name, as `POST /admin/jobs/{name}/run` accepts it.
-pub const JOBS: &[&str] = &["close_bidding", "finalize_awards", "send_mail"];
+pub const JOBS: &[&str] = &[
+    "close_bidding",
+    "expire_invitations",
+    "finalize_awards",
+    "send_mail",
+];
 
 /// Runs the job `name` once at `now`; 404 for an unknown name.
 pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobReport, AppError> {
@@ -34,6 +40,7 @@ pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobRep
         "send_mail" => send_mail::run_once(state, now).await,
         "close_bidding" => close_bidding::run_once(state, now).await,
         "finalize_awards" => finalize_awards::run_once(state, now).await,
+        "expire_invitations" => expire_invitations::run_once(state, now).await,
         _ => Err(AppError::not_found(&format!("job {name}"))),
     }
 }

@@ -111,6 +111,7 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("POST", "/api/v1/assignments/{id}/accept", &["expert"]),
         ("POST", "/api/v1/assignments/{id}/decline", &["expert"]),
         ("PUT", "/api/v1/bids/{id}/score", &["expert"]),
+        ("POST", "/api/v1/projects/{id}/panel/redraw", &["bureau"]),
     ];
     rows.into_iter()
         .map(|(m, p, roles)| {

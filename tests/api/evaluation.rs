@@ -782,3 +782,170 @@ async fn bidder_token(app: &TestApp, s: &Scene, i: usize) -> String {
     .unwrap();
     app.login(&email, PASSWORD).await
 }
+
+#[tokio::test]
+async fn an_unanswered_invitation_expires_and_the_next_alternate_is_invited() {
+    let app = app().await;
+    let s = scene(&app, 6).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let before = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(before["alternates"].as_array().unwrap().len(), 3);
+    // One member answers; the other two stay silent past the pack's 48 hours.
+    let first = before["members"][0]["expert_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = &s.experts[&first];
+    let seat = app
+        .get("/api/v1/me/assignments", Some(t))
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/assignments/{seat}/accept"),
+        Some(t),
+        json!({"declaration": "no_conflict"}),
+    )
+    .await
+    .expect(200);
+    let early =
+        gongyi::jobs::expire_invitations::run_once(&app.state, app.now() + Duration::hours(47))
+            .await
+            .unwrap();
+    assert_eq!(early.processed, 0);
+    let late =
+        gongyi::jobs::expire_invitations::run_once(&app.state, app.now() + Duration::hours(49))
+            .await
+            .unwrap();
+    assert_eq!(late.processed, 2);
+    let again =
+        gongyi::jobs::expire_invitations::run_once(&app.state, app.now() + Duration::hours(49))
+            .await
+            .unwrap();
+    assert_eq!(again.processed, 0, "the alternates were invited just now");
+    let after = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let status = |st: &str| {
+        after["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["status"] == st)
+            .count()
+    };
+    assert_eq!(
+        (status("accepted"), status("expired"), status("invited")),
+        (1, 2, 2)
+    );
+    assert_eq!(after["alternates"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_redraw_after_a_shortfall_needs_a_reason_and_is_audited() {
+    let app = app().await;
+    let s = scene(&app, 1).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let url = format!("/api/v1/projects/{pid}/panel/redraw");
+    app.post(&url, Some(&s.d.bureau), json!({}))
+        .await
+        .problem(422, "validation_failed");
+    app.post(&url, Some(&s.d.other_bureau), json!({"reason": "x"}))
+        .await
+        .problem(404, "not_found");
+    for _ in 0..2 {
+        expert(&app, &["elderly"], None).await;
+    }
+    let r = app
+        .post(
+            &url,
+            Some(&s.d.bureau),
+            json!({"reason": "补充专家库后重新抽取"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(r["draw"]["status"], "drawn");
+    assert_eq!(r["members"].as_array().unwrap().len(), 3);
+    let p = app
+        .get(&format!("/api/v1/projects/{pid}"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert!(p["status_reason"].is_null());
+    let ev = app
+        .get(
+            &format!("/api/v1/audit?entity=project&entity_id={pid}"),
+            Some(&s.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    let redrawn = ev["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "panel.redrawn")
+        .unwrap();
+    assert_eq!(redrawn["summary"]["reason"], "补充专家库后重新抽取");
+    // Once scoring has begun the panel stays.
+    let first = r["members"][0]["expert_id"].as_str().unwrap().to_owned();
+    let token = app.login(&expert_email(&app, &first).await, PASSWORD).await;
+    let seat = app
+        .get("/api/v1/me/assignments", Some(&token))
+        .await
+        .expect(200)
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/assignments/{seat}/accept"),
+        Some(&token),
+        json!({"declaration": "no_conflict"}),
+    )
+    .await
+    .expect(200);
+    let bid = &s.bids[0];
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/bids/{bid}/score"),
+        Some(&token),
+        Some(json!({"points": {"plan": 30, "team": 20}, "comment": ""})),
+    )
+    .await
+    .expect(200);
+    app.post(&url, Some(&s.d.bureau), json!({"reason": "再抽一次"}))
+        .await
+        .problem(409, "invalid_state");
+}
+
+async fn expert_email(app: &TestApp, expert_id: &str) -> String {
+    let e = app
+        .get(
+            &format!("/api/v1/experts/{expert_id}"),
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200)
+        .body;
+    app.get(
+        &format!("/api/v1/users/{}", e["user_id"].as_str().unwrap()),
+        Some(&app.admin_token),
+    )
+    .await
+    .expect(200)
+    .body["email"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

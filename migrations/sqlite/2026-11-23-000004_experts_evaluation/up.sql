@@ -45,6 +45,7 @@ CREATE TABLE panel_seats (
     expert_id      TEXT NOT NULL REFERENCES experts (id),
     position       INTEGER NOT NULL,
     status         TEXT NOT NULL,
+    invited_at     TIMESTAMP,
     declaration    TEXT,
     decline_reason TEXT,
     responded_at   TIMESTAMP,

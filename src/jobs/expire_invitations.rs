@@ -1,0 +1,23 @@
+//! `expire_invitations`: an expert who neither accepts nor declines within the rule pack's
+//! `response_hours` loses the seat, and the next alternate is invited.
+
+use chrono::{DateTime, Utc};
+
+use super::JobReport;
+use crate::app::State;
+use crate::error::AppError;
+
+pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
+    let st = state.clone();
+    let naive = now.naive_utc();
+    let processed = state
+        .db
+        .write(move |c| crate::evaluation::service::expire_invitations(c, &st.rules, naive))
+        .await?;
+    Ok(JobReport {
+        name: "expire_invitations".into(),
+        now,
+        processed,
+        failed: 0,
+    })
+}
