@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
 use super::model::Need;
 use crate::db::schema::needs;
@@ -133,7 +133,7 @@ pub enum RegionFilter {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NeedSort {
-    /// Supporters, then urgency, then id: the guide list.
+    /// Supporters, then urgency, then newest: the guide list.
     Supporters,
     /// Newest first.
     Newest,
@@ -189,14 +189,16 @@ pub fn list(
     }
     match (sort, after) {
         (NeedSort::Supporters, Some(NeedCursor::Supporters(s, u, id))) => {
+            // A row-value comparison, so both backends seek in the guide index instead of
+            // scanning from the top (the cost of page N stays the cost of page 1).
             q = q.filter(
-                needs::supporters
-                    .lt(*s)
-                    .or(needs::supporters.eq(*s).and(needs::urgency_rank.lt(*u)))
-                    .or(needs::supporters
-                        .eq(*s)
-                        .and(needs::urgency_rank.eq(*u))
-                        .and(needs::id.gt(id.clone()))),
+                sql::<Bool>("(needs.supporters, needs.urgency_rank, needs.id) < (")
+                    .bind::<BigInt, _>(*s)
+                    .sql(", ")
+                    .bind::<Integer, _>(*u)
+                    .sql(", ")
+                    .bind::<Text, _>(id.clone())
+                    .sql(")"),
             );
         }
         (NeedSort::Newest, Some(NeedCursor::Newest(id))) => q = q.filter(needs::id.lt(id.clone())),
@@ -206,7 +208,7 @@ pub fn list(
         NeedSort::Supporters => q.order((
             needs::supporters.desc(),
             needs::urgency_rank.desc(),
-            needs::id.asc(),
+            needs::id.desc(),
         )),
         NeedSort::Newest => q.order(needs::id.desc()),
     };

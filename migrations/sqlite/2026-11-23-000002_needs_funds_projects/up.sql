@@ -25,7 +25,7 @@ CREATE TABLE needs (
     updated_at        TIMESTAMP NOT NULL
 );
 -- The guide list: a district's accepted needs by supporters, then urgency.
-CREATE INDEX needs_guide ON needs (district_id, status, supporters DESC, urgency_rank DESC, id);
+CREATE INDEX needs_guide ON needs (district_id, status, supporters, urgency_rank, id);
 CREATE INDEX needs_district_newest ON needs (district_id, id);
 CREATE INDEX needs_street_newest ON needs (street_id, id);
 CREATE INDEX needs_community_newest ON needs (community_id, id);
