@@ -202,6 +202,29 @@ def must(r, what, expect=(200, 201)):
     return jbody(r)
 
 
+SETUP_503 = {"count": 0, "what": {}}
+_setup_lock = threading.Lock()
+
+
+def with_retry(call, what, attempts=6):
+    """Setup calls: a 503 (database_unavailable: the server timed out waiting for a pooled
+    connection, so nothing ran) is retried after Retry-After, at most `attempts` times; counted."""
+    for i in range(attempts):
+        r = call()
+        if r["status"] != 503 or i == attempts - 1:
+            return r
+        with _setup_lock:
+            SETUP_503["count"] += 1
+            key = f"{what.split(' ')[0]} {problem_code(r)}"
+            SETUP_503["what"][key] = SETUP_503["what"].get(key, 0) + 1
+        try:
+            wait = float(r["headers"].get("retry-after", "1"))
+        except ValueError:
+            wait = 1.0
+        time.sleep(min(max(wait, 0.2), 5.0))
+    return r
+
+
 def problem_code(r):
     b = jbody(r)
     return b.get("code") if isinstance(b, dict) else None
@@ -310,19 +333,24 @@ def setup(args, rng):
             },
             "account": {"email": email, "name": f"负责人{i:03d}", "password": org_pw},
         }
-        reg = must(c.request("POST", "/api/v1/organizations/register", body), f"register org {i}", (201,))
+        reg = must(with_retry(lambda: c.request("POST", "/api/v1/organizations/register", body), "register"),
+                   f"register org {i}", (201,))
         org_id = reg["organization"]["id"]
         c.token = bureau
-        must(c.request("POST", f"/api/v1/organizations/{org_id}/verify", {}), f"verify org {i}", (200,))
+        must(with_retry(lambda: c.request("POST", f"/api/v1/organizations/{org_id}/verify", {}), "verify"),
+             f"verify org {i}", (200,))
         c.token = None
-        tok = must(c.request("POST", "/api/v1/auth/login", {"email": email, "password": org_pw}), f"login org {i}", (200,))
+        tok = must(with_retry(lambda: c.request("POST", "/api/v1/auth/login", {"email": email, "password": org_pw}),
+                              "login"), f"login org {i}", (200,))
         c.close()
         return {"id": org_id, "token": tok["access_token"], "name": reg["organization"]["name"]}
 
     t0 = time.time()
-    with ThreadPoolExecutor(max_workers=8) as ex:
+    # Password hashing (argon2) dominates and the server has few cores: 4 at a time.
+    with ThreadPoolExecutor(max_workers=4) as ex:
         orgs = list(ex.map(one_org, range(args.orgs)))
-    log(f"{args.orgs} organizations registered, verified and signed in ({time.time() - t0:.1f} s)")
+    log(f"{args.orgs} organizations registered, verified and signed in ({time.time() - t0:.1f} s)"
+        + (f"; {SETUP_503['count']} answers 503 on the way, retried: {SETUP_503['what']}" if SETUP_503["count"] else ""))
     return {"admin": admin, "bureau": bureau, "district": district, "fund": fund, "orgs": orgs}
 
 
@@ -420,7 +448,7 @@ def run_rush(args, env, rng):
         c = Client(args.port, org["token"])
         c2 = Client(args.port, org["token"])
         mine = []
-        for ev in plans[o]:
+        for seq, ev in enumerate(plans[o]):
             delay = ev["at"] - time.time()
             if delay > 0:
                 time.sleep(delay)
@@ -430,13 +458,14 @@ def run_rush(args, env, rng):
             (oo, p) = ev["pair"]
             b = bids[ev["pair"]]
             path = f"/api/v1/projects/{projects[p]}/bids"
-            hdr = {"Idempotency-Key": b["key"]}
+            rid = f"rush-{o:03d}-{seq:02d}"
+            hdr = {"Idempotency-Key": b["key"], "X-Request-Id": rid}
             sent_at = time.time()
             if ev["kind"] == "twin":
                 t0 = time.perf_counter()
                 try:
                     c.send_only("POST", path, b["body"], hdr)
-                    c2.send_only("POST", path, b["body"], hdr)
+                    c2.send_only("POST", path, b["body"], dict(hdr, **{"X-Request-Id": rid + "-b"}))
                     r1 = c.read_answer(t0)
                     r2 = c2.read_answer(t0)
                 except (OSError, http.client.HTTPException) as e:
@@ -444,13 +473,14 @@ def run_rush(args, env, rng):
                     c2.close()
                     # Fall back to plain requests (with the same key) so the bid is not lost.
                     r1 = c.request("POST", path, b["body"], hdr)
-                    r2 = c2.request("POST", path, b["body"], hdr)
+                    r2 = c2.request("POST", path, b["body"], dict(hdr, **{"X-Request-Id": rid + "-b"}))
                     r1["error"] = r1["error"] or f"twin send failed first: {type(e).__name__}"
-                results = [("twin-a", r1), ("twin-b", r2)]
+                results = [("twin-a", r1, rid), ("twin-b", r2, rid + "-b")]
             else:
-                results = [(ev["kind"], c.request("POST", path, b["body"], hdr))]
-            for kind, r in results:
+                results = [(ev["kind"], c.request("POST", path, b["body"], hdr), rid)]
+            for kind, r, req_id in results:
                 mine.append({
+                    "rid": req_id,
                     "kind": kind, "pair": ev["pair"], "planned": ev["at"], "sent": sent_at,
                     "status": r["status"], "code": problem_code(r) if r["status"] >= 400 else None,
                     "latency_ms": r["latency_s"] * 1000.0, "replayed": r["headers"].get("idempotent-replayed") == "true",
@@ -470,23 +500,32 @@ def run_rush(args, env, rng):
     if pause > 0:
         time.sleep(pause)
     meter.start()
+
+    def close_job():
+        a = Client(args.port, env["admin"])
+        a.ensure()
+        wait = close_ts + (args.close_job_at if args.close_job_at is not None else 0.5) - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        started = time.time() - close_ts
+        t0 = time.perf_counter()
+        job = must(a.request("POST", "/api/v1/admin/jobs/close_bidding/run", {}), "close_bidding job", (200,))
+        ms = (time.perf_counter() - t0) * 1000
+        a.close()
+        log(f"close_bidding run at close {started:+.3f} s: processed {job.get('processed')}, failed "
+            f"{job.get('failed')} ({ms:.0f} ms)")
+        return job, ms, started
+
+    if args.close_job_at is not None:  # like the scheduler: at the close, while requests are in flight
+        job, close_job_ms, job_started = close_job()
     for t in threads:
         t.join(timeout=max(1.0, hard_stop + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS * 2 - time.time()))
     if any(t.is_alive() for t in threads):
         raise Fatal("rush clients did not finish in time")
     cpu = meter.stop()
     log(f"rush done at close {time.time() - close_ts:+.1f} s; CPU during the rush: {fmt_cpu(cpu)}")
-
-    # Close and reconcile.
-    a = Client(args.port, env["admin"])
-    wait = close_ts + 0.5 - time.time()
-    if wait > 0:
-        time.sleep(wait)
-    t0 = time.perf_counter()
-    job = must(a.request("POST", "/api/v1/admin/jobs/close_bidding/run", {}), "close_bidding job", (200,))
-    close_job_ms = (time.perf_counter() - t0) * 1000
-    a.close()
-    log(f"close_bidding: processed {job.get('processed')}, failed {job.get('failed')} ({close_job_ms:.0f} ms)")
+    if args.close_job_at is None:  # after every rush request was answered
+        job, close_job_ms, job_started = close_job()
 
     b = Client(args.port, env["bureau"])
     openings = {}
@@ -495,6 +534,28 @@ def run_rush(args, env, rng):
     b.close()
 
     out = reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window, n_requests, close_ts)
+    out["close_job"]["started_vs_close_s"] = job_started
+    server_ms = server_times(args.server_log)
+    srv = [server_ms[r["rid"]] for r in records if r.get("rid") in server_ms]
+    out["server_p50_ms"] = pct(srv, 50)
+    out["server_p99_ms"] = pct(srv, 99)
+    out["server_timed"] = len(srv)
+    slow = sorted((r for r in records if r.get("status")), key=lambda r: -r["latency_ms"])[:5]
+    out["slowest"] = [
+        {"kind": r["kind"], "status": r["status"], "client_ms": round(r["latency_ms"], 1),
+         "server_ms": server_ms.get(r["rid"]), "sent_vs_close_s": round(r["sent"] - close_ts, 3),
+         "send_lag_ms": round((r["sent"] - r["planned"]) * 1000, 1)}
+        for r in slow
+    ]
+    if args.raw_dir:
+        with open(os.path.join(args.raw_dir, "rush-requests.csv"), "w", encoding="utf-8") as f:
+            f.write("request_id,kind,org,project,planned_vs_close_s,sent_vs_close_s,status,code,client_ms,server_ms,replayed,transport_retries,error\n")
+            for r in sorted(records, key=lambda r: r.get("sent", 0)):
+                f.write(",".join(str(x) for x in [
+                    r.get("rid", ""), r["kind"], r["pair"][0], r["pair"][1],
+                    round(r.get("planned", 0) - close_ts, 3), round(r.get("sent", 0) - close_ts, 3), r["status"],
+                    r.get("code") or "", round(r.get("latency_ms", 0), 2), server_ms.get(r.get("rid"), ""),
+                    r.get("replayed", ""), r.get("transport_retries", 0), (r.get("error") or "").replace(",", ";")]) + "\n")
     out["cpu"] = cpu
     out["quiet_before"] = quiet
     out["clients"] = len(orgs)
@@ -514,7 +575,7 @@ def reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window
 
     c = {k: 0 for k in ["accepted", "replayed", "late_refused", "late_accepted", "lost", "duplicates", "5xx",
                         "other_errors", "receipt_mismatch", "replay_mismatch", "ontime_refused_deadline",
-                        "transport_failures", "transport_retries", "stored_without_2xx", "twin_pairs_ok"]}
+                        "transport_failures", "transport_retries", "stored_without_2xx", "twin_pairs_ok", "unopened"]}
     other = {}
     acked_ids = set()
     first_201 = {}  # pair -> json of the fresh 201
@@ -589,6 +650,8 @@ def reconcile(records, bids, projects, orgs, openings, job, close_job_ms, window
             c["lost"] += 1
     c["duplicates"] = sum(n - 1 for n in per_pair.values() if n > 1)
     c["stored_without_2xx"] = sum(1 for bid_id in stored if bid_id not in acked_ids)
+    # After the close every live bid must have been opened (qualified or disqualified).
+    c["unopened"] = sum(1 for v in stored.values() if v[3] == "submitted")
 
     # Late pairs have no on-time bid: whatever is stored for them was let in after the deadline.
     late_stored = sum(1 for (o, p), v in bids.items() if v["late"] and per_pair.get((org_ids[o], p), 0) > 0)
@@ -702,6 +765,70 @@ def wait_quiet(max_wait, below=25.0):
             return busy
 
 
+SERVED = re.compile(r"request_id=(\S+) method=\S+ path=\S+\}: served status=\d+ elapsed_ms=(\d+)")
+
+
+def server_times(path):
+    """request id -> the server's own elapsed_ms, from its log ("served" lines)."""
+    out = {}
+    if not path or not os.path.exists(path):
+        return out
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if "served" in line:
+                m = SERVED.search(line)
+                if m:
+                    out[m.group(1)] = int(m.group(2))
+    return out
+
+
+class WaitSampler:
+    """Samples what the active PostgreSQL backends of the bench database wait on, every 0.5 s
+    (through psql), for at most `seconds` + 10 s."""
+
+    QUERY = ("SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, 'running'), count(*) "
+             "FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
+             "AND pid <> pg_backend_pid() AND backend_type = 'client backend' GROUP BY 1 "
+             "UNION ALL SELECT 'tuple-lock queue on ' || l.relation::regclass::text, count(*) FROM pg_locks l "
+             "JOIN pg_database d ON d.oid = l.database AND d.datname = current_database() "
+             "WHERE l.locktype = 'tuple' GROUP BY l.relation")
+
+    def __init__(self, url, seconds):
+        self.url = url
+        self.max_samples = int((seconds + 10) * 2)
+        self.stop_evt = threading.Event()
+        self.totals = {}
+        self.samples = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+
+    def _run(self):
+        import subprocess
+        for _ in range(self.max_samples):
+            if self.stop_evt.is_set():
+                break
+            try:
+                out = subprocess.run(["psql", self.url, "-qAtX", "-F", "|", "-c", self.QUERY], capture_output=True,
+                                     text=True, timeout=5).stdout
+            except (OSError, subprocess.SubprocessError):
+                out = ""
+            self.samples += 1
+            for line in out.splitlines():
+                if "|" in line:
+                    k, n = line.rsplit("|", 1)
+                    self.totals[k] = self.totals.get(k, 0) + int(n)
+            self.stop_evt.wait(0.5)
+
+    def stop(self):
+        self.stop_evt.set()
+        self.thread.join(timeout=10)
+        n = max(1, self.samples)
+        return {"samples": self.samples,
+                "mean_backends": dict(sorted(((k, round(v / n, 2)) for k, v in self.totals.items()), key=lambda kv: -kv[1]))}
+
+
 def run_throughput(args, env, rng):
     orgs = env["orgs"]
     ceiling_fen = 30_000_000
@@ -728,13 +855,15 @@ def run_throughput(args, env, rng):
         mine = []
         start_evt.wait(timeout=60)
         end = box["end"]
-        for p in order:  # bounded: at most one bid per project
+        for i, p in enumerate(order):  # bounded: at most one bid per project
             if time.time() >= end:
                 break
             body = bid_body(rng, org["name"], ceiling_fen)
-            r = c.request("POST", f"/api/v1/projects/{projects[p]}/bids", body, {"Idempotency-Key": str(uuid.uuid4())})
+            rid = f"tp-{o:03d}-{i:03d}"
+            r = c.request("POST", f"/api/v1/projects/{projects[p]}/bids", body,
+                          {"Idempotency-Key": str(uuid.uuid4()), "X-Request-Id": rid})
             mine.append((time.time(), r["status"], problem_code(r) if r["status"] >= 400 else None, r["latency_s"] * 1000,
-                         r["error"]))
+                         r["error"], rid))
         c.close()
         with lock:
             records.extend(mine)
@@ -744,10 +873,13 @@ def run_throughput(args, env, rng):
         t.start()
     time.sleep(0.5)
     meter = CpuMeter(args.server_pid)
+    sampler = WaitSampler(args.pg_url, args.tp_seconds) if args.pg_url else None
     meter.start()
     begin = time.time()
     box["end"] = begin + args.tp_seconds
     start_evt.set()
+    if sampler:
+        sampler.start()
     for t in threads:
         t.join(timeout=max(1.0, box["end"] + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS + 5 - time.time()))
     if any(t.is_alive() for t in threads):
@@ -755,6 +887,9 @@ def run_throughput(args, env, rng):
     finish = time.time()
     cpu = meter.stop()
     elapsed = finish - begin
+    waits = sampler.stop() if sampler else None
+    server_ms = server_times(args.server_log)
+    srv = [server_ms[r[5]] for r in records if r[5] in server_ms]
 
     ok = [r for r in records if r[1] == 201]
     warm = begin + args.tp_warmup
@@ -789,6 +924,9 @@ def run_throughput(args, env, rng):
         "cpu": cpu,
         "quiet_before": quiet,
         "clients": len(orgs),
+        "server_p50_ms": pct(srv, 50),
+        "server_p99_ms": pct(srv, 99),
+        "pg_waits": waits,
     }
 
 
@@ -797,6 +935,7 @@ def cmd_api(args):
     out = {"ok": False}
     try:
         env = setup(args, rng)
+        out["setup_503"] = dict(SETUP_503)
         out["rush"] = run_rush(args, env, rng)
         rc = out["rush"]["counts"]
         log(f"reconciled: accepted {rc['accepted']}, replayed {rc['replayed']}, late refused {rc['late_refused']}, "
@@ -889,25 +1028,33 @@ def cmd_report(args):
     c = r["counts"]
     lines = []
     add = lines.append
+    if res.get("setup_503", {}).get("count"):
+        add(f"--- {args.backend}: setup: {res['setup_503']['count']} answers 503 database_unavailable, retried "
+            f"({res['setup_503']['what']})")
     add(f"--- {args.backend}: phase 1, the deadline rush")
     add(f"  {r['requests']} requests ({r['bids_planned']} bids: {r['ontime_pairs']} on time over the last "
         f"{r['window_s']:.0f} s, {r['late_pairs']} after the deadline; the rest retries with the same Idempotency-Key)")
     add(f"  accepted {c['accepted']}   replayed {c['replayed']}   late-refused {c['late_refused']}   lost {c['lost']}   "
         f"duplicates {c['duplicates']}   5xx {c['5xx']}   other errors {c['other_errors']}")
     add(f"  latency p50 {r['p50_ms']:.1f} ms   p99 {r['p99_ms']:.1f} ms   max {r['max_ms']:.1f} ms   "
-        f"(last 10 s before the close: p50 {r['p50_ms_last_10s']:.1f}, p99 {r['p99_ms_last_10s']:.1f})")
+        f"(last 10 s before the close: p50 {r['p50_ms_last_10s']:.1f}, p99 {r['p99_ms_last_10s']:.1f}); "
+        f"server's own elapsed_ms: p50 {r['server_p50_ms']:.0f}, p99 {r['server_p99_ms']:.0f} ({r['server_timed']} requests)")
     add(f"  checks: stored bids {r['stored_bids']} (opening statuses {r['opening_statuses']}), "
         f"in-flight twin pairs answered once fresh + once replayed {c['twin_pairs_ok']}, replays differing "
         f"{c['replay_mismatch']}, receipts differing from the client's own RFC 8785 hash {c['receipt_mismatch']}, "
         f"late bids accepted {c['late_accepted']} (stored {r['late_stored']}), stored without a 2xx "
-        f"{c['stored_without_2xx']}, on-time bids refused as late {c['ontime_refused_deadline']}, "
+        f"{c['stored_without_2xx']}, left unopened by the close {c['unopened']}, on-time bids refused as late "
+        f"{c['ontime_refused_deadline']}, "
         f"transport resends {c['transport_retries']}")
     if r["other_breakdown"]:
         add(f"  other errors: {r['other_breakdown']}")
-    add(f"  close_bidding: processed {r['close_job']['processed']}, failed {r['close_job']['failed']} in "
-        f"{r['close_job']['ms']:.0f} ms; client send lag behind schedule p99 {r['send_lag_p99_ms']:.0f} ms, "
+    add(f"  close_bidding (run at close {r['close_job']['started_vs_close_s']:+.2f} s): processed "
+        f"{r['close_job']['processed']}, failed {r['close_job']['failed']} in {r['close_job']['ms']:.0f} ms; client send lag behind schedule p99 {r['send_lag_p99_ms']:.0f} ms, "
         f"max {r['send_lag_max_ms']:.0f} ms")
     add(f"  CPU during the rush: {fmt_cpu(r['cpu'])}; before it the machine was {r['quiet_before']:.0f} % busy")
+    add("  slowest: " + "; ".join(
+        f"{x['kind']} {x['status']} {x['client_ms']:.0f} ms (server {x['server_ms']} ms, sent at close{x['sent_vs_close_s']:+.2f} s)"
+        for x in r["slowest"]))
     t = res.get("throughput")
     tp_ok = None
     if t:
@@ -916,7 +1063,12 @@ def cmd_report(args):
             f"({t['possible']} possible{'; ALL USED before the time was up' if t['exhausted'] else ''})")
         add(f"  sustained {t['bids_per_s']:.1f} bids/s (after {t['warmup_s']:.0f} s warm-up; whole phase "
             f"{t['bids_per_s_overall']:.1f})   p50 {t['p50_ms']:.1f} ms   p99 {t['p99_ms']:.1f} ms   errors "
-            f"{t['error_count']}{' ' + json.dumps(t['errors'], ensure_ascii=False) if t['errors'] else ''}")
+            f"{t['error_count']}{' ' + json.dumps(t['errors'], ensure_ascii=False) if t['errors'] else ''}; "
+            f"server's own elapsed_ms p50 {t['server_p50_ms']:.0f}, p99 {t['server_p99_ms']:.0f}")
+        if t.get("pg_waits"):
+            w = t["pg_waits"]
+            add(f"  PostgreSQL active backends by wait event (mean over {w['samples']} samples): "
+                + ", ".join(f"{k} {v}" for k, v in list(w["mean_backends"].items())[:6]))
         add(f"  CPU during the phase: {fmt_cpu(t['cpu'])}; before it the machine was {t['quiet_before']:.0f} % busy")
         if dur:
             share = t["bids_per_s"] / dur["rate"] * 100 if dur["rate"] else float("nan")
@@ -929,6 +1081,7 @@ def cmd_report(args):
         ("5xx = 0 in the rush", c["5xx"] == 0),
         (f"rush p99 < 250 ms ({r['p99_ms']:.0f} ms)", r["p99_ms"] < 250),
         ("every late bid refused", c["late_accepted"] == 0 and r["late_stored"] == 0 and c["late_refused"] == r["late_pairs"]),
+        ("(extra) every stored bid opened by the close job", c["unopened"] == 0),
     ]
     if tp_ok is not None:
         targets.append((f"sustained bids/s >= 25 % of the durable insert rate "
@@ -952,12 +1105,17 @@ def main():
     a.add_argument("--admin-creds", required=True)
     a.add_argument("--out", required=True)
     a.add_argument("--server-pid", type=int)
+    a.add_argument("--server-log", help="the server's log, for its own elapsed_ms per request id")
+    a.add_argument("--pg-url", help="PostgreSQL only: sample pg_stat_activity wait events during phase 2")
+    a.add_argument("--raw-dir", help="write the rush's per-request CSV here")
     a.add_argument("--orgs", type=int, default=200)
     a.add_argument("--projects", type=int, default=5)
     a.add_argument("--close-in", type=int, default=65)
     a.add_argument("--window", type=float, default=60.0)
     a.add_argument("--guard", type=float, default=0.5, help="last on-time send, seconds before the close")
     a.add_argument("--late-share", type=float, default=0.05)
+    a.add_argument("--close-job-at", type=float,
+                   help="run close_bidding this many seconds after the close, while the rush goes on (default: after it)")
     a.add_argument("--late-after", type=float, default=5.0)
     a.add_argument("--retry-share", type=float, default=0.20)
     a.add_argument("--tp-projects", type=int, default=60)

@@ -291,13 +291,32 @@ def quiet(a):
             return
 
 
+def pg_backends(db):
+    """Jiffies of the PostgreSQL backends serving database `db` (part of the system measured)."""
+    out = {}
+    if not db:
+        return out
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if cmd.startswith("postgres: ") and f" {db} " in cmd:
+            out[pid] = proc_jiffies(pid)
+    return out
+
+
 def run_wrk(a):
     """Runs wrk (bounded by a timeout), writes its output to --out with a trailer line
-    `other_cpu_percent: X`: the share of all cores that processes other than the server and wrk
-    used during the run (a busy machine makes the figures low)."""
+    `other_cpu_percent: X`: the share of all cores that processes other than the server, its
+    PostgreSQL backends and wrk used during the run (a busy machine makes the figures low)."""
     cmd = ["wrk"] + a.args
     busy0, total0 = cpu_jiffies()
     server0 = proc_jiffies(a.server_pid)
+    pg0 = pg_backends(a.pg_db)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = proc.communicate(timeout=a.timeout)
@@ -307,11 +326,13 @@ def run_wrk(a):
         raise ValueError(f"wrk did not finish within {a.timeout} s")
     busy1, total1 = cpu_jiffies()
     server1 = proc_jiffies(a.server_pid)
+    pg1 = pg_backends(a.pg_db)
     if proc.returncode != 0:
         raise ValueError(f"wrk exited with {proc.returncode}: {out.strip()[:400]}")
     wrk_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is this process's only child
     wrk_jiffies = (wrk_cpu.ru_utime + wrk_cpu.ru_stime) * os.sysconf("SC_CLK_TCK")
-    other = max(0.0, (busy1 - busy0) - (server1 - server0) - wrk_jiffies)
+    pg = sum(j - pg0.get(pid, 0) for pid, j in pg1.items())
+    other = max(0.0, (busy1 - busy0) - (server1 - server0) - pg - wrk_jiffies)
     share = 100.0 * other / max(1, total1 - total0)
     with open(a.out, "w", encoding="utf-8") as f:
         f.write(out)
@@ -382,7 +403,8 @@ def report(a):
             print(f"{size:>4}  {name:<{w}}  {share:>6.1f}%  {verdict}")
     busy = max((r["other_cpu"] or 0.0) for r in results.values())
     print(
-        "\n(other CPU: share of all cores used by processes other than the server and wrk during the run"
+        "\n(other CPU: share of all cores used during the run by processes other than the server, its PostgreSQL"
+        "\n backends and wrk"
         + (f"; up to {busy:.0f}% here, so some figures are low: rerun on a quiet machine)" if busy >= 10 else ")")
     )
     errors = sum(r["errors"] for r in results.values())
@@ -415,6 +437,7 @@ def main():
     wk.add_argument("--out", required=True)
     wk.add_argument("--server-pid", type=int, required=True)
     wk.add_argument("--timeout", type=int, default=300)
+    wk.add_argument("--pg-db", default="", help="PostgreSQL database whose backends count as the server")
     wk.add_argument("args", nargs=argparse.REMAINDER, help="-- then the wrk arguments")
     qt = sub.add_parser("quiet")
     qt.add_argument("--max", type=float, default=30)
