@@ -68,10 +68,11 @@ pub async fn login(
     state.login_limits.check_account(&email)?;
     let password = body.0.password;
     let lookup = email.clone();
-    let checked = state
+    let found = state
         .db
-        .read(move |conn| service::check_password(conn, &lookup, &password))
-        .await;
+        .read(move |conn| Ok(crate::users::repo::find_by_email(conn, &lookup)?))
+        .await?;
+    let checked = crate::db::run_blocking(move || service::check_password(found, &password)).await;
     let user = match checked {
         Ok(u) => u,
         Err(e) => {

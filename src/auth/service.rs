@@ -22,8 +22,9 @@ fn invalid_refresh() -> AppError {
 
 /// The user whose password matches, or `invalid_credentials` — the same answer, after the
 /// same work, whether the email is unknown, the password wrong or the account disabled.
-pub fn check_password(conn: &mut DbConn, email: &str, password: &str) -> Result<User, AppError> {
-    match crate::users::repo::find_by_email(conn, email)? {
+/// Pure CPU (argon2): call it off the async threads and without holding a connection.
+pub fn check_password(user: Option<User>, password: &str) -> Result<User, AppError> {
+    match user {
         None => {
             passwords::verify_dummy(password);
             Err(invalid_credentials())

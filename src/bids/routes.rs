@@ -159,22 +159,26 @@ async fn idempotent<F>(
     act: F,
 ) -> Result<HttpResponse, AppError>
 where
-    F: FnOnce(&mut crate::db::DbConn) -> Result<BidView, AppError> + Send + 'static,
+    F: FnOnce(&mut crate::db::DbConn, chrono::NaiveDateTime) -> Result<BidView, AppError>
+        + Send
+        + 'static,
 {
     let key = idempotency::parse_key(req)?;
     let hash = idempotency::request_hash(&format!("{} {}", req.method(), req.path()), body);
     let (st, user) = (state.clone(), actor.id.clone());
-    let now = state.clock.now_naive();
     let (stored, replayed) = state
         .db
         .write(move |c| {
+            // The deadline is judged by the clock read once the write connection is ours, not
+            // when the request arrived (it may have waited for the connection).
+            let now = st.clock.now_naive();
             if let Some(k) = &key {
                 if let Some(s) = idempotency::lookup(c, &st.sealer, &user, k, &hash)? {
                     return Ok((s, true));
                 }
             }
             let outcome: Result<Stored, AppError> = write_tx(c, |tx| {
-                let view = act(tx)?;
+                let view = act(tx, now)?;
                 let stored = Stored {
                     status,
                     body: serde_json::to_value(BidResponse::from(view))
@@ -217,8 +221,7 @@ pub async fn create_bid(
     let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
     let offer = body.0.offer()?;
     let (st, a, pid) = (state.clone(), actor.clone(), id.into_inner());
-    let now = state.clock.now_naive();
-    idempotent(&state, &actor, &req, &raw, 201, move |c| {
+    idempotent(&state, &actor, &req, &raw, 201, move |c, now| {
         service::place(c, &st.sealer, &a, &pid, offer, now)
     })
     .await
@@ -237,8 +240,7 @@ pub async fn replace_bid(
     let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
     let offer = body.0.offer()?;
     let (st, a, bid) = (state.clone(), actor.clone(), id.into_inner());
-    let now = state.clock.now_naive();
-    idempotent(&state, &actor, &req, &raw, 200, move |c| {
+    idempotent(&state, &actor, &req, &raw, 200, move |c, now| {
         service::replace(c, &st.sealer, &a, &bid, offer, now)
     })
     .await
@@ -251,10 +253,10 @@ pub async fn withdraw_bid(
     actor: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
+    let (id, st) = (id.into_inner(), state.clone());
     let v = state
         .db
-        .write(move |c| service::withdraw(c, &st.sealer, &actor, &id, now))
+        .write(move |c| service::withdraw(c, &st.sealer, &actor, &id, st.clock.now_naive()))
         .await?;
     Ok(HttpResponse::Ok().json(BidResponse::from(v)))
 }

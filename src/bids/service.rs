@@ -103,7 +103,9 @@ fn open_project(
     project_id: &str,
     now: NaiveDateTime,
 ) -> Result<Project, AppError> {
-    let p = crate::projects::repo::find(conn, project_id)?
+    // Shared lock (PostgreSQL): the close job's claim waits for bids in flight, and a bid
+    // that starts after the claim sees the project closed. SQLite's single writer orders them.
+    let p = crate::projects::repo::find_for_share(conn, project_id)?
         .filter(|p| p.status != ProjectStatus::Draft.as_str())
         .ok_or_else(|| AppError::not_found("project"))?;
     match p.status.as_str() {

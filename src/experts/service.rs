@@ -38,6 +38,8 @@ pub fn create(
     cmd: NewExpert,
     now: NaiveDateTime,
 ) -> Result<Expert, AppError> {
+    // Hash before the transaction: argon2 must not hold the write lock.
+    let password_hash = crate::auth::passwords::hash(&cmd.account.password)?;
     write_tx(conn, |tx| {
         if let Some(d) = &cmd.bureau_district_id {
             crate::regions::repo::find_path(tx, d)?
@@ -46,7 +48,13 @@ pub fn create(
         }
         let mut account = cmd.account.clone();
         account.region_id = cmd.region_id.clone();
-        let user = crate::users::service::create_user(tx, Some(actor), account, now)?;
+        let user = crate::users::service::create_user_hashed(
+            tx,
+            Some(actor),
+            account,
+            password_hash.clone(),
+            now,
+        )?;
         let e = Expert {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: user.id,

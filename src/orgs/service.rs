@@ -33,6 +33,8 @@ pub fn register(
     r: Registration,
     now: NaiveDateTime,
 ) -> Result<(Organization, User), AppError> {
+    // Hash before the transaction: argon2 must not hold the write lock.
+    let password_hash = crate::auth::passwords::hash(&r.account.password)?;
     write_tx(conn, |tx| {
         crate::regions::repo::find_path(tx, &r.district_id)?
             .filter(|p| p.kind == RegionKind::District)
@@ -66,7 +68,13 @@ pub fn register(
         })?;
         let mut account = r.account.clone();
         account.organization_id = Some(org.id.clone());
-        let user = crate::users::service::create_user(tx, None, account, now)?;
+        let user = crate::users::service::create_user_hashed(
+            tx,
+            None,
+            account,
+            password_hash.clone(),
+            now,
+        )?;
         audit::append(
             tx,
             Event {

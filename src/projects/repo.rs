@@ -198,3 +198,23 @@ pub fn claim(conn: &mut DbConn, id: &str, version: i64, status: &str) -> QueryRe
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// The project, locked `FOR SHARE` until the transaction ends on PostgreSQL, so a concurrent
+/// status change (the close) is ordered with this transaction.
+pub fn find_for_share(conn: &mut DbConn, id: &str) -> QueryResult<Option<Project>> {
+    if let DbConn::Pg(_) = conn {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            #[allow(dead_code)]
+            id: String,
+        }
+        let rows: Vec<Row> = diesel::sql_query("SELECT id FROM projects WHERE id = $1 FOR SHARE")
+            .bind::<Text, _>(id)
+            .load(conn)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+    }
+    find(conn, id)
+}

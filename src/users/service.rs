@@ -81,6 +81,17 @@ pub fn create_user(
 ) -> Result<User, AppError> {
     // Hash before the transaction: ~40 ms that must not hold the write lock.
     let password_hash = passwords::hash(&cmd.password)?;
+    create_user_hashed(conn, actor, cmd, password_hash, now)
+}
+
+/// Creates an account whose password the caller hashed already, outside any transaction.
+pub fn create_user_hashed(
+    conn: &mut DbConn,
+    actor: Option<&AuthUser>,
+    cmd: CreateUser,
+    password_hash: String,
+    now: NaiveDateTime,
+) -> Result<User, AppError> {
     write_tx(conn, |tx| {
         let region_id = check_region(tx, cmd.role, cmd.region_id.as_deref())?;
         let user = NewUser {
