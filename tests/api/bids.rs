@@ -364,18 +364,7 @@ async fn the_close_job_twice_or_concurrently_closes_once() {
     assert_eq!(project.body["status"], "evaluating");
     assert!(project.body["seed"].is_string());
     // Bidders were told.
-    let state = app.state.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        use diesel::prelude::*;
-        let mut c = state.db.write_conn().unwrap();
-        gongyi::db::schema::outbox::table
-            .filter(gongyi::db::schema::outbox::subject.like("Bid opening:%"))
-            .count()
-            .get_result::<i64>(&mut c)
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let opened = app.outbox_count("Bid opening:").await;
     assert_eq!(opened, 1);
 }
 

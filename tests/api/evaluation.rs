@@ -304,14 +304,7 @@ async fn bids_open_to_an_expert_only_after_accepting_and_a_decline_invites_an_al
     )
     .await
     .problem(404, "not_found");
-    let seat2 = app
-        .get("/api/v1/me/assignments", Some(t2))
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let seat2 = first_seat(&app, t2).await;
     app.post(
         &format!("/api/v1/assignments/{seat2}/decline"),
         Some(t2),
@@ -352,14 +345,7 @@ async fn accept_all(app: &TestApp, s: &Scene) -> Vec<(String, String)> {
     for m in panel["members"].as_array().unwrap() {
         let id = m["expert_id"].as_str().unwrap().to_owned();
         let t = s.experts[&id].clone();
-        let seat = app
-            .get("/api/v1/me/assignments", Some(&t))
-            .await
-            .expect(200)
-            .body["items"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let seat = first_seat(app, &t).await;
         app.post(
             &format!("/api/v1/assignments/{seat}/accept"),
             Some(&t),
@@ -520,18 +506,7 @@ async fn too_few_eligible_experts_flag_the_project_and_tell_the_bureau() {
         0,
         "never a smaller panel than the rule allows"
     );
-    let state = app.state.clone();
-    let n = tokio::task::spawn_blocking(move || {
-        use diesel::prelude::*;
-        let mut c = state.db.write_conn().unwrap();
-        gongyi::db::schema::outbox::table
-            .filter(gongyi::db::schema::outbox::subject.like("Panel shortfall:%"))
-            .count()
-            .get_result::<i64>(&mut c)
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let n = app.outbox_count("Panel shortfall:").await;
     assert_eq!(n, 1);
 }
 
@@ -800,14 +775,7 @@ async fn an_unanswered_invitation_expires_and_the_next_alternate_is_invited() {
         .unwrap()
         .to_owned();
     let t = &s.experts[&first];
-    let seat = app
-        .get("/api/v1/me/assignments", Some(t))
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let seat = first_seat(&app, t).await;
     app.post(
         &format!("/api/v1/assignments/{seat}/accept"),
         Some(t),
@@ -900,14 +868,7 @@ async fn a_redraw_after_a_shortfall_needs_a_reason_and_is_audited() {
     // Once scoring has begun the panel stays.
     let first = r["members"][0]["expert_id"].as_str().unwrap().to_owned();
     let token = app.login(&expert_email(&app, &first).await, PASSWORD).await;
-    let seat = app
-        .get("/api/v1/me/assignments", Some(&token))
-        .await
-        .expect(200)
-        .body["items"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let seat = first_seat(&app, &token).await;
     app.post(
         &format!("/api/v1/assignments/{seat}/accept"),
         Some(&token),
@@ -948,4 +909,14 @@ async fn expert_email(app: &TestApp, expert_id: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// The id of the first assignment in an expert's inbox.
+async fn first_seat(app: &TestApp, token: &str) -> String {
+    let inbox = app
+        .get("/api/v1/me/assignments", Some(token))
+        .await
+        .expect(200)
+        .body;
+    inbox["items"][0]["id"].as_str().unwrap().to_owned()
 }

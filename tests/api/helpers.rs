@@ -553,6 +553,23 @@ impl TestApp {
         into_reply(req.send().await.expect("request")).await
     }
 
+    /// How many outbox mails have a subject starting with `prefix`.
+    pub async fn outbox_count(&self, prefix: &str) -> i64 {
+        let state = self.state.clone();
+        let pattern = format!("{prefix}%");
+        tokio::task::spawn_blocking(move || {
+            use gongyi::db::schema::outbox;
+            let mut c = state.db.write_conn().unwrap();
+            outbox::table
+                .filter(outbox::subject.like(pattern))
+                .count()
+                .get_result::<i64>(&mut c)
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
         self.send(Method::PUT, path, Some(token), Some(body)).await
     }
