@@ -7,6 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, NormalizePath};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
+use crate::auth::cache::UserCache;
 use crate::auth::limits::LoginLimits;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
@@ -16,6 +17,7 @@ use crate::db::{Db, DbOptions};
 use crate::domain::rules::RulePacks;
 use crate::error::AppError;
 use crate::http::extract::BodyLimit;
+use crate::http::rendered::Rendered;
 use crate::http::request_id;
 use crate::http::routes::{RouteInfo, Router};
 use crate::notify::mailer::Mailer;
@@ -30,6 +32,10 @@ pub struct AppState {
     pub login_limits: LoginLimits,
     pub sealer: Sealer,
     pub rules: RulePacks,
+    /// Authenticated users read recently (see `auth::cache`).
+    pub users_seen: Arc<UserCache>,
+    /// Project documents as last rendered, by id and version (see `http::rendered`).
+    pub projects_rendered: Arc<Rendered>,
 }
 
 pub type State = web::Data<AppState>;
@@ -71,6 +77,10 @@ impl AppState {
             sealer,
             rules,
             login_limits: LoginLimits::new(&settings.auth),
+            projects_rendered: Arc::default(),
+            users_seen: Arc::new(UserCache::new(std::time::Duration::from_millis(
+                settings.auth.user_cache_ms,
+            ))),
             settings: Arc::new(settings),
             db,
             clock,

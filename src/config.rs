@@ -69,6 +69,14 @@ pub struct AuthSettings {
     pub lockout_max_secs: u64,
     /// Login and refresh attempts allowed per client IP per minute.
     pub per_ip_per_minute: u32,
+    /// How long an authenticated user is remembered between requests (0: read every time).
+    /// Changes made through this process apply at once; other processes see them this late.
+    #[serde(default = "default_user_cache_ms")]
+    pub user_cache_ms: u64,
+}
+
+fn default_user_cache_ms() -> u64 {
+    2000
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +120,7 @@ leeway_secs = 30
 lockout_after = 5
 lockout_max_secs = 900
 per_ip_per_minute = 60
+user_cache_ms = 2000
 [mail]
 from = "gongyi <no-reply@gongyi.local>"
 max_attempts = 8

@@ -1,5 +1,5 @@
-//! The access check wrapped around every route: reads the bearer token, loads the user fresh
-//! from the database, enforces the route's declared `Access`, and marks authenticated
+//! The access check wrapped around every route: reads the bearer token, loads the user from
+//! the database (or the short-lived memo of it), enforces the route's declared `Access`, and marks authenticated
 //! responses `Cache-Control: no-store`.
 
 use actix_web::body::BoxBody;
@@ -69,13 +69,20 @@ pub async fn authorize(
 /// Verifies the token and loads its user; a deactivated or deleted user is refused.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
     let claims = state.tokens.verify(token, state.clock.now())?;
+    let asked = std::time::Instant::now();
+    if let Some(user) = state.users_seen.get(&claims.sub, asked) {
+        return Ok(user);
+    }
     let id = claims.sub;
     let user = state
         .db
         .read(move |conn| crate::users::repo::find_auth_user(conn, &id))
         .await?;
     match user {
-        Some(u) => Ok(u),
+        Some(u) => {
+            state.users_seen.put(&u, asked);
+            Ok(u)
+        }
         None => Err(AppError::unauthorized(
             "invalid_token",
             "the account no longer exists or is disabled",

@@ -1,6 +1,7 @@
 //! Who is calling and what they may do: roles, the access policy every route declares, the
 //! authenticated user loaded fresh from the database on each request, and region scope checks.
 
+pub mod cache;
 pub mod limits;
 pub mod middleware;
 pub mod passwords;
@@ -137,8 +138,9 @@ impl RegionPath {
     }
 }
 
-/// The caller, as the database says now (role, region and active flag are re-read on every
-/// request, so a deactivation or a role change takes effect at once).
+/// The caller, as the database says (role, region and active flag are read per request, or taken
+/// from [`cache::UserCache`] for at most `auth.user_cache_ms`; a change made through this process
+/// takes effect at once).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub id: String,

@@ -4,6 +4,7 @@
 pub mod conditional;
 pub mod extract;
 pub mod pagination;
+pub mod rendered;
 pub mod request_id;
 pub mod routes;
 

@@ -243,9 +243,14 @@ pub async fn list_needs(
         .db
         .read(move |c| {
             if let Some(rid) = filter_region {
-                let path = crate::regions::repo::find_path(c, &rid)?
-                    .filter(|p| actor.can_see_region(p))
-                    .ok_or_else(|| AppError::not_found("region"))?;
+                // The caller's own region (the usual guide-list query) is already known.
+                let own = actor.region.clone().filter(|mine| mine.id == rid);
+                let path = match own {
+                    Some(path) => path,
+                    None => crate::regions::repo::find_path(c, &rid)?
+                        .filter(|p| actor.can_see_region(p))
+                        .ok_or_else(|| AppError::not_found("region"))?,
+                };
                 filter.scope.push(region_filter(path.kind, &path.id));
             }
             Ok(repo::list(c, &filter, sort, after.as_ref(), fetch)?)

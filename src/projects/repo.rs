@@ -115,18 +115,22 @@ pub struct ProjectFilter {
     pub all_drafts: bool,
 }
 
-pub fn list(
-    conn: &mut DbConn,
+type Backend = <DbConn as Connection>::Backend;
+
+/// The filtered, keyset-ordered listing query (newest id first), without a select clause.
+fn filtered(
     f: &ProjectFilter,
     before_id: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<Project>> {
-    let pg = matches!(conn, DbConn::Pg(_));
+    pg: bool,
+) -> projects::BoxedQuery<'static, Backend> {
     let mut q = projects::table.into_boxed();
     if let Some(s) = &f.status {
         q = q.filter(projects::status.eq(s.clone()));
     }
-    if !f.all_drafts {
+    // Drafts are hidden from whoever may not see them. An explicit non-draft status already
+    // excludes them, and repeating it as `status <> 'draft'` misleads PostgreSQL's planner.
+    let only_published = f.status.as_deref().is_some_and(|s| s != "draft");
+    if !f.all_drafts && !only_published {
         q = match &f.drafts_of {
             Some(d) => q.filter(
                 projects::status
@@ -164,8 +168,33 @@ pub fn list(
         q = q.filter(projects::id.lt(b.to_owned()));
     }
     q.order(projects::id.desc())
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &ProjectFilter,
+    before_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Project>> {
+    let pg = matches!(conn, DbConn::Pg(_));
+    filtered(f, before_id, pg)
         .limit(limit)
         .select(Project::as_select())
+        .load(conn)
+}
+
+/// The same listing as [`list`], ids and versions only: enough to tell whether every
+/// document of the page is already rendered.
+pub fn list_versions(
+    conn: &mut DbConn,
+    f: &ProjectFilter,
+    before_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64)>> {
+    let pg = matches!(conn, DbConn::Pg(_));
+    filtered(f, before_id, pg)
+        .limit(limit)
+        .select((projects::id, projects::version))
         .load(conn)
 }
 

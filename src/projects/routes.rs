@@ -1,8 +1,11 @@
 //! HTTP for projects.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::model::{Amendment, Project};
@@ -287,7 +290,8 @@ pub async fn list_projects(
         all_drafts: viewer.as_ref().is_some_and(|u| u.role == Role::Admin),
     };
     let (limit, fetch, after, region_id) = (page.limit, page.fetch(), page.after, q.region_id);
-    let rows = state
+    let rendered = state.projects_rendered.clone();
+    let listed = state
         .db
         .read(move |c| {
             if let Some(rid) = region_id {
@@ -299,18 +303,45 @@ pub async fn list_projects(
                     RegionKind::Community => RegionFilter::Region(path.id),
                 });
             }
-            Ok(repo::list(c, &filter, after.as_deref(), fetch)?)
+            // Usually every project on the page is already rendered at its current version:
+            // then ids and versions are all the page needs from the database.
+            let versions = repo::list_versions(c, &filter, after.as_deref(), fetch)?;
+            let known: Option<Vec<_>> = versions
+                .into_iter()
+                .map(|(id, version)| rendered.get(&id, version).map(|doc| (id, doc)))
+                .collect();
+            Ok(match known {
+                Some(docs) => Listed::Rendered(docs),
+                None => Listed::Rows(repo::list(c, &filter, after.as_deref(), fetch)?),
+            })
         })
         .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    let next = Page::from_rows(rows, limit, |p| p.id.clone(), |p| p);
-    for p in next.items {
-        items.push(respond(&state, p)?);
-    }
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: next.next_cursor,
-    }))
+    let docs = match listed {
+        Listed::Rendered(docs) => docs,
+        Listed::Rows(rows) => {
+            let mut docs = Vec::with_capacity(rows.len());
+            for p in rows {
+                let (id, version) = (p.id.clone(), p.version);
+                let doc = state
+                    .projects_rendered
+                    .get_or_render(&id, version, || respond(&state, p))?;
+                docs.push((id, doc));
+            }
+            docs
+        }
+    };
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        docs,
+        limit,
+        |(id, _)| id.clone(),
+        |(_, doc)| doc,
+    )))
+}
+
+/// A listing page as read: documents already rendered, or rows to render.
+enum Listed {
+    Rendered(Vec<(String, Arc<RawValue>)>),
+    Rows(Vec<Project>),
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

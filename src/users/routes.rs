@@ -214,6 +214,7 @@ pub async fn update_user(
         .db
         .write(move |conn| service::update_user(conn, &actor, &id, version, cmd, now))
         .await?;
+    state.users_seen.forget(&user.id);
     Ok(HttpResponse::Ok()
         .insert_header(etag(user.version))
         .json(UserResponse::from(user)))
