@@ -2,8 +2,10 @@
 //! connection manager that picks the backend by URL scheme, the pools, SQLite pragmas,
 //! embedded migrations and the write-transaction helper every service uses.
 
+mod group;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -160,6 +162,7 @@ pub struct Db {
     write: Pool,
     read: Pool,
     manager: ConnectionManager,
+    group: Arc<group::Group>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,6 +210,7 @@ impl Db {
             write,
             read,
             manager,
+            group: Arc::default(),
         })
     }
 
