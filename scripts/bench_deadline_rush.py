@@ -1118,7 +1118,7 @@ def main():
                    help="run close_bidding this many seconds after the close, while the rush goes on (default: after it)")
     a.add_argument("--late-after", type=float, default=5.0)
     a.add_argument("--retry-share", type=float, default=0.20)
-    a.add_argument("--tp-projects", type=int, default=60)
+    a.add_argument("--tp-projects", type=int, default=250)
     a.add_argument("--quiet-wait", type=float, default=45.0,
                    help="seconds to wait at most for other processes to leave the CPU before each phase")
     a.add_argument("--tp-seconds", type=int, default=30)

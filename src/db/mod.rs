@@ -135,15 +135,18 @@ impl ManageConnection for ConnectionManager {
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
         // A pooled SQLite connection keeps writing to its file after the file is moved or
         // deleted, and those writes would vanish at the next start: refuse it instead.
-        if self.backend == Backend::Sqlite
-            && !std::path::Path::new(sqlite_path(&self.url)).is_file()
-        {
-            return Err(r2d2::Error::ConnectionError(
-                ConnectionError::BadConnection("the SQLite database file is gone".into()),
-            ));
+        // An SQLite connection lives in this process: there is nothing to ping.
+        match self.backend {
+            Backend::Sqlite if !std::path::Path::new(sqlite_path(&self.url)).is_file() => {
+                Err(r2d2::Error::ConnectionError(
+                    ConnectionError::BadConnection("the SQLite database file is gone".into()),
+                ))
+            }
+            Backend::Sqlite => Ok(()),
+            Backend::Postgres => conn
+                .batch_execute("SELECT 1")
+                .map_err(r2d2::Error::QueryError),
         }
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {

@@ -368,6 +368,100 @@ async fn the_close_job_twice_or_concurrently_closes_once() {
     assert_eq!(opened, 1);
 }
 
+/// Bids in flight while the close job claims the project: each is either stored and opened
+/// by that close, or refused as late, never answered 201 and left out of the opening (the
+/// PostgreSQL race the deadline-rush benchmark once found; bids also share grouped commits).
+#[tokio::test]
+async fn bids_racing_the_close_are_opened_or_refused_never_lost() {
+    let app = app().await;
+    let d = app.district().await;
+    let mut orgs = Vec::new();
+    for _ in 0..12 {
+        orgs.push(app.verified_org(&d).await);
+    }
+    for round in 0..3 {
+        let p = app.open_project(&d, |_| {}).await;
+        let pid = p["id"].as_str().unwrap().to_owned();
+        // Bids are on time by the server clock; the close job is told the deadline has passed.
+        app.set_clock(close_of(&p) - Duration::milliseconds(1))
+            .await;
+        let at = close_of(&p) + Duration::seconds(1);
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(orgs.len() + 1));
+        let mut tasks = Vec::new();
+        for (i, (org_id, token)) in orgs.iter().enumerate() {
+            let (client, url, token, org_id, barrier) = (
+                app.client.clone(),
+                app.url(&format!("/api/v1/projects/{pid}/bids")),
+                token.clone(),
+                org_id.clone(),
+                barrier.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", format!("race-{round}-{i}"))
+                    .json(&TestApp::bid_body(&format!("{}.00", 100000 + i)))
+                    .send()
+                    .await
+                    .unwrap();
+                let r = crate::helpers::into_reply(r).await;
+                (org_id, r.status.as_u16(), r.code().to_owned(), r.body)
+            }));
+        }
+        let state = app.state.clone();
+        let closer = tokio::spawn(async move {
+            barrier.wait().await;
+            tokio::time::sleep(std::time::Duration::from_millis(round * 3)).await;
+            gongyi::jobs::close_bidding::run_once(&state, at).await
+        });
+        let mut answered = Vec::new();
+        for t in tasks {
+            answered.push(t.await.unwrap());
+        }
+        let closed = closer.await.unwrap().unwrap();
+        assert_eq!(closed.processed, 1, "round {round}");
+        let opening = app
+            .get(&format!("/api/v1/projects/{pid}/opening"), None)
+            .await
+            .expect(200)
+            .body;
+        let opened: BTreeSet<(String, String)> = opening["bids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                assert_ne!(
+                    b["status"], "submitted",
+                    "round {round}: left unopened: {b}"
+                );
+                (
+                    b["organization_id"].as_str().unwrap().to_owned(),
+                    b["sha256"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut accepted = BTreeSet::new();
+        for (org_id, status, code, body) in answered {
+            match status {
+                201 => {
+                    accepted.insert((
+                        org_id,
+                        body["receipt"]["sha256"].as_str().unwrap().to_owned(),
+                    ));
+                }
+                409 => assert_eq!(code, "deadline_passed", "round {round}"),
+                other => panic!("round {round}: unexpected {other} {code}"),
+            }
+        }
+        assert_eq!(
+            accepted, opened,
+            "round {round}: every 201 is opened, nothing else is"
+        );
+    }
+}
+
 #[tokio::test]
 async fn too_few_qualified_bids_fail_the_round_and_republish_opens_the_next() {
     let app = app().await;
