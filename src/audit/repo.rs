@@ -48,16 +48,27 @@ pub fn head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
         .first(conn)
 }
 
-pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(row)
-        .execute(conn)?;
+/// Stores `rows` (numbered from `head_seq + 1`) and moves the head to the last of them, if the
+/// head is still at `head_seq`.
+pub fn insert_after(conn: &mut DbConn, head_seq: i64, rows: &[AuditRow]) -> QueryResult<()> {
+    let Some(last) = rows.last() else {
+        return Ok(());
+    };
+    // One statement a row: the multi-backend connection has no multi-row insert.
+    for row in rows {
+        diesel::insert_into(audit_events::table)
+            .values(row)
+            .execute(conn)?;
+    }
     let moved = diesel::update(
         audit_head::table
             .filter(audit_head::id.eq(1))
-            .filter(audit_head::seq.eq(row.seq - 1)),
+            .filter(audit_head::seq.eq(head_seq)),
     )
-    .set((audit_head::seq.eq(row.seq), audit_head::hash.eq(&row.hash)))
+    .set((
+        audit_head::seq.eq(last.seq),
+        audit_head::hash.eq(&last.hash),
+    ))
     .execute(conn)?;
     if moved != 1 {
         return Err(diesel::result::Error::RollbackTransaction);

@@ -63,13 +63,14 @@ fn hash_of(row: &AuditRow) -> Result<String, String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// Appends `event` inside the caller's write transaction; returns its sequence number.
-pub fn append(conn: &mut DbConn, event: Event<'_>, at: NaiveDateTime) -> Result<i64, AppError> {
-    let (seq, prev_hash) = repo::lock_head(conn)?;
+/// Appends `event` to the chain inside the caller's transaction. While a grouped batch runs
+/// on this thread (see [`Deferred`]) the event is held and chained with the batch's others just
+/// before the batch commits, so the head row is locked once per batch, not once per request.
+pub fn append(conn: &mut DbConn, event: Event<'_>, at: NaiveDateTime) -> Result<(), AppError> {
     let summary =
         serde_json_canonicalizer::to_string(&event.summary).map_err(AppError::internal)?;
-    let mut row = AuditRow {
-        seq: seq + 1,
+    let row = AuditRow {
+        seq: 0,
         at,
         actor_id: event.actor_id.map(str::to_owned),
         action: event.action.to_owned(),
@@ -77,15 +78,83 @@ pub fn append(conn: &mut DbConn, event: Event<'_>, at: NaiveDateTime) -> Result<
         entity_id: event.entity_id.to_owned(),
         district_id: event.district_id.map(str::to_owned),
         summary,
-        prev_hash,
+        prev_hash: String::new(),
         hash: String::new(),
     };
-    row.hash = hash_of(&row).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
-    repo::insert(conn, &row)?;
-    Ok(row.seq)
+    let undeferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(held) => {
+            held.push(row);
+            None
+        }
+        None => Some(row),
+    });
+    match undeferred {
+        Some(row) => write_chained(conn, vec![row]),
+        None => Ok(()),
+    }
 }
 
-/// The result of recomputing the chain.
+/// Numbers, links and stores `rows` after the current head, in order, under the head lock.
+fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> Result<(), AppError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let (head_seq, mut prev_hash) = repo::lock_head(conn)?;
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.seq = head_seq + 1 + i as i64;
+        row.prev_hash = std::mem::take(&mut prev_hash);
+        row.hash = hash_of(row).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        prev_hash = row.hash.clone();
+    }
+    repo::insert_after(conn, head_seq, &rows)?;
+    Ok(())
+}
+
+thread_local! {
+    /// Events held back on this thread while a grouped batch runs (`None`: write at once).
+    static DEFERRED: std::cell::RefCell<Option<Vec<AuditRow>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Holds back the audit events appended on this thread until [`Deferred::flush`]: the grouped
+/// commit (`db::group`) runs many requests in one transaction and chains their events at its
+/// end. A savepoint that rolls back drops the events appended inside it ([`held_len`],
+/// [`drop_held_after`], called by `db::write_tx`), so the chain records exactly what commits.
+pub struct Deferred(());
+
+impl Deferred {
+    pub fn begin() -> Deferred {
+        DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        Deferred(())
+    }
+
+    /// Chains and stores the held events inside the batch's transaction.
+    pub fn flush(&self, conn: &mut DbConn) -> Result<(), AppError> {
+        let rows = DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
+        write_chained(conn, rows.unwrap_or_default())
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        DEFERRED.with(|d| *d.borrow_mut() = None);
+    }
+}
+
+/// How many events this thread holds back (`None` when it writes them at once).
+pub fn held_len() -> Option<usize> {
+    DEFERRED.with(|d| d.borrow().as_ref().map(Vec::len))
+}
+
+/// Drops the held events after the first `len` (their savepoint rolled back).
+pub fn drop_held_after(len: usize) {
+    DEFERRED.with(|d| {
+        if let Some(held) = d.borrow_mut().as_mut() {
+            held.truncate(len);
+        }
+    });
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     pub ok: bool,

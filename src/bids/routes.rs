@@ -166,10 +166,12 @@ where
     let key = idempotency::parse_key(req)?;
     let hash = idempotency::request_hash(&format!("{} {}", req.method(), req.path()), body);
     let (st, user) = (state.clone(), actor.id.clone());
-    // Grouped: bids arriving together share one commit (the deadline rush).
+    // Grouped: bids arriving together share one commit (the deadline rush); one
+    // organization's bids always in the same lane.
+    let lane = actor.organization_id.as_deref().unwrap_or(&actor.id);
     let (stored, replayed) = state
         .db
-        .write_grouped(move |c| {
+        .write_grouped(lane, move |c| {
             // The deadline is judged by the clock read once the write connection is ours, not
             // when the request arrived (it may have waited for the connection).
             let now = st.clock.now_naive();

@@ -8,6 +8,14 @@
 //! piece of work in one transaction, each inside its own savepoint (one that fails rolls back
 //! alone and reports its own error), commits once, and only then answers each caller.
 //!
+//! The audit events of a batch are held back and chained together just before its commit
+//! (`audit::service::Deferred`), so the chain's head row is locked once per batch.
+//!
+//! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
+//! PostgreSQL several batches run side by side, while the work of one organization (its live bid,
+//! its idempotency keys) always lands in the same lane and two lanes never wait on each other's
+//! rows. SQLite has one lane: it has one writer.
+//!
 //! Nothing is answered before the commit that makes it durable. When that commit fails, every
 //! caller of the batch gets 503 `database_unavailable` and nothing of the batch is stored, so a
 //! retry (with the same `Idempotency-Key`) is safe.
@@ -16,6 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use super::{write_tx, DbConn, Pool};
+use crate::audit::service::Deferred;
 use crate::error::AppError;
 
 /// The most pieces of work one transaction takes; the rest wait for the next one.
@@ -26,9 +35,8 @@ type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 /// Runs one caller's work on the batch's connection: whether it succeeded, and how to answer.
 type Job = Box<dyn FnOnce(&mut DbConn) -> (bool, Finish) + Send>;
 
-#[derive(Default)]
 pub(super) struct Group {
-    state: Mutex<State>,
+    lanes: Vec<Mutex<State>>,
 }
 
 #[derive(Default)]
@@ -39,12 +47,30 @@ struct State {
 }
 
 impl Group {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    pub(super) fn new(lanes: usize) -> Group {
+        Group {
+            lanes: (0..lanes.max(1)).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// The lane of `key`: always the same one for the same key.
+    fn lane(&self, key: &str) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        (h.finish() % self.lanes.len() as u64) as usize
+    }
+
+    fn lock(&self, lane: usize) -> std::sync::MutexGuard<'_, State> {
+        self.lanes[lane].lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `f`; returns whether the caller must start a leader.
-    fn push<T, F>(&self, f: F) -> (bool, tokio::sync::oneshot::Receiver<Result<T, AppError>>)
+    fn push<T, F>(
+        &self,
+        lane: usize,
+        f: F,
+    ) -> (bool, tokio::sync::oneshot::Receiver<Result<T, AppError>>)
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
@@ -66,18 +92,18 @@ impl Group {
             });
             (ok, finish)
         });
-        let mut state = self.lock();
+        let mut state = self.lock(lane);
         state.queue.push(job);
         let start = !state.leading;
         state.leading = true;
         (start, rx)
     }
 
-    /// Runs batches until the queue is empty.
-    fn lead(&self, pool: &Pool) {
+    /// Runs the lane's batches until its queue is empty.
+    fn lead(&self, lane: usize, pool: &Pool) {
         loop {
             let jobs: Vec<Job> = {
-                let mut state = self.lock();
+                let mut state = self.lock(lane);
                 if state.queue.is_empty() {
                     state.leading = false;
                     return;
@@ -101,7 +127,8 @@ fn run_batch(pool: &Pool, jobs: Vec<Job>) {
         }
     };
     let mut finishers: Vec<Finish> = Vec::with_capacity(jobs.len());
-    let outcome = write_tx(&mut conn, |tx| -> Result<(), diesel::result::Error> {
+    let audit = Deferred::begin();
+    let outcome = write_tx(&mut conn, |tx| -> Result<(), AppError> {
         for job in jobs {
             let mut finish: Option<Finish> = None;
             let step = write_tx(tx, |sp| {
@@ -124,11 +151,12 @@ fn run_batch(pool: &Pool, jobs: Vec<Job>) {
             match step {
                 Ok(()) | Err(diesel::result::Error::RollbackTransaction) => {}
                 // The savepoint itself failed: the transaction cannot be trusted any more.
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
+        audit.flush(tx)
     });
+    drop(audit);
     let failed = outcome.err().map(|e| {
         tracing::error!(error = %e, "a grouped commit failed");
         e.to_string()
@@ -141,16 +169,18 @@ fn run_batch(pool: &Pool, jobs: Vec<Job>) {
 impl super::Db {
     /// Like [`write`](super::Db::write), but the work may share its transaction and commit with
     /// other callers' (see the module docs). `f` must make its writes through [`write_tx`] (it
-    /// becomes a savepoint) and must not depend on being alone in its transaction.
-    pub async fn write_grouped<T, F>(&self, f: F) -> Result<T, AppError>
+    /// becomes a savepoint) and must not depend on being alone in its transaction. Work with
+    /// the same `lane_key` always runs in the same lane.
+    pub async fn write_grouped<T, F>(&self, lane_key: &str, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let (start, answer) = self.group.push(f);
+        let lane = self.group.lane(lane_key);
+        let (start, answer) = self.group.push(lane, f);
         if start {
             let (group, pool) = (self.group.clone(), self.write.clone());
-            tokio::task::spawn_blocking(move || group.lead(&pool));
+            tokio::task::spawn_blocking(move || group.lead(lane, &pool));
         }
         answer.await.unwrap_or_else(|_| {
             Err(AppError::db_unavailable(

@@ -208,12 +208,17 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
+        let backend = manager.backend;
         Ok(Db {
-            backend: manager.backend,
+            backend,
             write,
             read,
             manager,
-            group: Arc::default(),
+            // PostgreSQL: batches side by side on half the pool (the rest serves reads).
+            group: Arc::new(group::Group::new(match backend {
+                Backend::Sqlite => 1,
+                Backend::Postgres => (opts.pool_size / 2).clamp(1, 4) as usize,
+            })),
         })
     }
 
@@ -289,6 +294,20 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
 /// PostgreSQL: an ordinary transaction; rows that guard an invariant are locked `FOR UPDATE`.
 /// Inside another transaction it becomes a savepoint.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    // Audit events held back for a grouped commit share the fate of this (sub)transaction.
+    let held = crate::audit::service::held_len();
+    let result = begin_commit(conn, f);
+    if let (Some(len), Err(_)) = (held, &result) {
+        crate::audit::service::drop_held_after(len);
+    }
+    result
+}
+
+fn begin_commit<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,

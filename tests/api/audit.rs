@@ -144,3 +144,59 @@ async fn parallel_writers_never_fork_the_chain() {
     assert_eq!(v.body["ok"], true, "{}", v.body);
     assert_eq!(v.body["length"], 13);
 }
+
+/// The grouped commit holds audit events back and chains them at its end: an event appended
+/// inside a savepoint that rolls back is dropped with it, the others are chained in order, and
+/// the chain still verifies.
+#[tokio::test]
+async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
+    use gongyi::audit::service::{append, Deferred, Event};
+    use gongyi::db::write_tx;
+    use gongyi::error::AppError;
+
+    let app = spawn_app().await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = state.db.write_conn().unwrap();
+        let now = state.clock.now_naive();
+        let event = |action: &'static str| Event {
+            actor_id: None,
+            action,
+            entity: "grouped_test",
+            entity_id: "g1",
+            district_id: None,
+            summary: json!({"n": action}),
+        };
+        let held = Deferred::begin();
+        write_tx(&mut *conn, |tx| -> Result<(), AppError> {
+            append(tx, event("kept.first"), now)?;
+            let refused = write_tx(tx, |sp| -> Result<(), AppError> {
+                append(sp, event("rolled.back"), now)?;
+                Err(AppError::conflict("test", "this savepoint rolls back"))
+            });
+            assert!(refused.is_err());
+            append(tx, event("kept.second"), now)?;
+            held.flush(tx)
+        })
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    let events = app
+        .get("/api/v1/audit?entity=grouped_test", Some(&app.admin_token))
+        .await
+        .expect(200);
+    let actions: Vec<&str> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["kept.second", "kept.first"], "newest first");
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
+    assert_eq!(v.body["ok"], true, "{}", v.body);
+}

@@ -460,6 +460,12 @@ async fn bids_racing_the_close_are_opened_or_refused_never_lost() {
             "round {round}: every 201 is opened, nothing else is"
         );
     }
+    // Grouped commits chained their audit events: the chain still verifies.
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
+    assert_eq!(v.body["ok"], true, "{}", v.body);
 }
 
 #[tokio::test]
