@@ -196,6 +196,8 @@ fn mail_receipt(
     Ok(())
 }
 
+/// Places a sealed bid. Runs inside the caller's write transaction (`bids::routes` wraps it
+/// with the idempotency record in one), so a failure leaves nothing behind.
 pub fn place(
     conn: &mut DbConn,
     sealer: &Sealer,
@@ -204,45 +206,43 @@ pub fn place(
     offer: Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
-    write_tx(conn, |tx| {
-        let org = bidder(tx, actor)?;
-        let p = open_project(tx, project_id, now)?;
-        let creds = check_offer(&p, &org, &offer, now)?;
-        let contents = contents_of(&p, &org.id, &offer);
-        let id = uuid::Uuid::now_v7().to_string();
-        let bid = Bid {
-            sealed: Some(sealer.seal(&seal_context(&id), &contents.canonical())),
-            id,
-            project_id: p.id.clone(),
-            round: p.round,
-            organization_id: org.id.clone(),
-            status: BidStatus::Submitted.as_str().into(),
-            contents: None,
-            price_fen: None,
-            credentials: serde_json::to_string(&creds).map_err(AppError::internal)?,
-            receipt_sha256: contents.receipt(),
-            received_at: now,
-            disqualified_reasons: "[]".into(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        repo::insert(tx, &bid).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "bid_exists",
-                    "your organization has a live bid in this round; replace or withdraw it",
-                )
-            } else {
-                e.into()
-            }
-        })?;
-        audit_sealed(tx, sealer, actor, "bid.submitted", &bid, now)?;
-        mail_receipt(tx, &org, &p, &bid, now)?;
-        Ok(BidView {
-            bid,
-            contents: Some(contents),
-        })
+    let org = bidder(conn, actor)?;
+    let p = open_project(conn, project_id, now)?;
+    let creds = check_offer(&p, &org, &offer, now)?;
+    let contents = contents_of(&p, &org.id, &offer);
+    let id = uuid::Uuid::now_v7().to_string();
+    let bid = Bid {
+        sealed: Some(sealer.seal(&seal_context(&id), &contents.canonical())),
+        id,
+        project_id: p.id.clone(),
+        round: p.round,
+        organization_id: org.id.clone(),
+        status: BidStatus::Submitted.as_str().into(),
+        contents: None,
+        price_fen: None,
+        credentials: serde_json::to_string(&creds).map_err(AppError::internal)?,
+        receipt_sha256: contents.receipt(),
+        received_at: now,
+        disqualified_reasons: "[]".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    repo::insert(conn, &bid).map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::conflict(
+                "bid_exists",
+                "your organization has a live bid in this round; replace or withdraw it",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    audit_sealed(conn, sealer, actor, "bid.submitted", &bid, now)?;
+    mail_receipt(conn, &org, &p, &bid, now)?;
+    Ok(BidView {
+        bid,
+        contents: Some(contents),
     })
 }
 
@@ -253,6 +253,7 @@ fn own_bid(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<Bid, AppErro
         .ok_or_else(|| AppError::not_found("bid"))
 }
 
+/// Replaces a sealed bid with a new receipt, inside the caller's write transaction.
 pub fn replace(
     conn: &mut DbConn,
     sealer: &Sealer,
@@ -261,34 +262,32 @@ pub fn replace(
     offer: Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
-    write_tx(conn, |tx| {
-        let b = own_bid(tx, actor, id)?;
-        let org = bidder(tx, actor)?;
-        let p = open_project(tx, &b.project_id, now)?;
-        if b.round != p.round || b.status != BidStatus::Submitted.as_str() {
-            return Err(AppError::invalid_state(format!(
-                "a {} bid cannot be replaced",
-                b.status
-            )));
-        }
-        let creds = check_offer(&p, &org, &offer, now)?;
-        let contents = contents_of(&p, &org.id, &offer);
-        let receipt = contents.receipt();
-        let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
-        let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
-        if !repo::reseal(tx, &b.id, b.version, &sealed, &creds, &receipt, now)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the bid changed meanwhile; read it again",
-            ));
-        }
-        let bid = repo::find(tx, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
-        audit_sealed(tx, sealer, actor, "bid.replaced", &bid, now)?;
-        mail_receipt(tx, &org, &p, &bid, now)?;
-        Ok(BidView {
-            bid,
-            contents: Some(contents),
-        })
+    let b = own_bid(conn, actor, id)?;
+    let org = bidder(conn, actor)?;
+    let p = open_project(conn, &b.project_id, now)?;
+    if b.round != p.round || b.status != BidStatus::Submitted.as_str() {
+        return Err(AppError::invalid_state(format!(
+            "a {} bid cannot be replaced",
+            b.status
+        )));
+    }
+    let creds = check_offer(&p, &org, &offer, now)?;
+    let contents = contents_of(&p, &org.id, &offer);
+    let receipt = contents.receipt();
+    let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
+    let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
+    if !repo::reseal(conn, &b.id, b.version, &sealed, &creds, &receipt, now)? {
+        return Err(AppError::conflict(
+            "concurrent_update",
+            "the bid changed meanwhile; read it again",
+        ));
+    }
+    let bid = repo::find(conn, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
+    audit_sealed(conn, sealer, actor, "bid.replaced", &bid, now)?;
+    mail_receipt(conn, &org, &p, &bid, now)?;
+    Ok(BidView {
+        bid,
+        contents: Some(contents),
     })
 }
 

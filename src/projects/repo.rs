@@ -231,19 +231,13 @@ pub fn claim(conn: &mut DbConn, id: &str, version: i64, status: &str) -> QueryRe
 /// The project, locked `FOR SHARE` until the transaction ends on PostgreSQL, so a concurrent
 /// status change (the close) is ordered with this transaction.
 pub fn find_for_share(conn: &mut DbConn, id: &str) -> QueryResult<Option<Project>> {
-    if let DbConn::Pg(_) = conn {
-        #[derive(QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = Text)]
-            #[allow(dead_code)]
-            id: String,
-        }
-        let rows: Vec<Row> = diesel::sql_query("SELECT id FROM projects WHERE id = $1 FOR SHARE")
-            .bind::<Text, _>(id)
-            .load(conn)?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
+    match conn {
+        DbConn::Pg(pg) => projects::table
+            .find(id)
+            .select(Project::as_select())
+            .for_share()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(_) => find(conn, id),
     }
-    find(conn, id)
 }
