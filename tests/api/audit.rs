@@ -168,7 +168,7 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
             summary: json!({"n": action}),
         };
         let held = Deferred::begin();
-        write_tx(&mut *conn, |tx| -> Result<(), AppError> {
+        write_tx(&mut conn, |tx| -> Result<(), AppError> {
             append(tx, event("kept.first"), now)?;
             let refused = write_tx(tx, |sp| -> Result<(), AppError> {
                 append(sp, event("rolled.back"), now)?;
