@@ -13,8 +13,9 @@
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
 //! PostgreSQL several batches run side by side, while the work of one organization (its live bid,
-//! its idempotency keys) always lands in the same lane and two lanes never wait on each other's
-//! rows. SQLite has one lane: it has one writer.
+//! its idempotency keys) always lands in the same lane, so two lanes never insert the same unique
+//! row and cannot deadlock on one; they only queue briefly for the audit head at commit. SQLite
+//! has one lane: it has one writer.
 //!
 //! Nothing is answered before the commit that makes it durable. When that commit fails, every
 //! caller of the batch gets 503 `database_unavailable` and nothing of the batch is stored, so a
