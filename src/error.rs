@@ -242,6 +242,31 @@ fn is_unavailable(message: &str) -> bool {
     .any(|s| m.contains(s))
 }
 
+/// One field's problem as a 422 naming it, so `validate::text(…)?` reads as it should.
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::validation(vec![e])
+    }
+}
+
+impl AppError {
+    /// For `map_err` on an insert: a unique-constraint violation becomes 409 `code`; any other
+    /// database error converts as usual.
+    pub fn unique_as(
+        code: &'static str,
+        detail: impl Into<String>,
+    ) -> impl FnOnce(diesel::result::Error) -> AppError {
+        let detail = detail.into();
+        move |e| {
+            if crate::db::is_unique_violation(&e) {
+                AppError::conflict(code, detail)
+            } else {
+                e.into()
+            }
+        }
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<crate::domain::spec::Invalid> for FieldError {

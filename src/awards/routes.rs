@@ -85,7 +85,7 @@ pub async fn award_project(
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
     if let Some(j) = &b.justification {
-        validate::text("justification", j, 0, 4000).map_err(|e| AppError::validation(vec![e]))?;
+        validate::text("justification", j, 0, 4000)?;
     }
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let (a, panel) = state
@@ -158,8 +158,7 @@ pub async fn file_objection(
     id: web::Path<String>,
     body: Json<ObjectionRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let grounds = validate::text("grounds", &body.grounds, 1, 4000)
-        .map_err(|e| AppError::validation(vec![e]))?;
+    let grounds = validate::text("grounds", &body.grounds, 1, 4000)?;
     let (id, now) = (id.into_inner(), state.clock.now_naive());
     let o = state
         .db
@@ -191,8 +190,7 @@ pub async fn resolve_objection(
     id: web::Path<String>,
     body: Json<ResolveRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let reply =
-        validate::text("reply", &body.reply, 1, 4000).map_err(|e| AppError::validation(vec![e]))?;
+    let reply = validate::text("reply", &body.reply, 1, 4000)?;
     let upheld = matches!(body.outcome, Outcome::Upheld);
     let (id, now) = (id.into_inner(), state.clock.now_naive());
     let o = state

@@ -6,9 +6,11 @@ use serde_json::json;
 use super::repo::{self, Award, Objection};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::bids::model::BidStatus;
+use crate::db::{write_tx, DbConn};
 use crate::domain::rules::RulePacks;
 use crate::error::AppError;
+use crate::evaluation::repo::SeatStatus;
 use crate::notify::{self, Mail};
 use crate::projects::model::{Project, ProjectStatus};
 
@@ -57,7 +59,7 @@ fn mail_bidders(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     for b in crate::bids::repo::list_round(conn, &p.id, round)? {
-        if b.status == "withdrawn" {
+        if b.status == BidStatus::Withdrawn.as_str() {
             continue;
         }
         if let Some(o) = crate::orgs::repo::find(conn, &b.organization_id)? {
@@ -135,13 +137,10 @@ pub fn award(
             created_at: now,
             finalized_at: None,
         };
-        repo::insert(tx, &a).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("award_exists", "the round has an award")
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert(tx, &a).map_err(AppError::unique_as(
+            "award_exists",
+            "the round has an award",
+        ))?;
         let mut project = p.clone();
         project.status = ProjectStatus::Awarded.as_str().into();
         project.updated_at = now;
@@ -185,7 +184,7 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
 pub fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError> {
     let mut names = Vec::new();
     for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
-        if s.status == "accepted" {
+        if s.is(SeatStatus::Accepted) {
             if let Some(e) = crate::experts::repo::find(conn, &s.expert_id)? {
                 names.push(e.name);
             }
@@ -209,7 +208,7 @@ pub fn object(
             .ok_or_else(AppError::forbidden)?;
         let bid_in_round = crate::bids::repo::list_round(tx, &a.project_id, a.round)?
             .into_iter()
-            .any(|b| b.organization_id == org && b.status != "withdrawn");
+            .any(|b| b.organization_id == org && b.status != BidStatus::Withdrawn.as_str());
         if !bid_in_round {
             return Err(AppError::new(
                 actix_web::http::StatusCode::FORBIDDEN,

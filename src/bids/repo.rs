@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::Bid;
+use super::model::{Bid, BidStatus};
 use crate::db::schema::bids;
 use crate::db::DbConn;
 
@@ -63,7 +63,7 @@ pub fn withdraw(
             .filter(bids::status.eq("submitted")),
     )
     .set((
-        bids::status.eq("withdrawn"),
+        bids::status.eq(BidStatus::Withdrawn.as_str()),
         bids::sealed.eq(None::<String>),
         bids::version.eq(version + 1),
         bids::updated_at.eq(now),
@@ -126,7 +126,7 @@ pub fn list_project(
     if let Some(r) = rounds_up_to {
         q = q
             .filter(bids::round.le(r))
-            .filter(bids::status.ne("withdrawn"));
+            .filter(bids::status.ne(BidStatus::Withdrawn.as_str()));
     }
     if let Some(a) = after {
         q = q.filter(bids::id.gt(a.to_owned()));

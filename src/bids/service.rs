@@ -10,7 +10,7 @@ use super::repo;
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::crypto::Sealer;
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::db::{write_tx, DbConn};
 use crate::domain::eligibility::{Credentials, Failure};
 use crate::domain::rules::RulePacks;
 use crate::domain::Money;
@@ -108,16 +108,20 @@ fn open_project(
     let p = crate::projects::repo::find_for_share(conn, project_id)?
         .filter(|p| p.status != ProjectStatus::Draft.as_str())
         .ok_or_else(|| AppError::not_found("project"))?;
-    match p.status.as_str() {
-        "open" if now < p.bid_close_at => Ok(p),
-        "open" | "evaluating" | "awarded" | "contracted" | "failed" => Err(AppError::conflict(
+    use ProjectStatus::*;
+    match ProjectStatus::parse(&p.status) {
+        Some(Open) if now < p.bid_close_at => Ok(p),
+        Some(Open | Evaluating | Awarded | Contracted | Failed) => Err(AppError::conflict(
             "deadline_passed",
             format!(
                 "bidding closed at {}",
                 p.bid_close_at.and_utc().to_rfc3339()
             ),
         )),
-        other => Err(AppError::invalid_state(format!("the project is {other}"))),
+        _ => Err(AppError::invalid_state(format!(
+            "the project is {}",
+            p.status
+        ))),
     }
 }
 
@@ -228,16 +232,10 @@ pub fn place(
         created_at: now,
         updated_at: now,
     };
-    repo::insert(conn, &bid).map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::conflict(
-                "bid_exists",
-                "your organization has a live bid in this round; replace or withdraw it",
-            )
-        } else {
-            e.into()
-        }
-    })?;
+    repo::insert(conn, &bid).map_err(AppError::unique_as(
+        "bid_exists",
+        "your organization has a live bid in this round; replace or withdraw it",
+    ))?;
     audit_sealed(conn, sealer, actor, "bid.submitted", &bid, now)?;
     mail_receipt(conn, &org, &p, &bid, now)?;
     Ok(BidView {

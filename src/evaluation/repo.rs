@@ -19,6 +19,29 @@ pub struct PanelDraw {
     pub drawn_at: NaiveDateTime,
 }
 
+/// Where a panel seat stands: members are invited, alternates wait on standby until a member
+/// declines or lets the invitation expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatStatus {
+    Invited,
+    Standby,
+    Accepted,
+    Declined,
+    Expired,
+}
+
+impl SeatStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SeatStatus::Invited => "invited",
+            SeatStatus::Standby => "standby",
+            SeatStatus::Accepted => "accepted",
+            SeatStatus::Declined => "declined",
+            SeatStatus::Expired => "expired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = panel_seats)]
 pub struct Seat {
@@ -33,6 +56,12 @@ pub struct Seat {
     pub decline_reason: Option<String>,
     pub responded_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+impl Seat {
+    pub fn is(&self, status: SeatStatus) -> bool {
+        self.status == status.as_str()
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -101,7 +130,7 @@ pub fn seats_of_expert(
 ) -> QueryResult<Vec<Seat>> {
     let mut q = panel_seats::table
         .filter(panel_seats::expert_id.eq(expert_id))
-        .filter(panel_seats::status.ne("standby"))
+        .filter(panel_seats::status.ne(SeatStatus::Standby.as_str()))
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(panel_seats::id.gt(a.to_owned()));
@@ -158,10 +187,10 @@ pub fn invite(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bo
     let n = diesel::update(
         panel_seats::table
             .filter(panel_seats::id.eq(id))
-            .filter(panel_seats::status.eq("standby")),
+            .filter(panel_seats::status.eq(SeatStatus::Standby.as_str())),
     )
     .set((
-        panel_seats::status.eq("invited"),
+        panel_seats::status.eq(SeatStatus::Invited.as_str()),
         panel_seats::invited_at.eq(now),
     ))
     .execute(conn)?;
@@ -175,7 +204,7 @@ pub fn stale_invitations(
     limit: i64,
 ) -> QueryResult<Vec<Seat>> {
     panel_seats::table
-        .filter(panel_seats::status.eq("invited"))
+        .filter(panel_seats::status.eq(SeatStatus::Invited.as_str()))
         .filter(panel_seats::invited_at.lt(cutoff))
         .order(panel_seats::invited_at.asc())
         .limit(limit)

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{ScoreSheet, Seat};
+use super::repo::{ScoreSheet, Seat, SeatStatus};
 use super::service;
 use crate::app::State;
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
@@ -94,6 +94,7 @@ async fn panel_response(
     let mut members = Vec::new();
     let mut alternates = Vec::new();
     for (s, name) in seats {
+        let standby = s.is(SeatStatus::Standby);
         let m = PanelMember {
             expert_id: s.expert_id,
             name,
@@ -101,7 +102,7 @@ async fn panel_response(
             position: s.position,
         };
         // Alternates wait on standby; one invited after a decline has joined the members.
-        if s.status == "standby" {
+        if standby {
             alternates.push(m);
         } else {
             members.push(m);
@@ -223,8 +224,7 @@ pub async fn decline_assignment(
     id: web::Path<String>,
     body: Json<DeclineRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = validate::text("reason", &body.reason, 1, 1000)
-        .map_err(|e| AppError::validation(vec![e]))?;
+    let reason = validate::text("reason", &body.reason, 1, 1000)?;
     let (id, now) = (id.into_inner(), state.clock.now_naive());
     let s = state
         .db
@@ -289,17 +289,14 @@ pub async fn score_bid(
         })?;
         points.insert(k.clone(), d.normalize());
     }
-    let comment = validate::text("comment", &b.comment, 0, 4000)
-        .map_err(|e| AppError::validation(vec![e]))?;
+    let comment = validate::text("comment", &b.comment, 0, 4000)?;
     let dissent = match b
         .dissent
         .as_deref()
         .map(str::trim)
         .filter(|d| !d.is_empty())
     {
-        Some(d) => {
-            Some(validate::text("dissent", d, 1, 4000).map_err(|e| AppError::validation(vec![e]))?)
-        }
+        Some(d) => Some(validate::text("dissent", d, 1, 4000)?),
         None => None,
     };
     let (id, now) = (id.into_inner(), state.clock.now_naive());
@@ -384,8 +381,7 @@ pub async fn redraw_panel(
     id: web::Path<String>,
     body: Json<RedrawRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = validate::text("reason", &body.reason, 1, 1000)
-        .map_err(|e| AppError::validation(vec![e]))?;
+    let reason = validate::text("reason", &body.reason, 1, 1000)?;
     let (pid, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let (viewer, project) = (actor.clone(), pid.clone());
     state

@@ -6,18 +6,18 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::repo::{self, PanelDraw, ScoreSheet, Seat};
+use super::repo::{self, PanelDraw, ScoreSheet, Seat, SeatStatus};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
-use crate::bids::model::Bid;
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::bids::model::{Bid, BidStatus};
+use crate::db::{write_tx, DbConn};
 use crate::domain::draw;
 use crate::domain::rules::RulePack;
 use crate::domain::scoring::{self, Ranked};
 use crate::domain::spec::ProjectSpec;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
-use crate::projects::model::Project;
+use crate::projects::model::{Project, ProjectStatus};
 
 fn mail_expert(
     conn: &mut DbConn,
@@ -144,9 +144,9 @@ pub fn draw_panel(
                 expert_id: id.clone(),
                 position: i as i32 + 1,
                 status: if member {
-                    "invited".into()
+                    SeatStatus::Invited.as_str().into()
                 } else {
-                    "standby".into()
+                    SeatStatus::Standby.as_str().into()
                 },
                 invited_at: member.then_some(now),
                 declaration: None,
@@ -197,14 +197,14 @@ pub fn is_accepted_member(
     };
     Ok(repo::seats(conn, project_id, round)?
         .iter()
-        .any(|s| s.expert_id == e.id && s.status == "accepted"))
+        .any(|s| s.expert_id == e.id && s.is(SeatStatus::Accepted)))
 }
 
 fn own_seat(conn: &mut DbConn, actor: &AuthUser, seat_id: &str) -> Result<Seat, AppError> {
     let e = crate::experts::repo::find_by_user(conn, &actor.id)?
         .ok_or_else(|| AppError::not_found("assignment"))?;
     repo::find_seat(conn, seat_id)?
-        .filter(|s| s.expert_id == e.id && s.status != "standby")
+        .filter(|s| s.expert_id == e.id && !s.is(SeatStatus::Standby))
         .ok_or_else(|| AppError::not_found("assignment"))
 }
 
@@ -256,8 +256,8 @@ pub fn accept(
         if !repo::move_seat(
             tx,
             &s.id,
-            "invited",
-            "accepted",
+            SeatStatus::Invited.as_str(),
+            SeatStatus::Accepted.as_str(),
             Some("no_conflict"),
             None,
             now,
@@ -284,7 +284,7 @@ fn invite_next(
 ) -> Result<(), AppError> {
     match repo::seats(conn, &p.id, round)?
         .into_iter()
-        .find(|x| x.status == "standby")
+        .find(|x| x.is(SeatStatus::Standby))
     {
         Some(alt) => {
             repo::invite(conn, &alt.id, now)?;
@@ -323,8 +323,8 @@ pub fn expire_invitations(
                 || !repo::move_seat(
                     tx,
                     &s.id,
-                    "invited",
-                    "expired",
+                    SeatStatus::Invited.as_str(),
+                    SeatStatus::Expired.as_str(),
                     None,
                     Some("no answer in time"),
                     now,
@@ -369,7 +369,7 @@ pub fn redraw(
         let mut p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
-        if p.status != "evaluating" {
+        if p.status != ProjectStatus::Evaluating.as_str() {
             return Err(AppError::invalid_state(format!(
                 "a project that is {} has no panel to redraw",
                 p.status
@@ -386,7 +386,7 @@ pub fn redraw(
         let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
         let opened: Vec<Bid> = crate::bids::repo::list_round(tx, &p.id, p.round)?
             .into_iter()
-            .filter(|b| b.status != "withdrawn")
+            .filter(|b| b.status != BidStatus::Withdrawn.as_str())
             .collect();
         let drawn = draw_panel(tx, &p, &spec, &pack, &opened, now)?;
         p.status_reason = if drawn {
@@ -428,7 +428,15 @@ pub fn decline(
 ) -> Result<Seat, AppError> {
     write_tx(conn, |tx| {
         let s = own_seat(tx, actor, seat_id)?;
-        if !repo::move_seat(tx, &s.id, "invited", "declined", None, Some(&reason), now)? {
+        if !repo::move_seat(
+            tx,
+            &s.id,
+            SeatStatus::Invited.as_str(),
+            SeatStatus::Declined.as_str(),
+            None,
+            Some(&reason),
+            now,
+        )? {
             return Err(AppError::invalid_state(format!(
                 "an assignment that is {} cannot be declined",
                 s.status
@@ -466,7 +474,7 @@ pub fn score(
                 bid.status
             )));
         }
-        if p.status != "evaluating" {
+        if p.status != ProjectStatus::Evaluating.as_str() {
             return Err(AppError::invalid_state(format!(
                 "the project is {}; scoring is closed",
                 p.status
@@ -520,16 +528,10 @@ pub fn score(
             dissent,
             submitted_at: now,
         };
-        repo::insert_sheet(tx, &sheet).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "score_final",
-                    "your sheet for this bid is submitted and final",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as(
+            "score_final",
+            "your sheet for this bid is submitted and final",
+        ))?;
         audit::append(
             tx,
             Event {
@@ -581,7 +583,7 @@ pub fn evaluation(
         .collect();
     let seats: Vec<Seat> = repo::seats(conn, &p.id, round)?
         .into_iter()
-        .filter(|s| s.status == "accepted")
+        .filter(|s| s.is(SeatStatus::Accepted))
         .collect();
     let size = repo::find_draw(conn, &p.id, round)?
         .map(|d| d.size as usize)
@@ -668,7 +670,7 @@ pub fn panel(
                     repo::seats(conn, &p.id, round)
                         .unwrap_or_default()
                         .iter()
-                        .any(|s| s.expert_id == e.id && s.status != "standby")
+                        .any(|s| s.expert_id == e.id && !s.is(SeatStatus::Standby))
                 })
             }
             _ => false,

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::repo::{self, Balances, Fund, LedgerEntry};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::db::{write_tx, DbConn};
 use crate::domain::spec::FundSource;
 use crate::domain::Money;
 use crate::error::AppError;
@@ -54,16 +54,10 @@ pub fn create(
             created_by: actor.id.clone(),
             created_at: now,
         };
-        repo::insert(tx, &fund).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "fund_exists",
-                    "the district has a fund of this name for this fiscal year",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert(tx, &fund).map_err(AppError::unique_as(
+            "fund_exists",
+            "the district has a fund of this name for this fiscal year",
+        ))?;
         audit::append(
             tx,
             Event {
@@ -121,16 +115,10 @@ fn post(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppEr
             at: now,
         },
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            AppError::conflict(
-                "already_posted",
-                format!("ledger entry {} exists", m.ref_key),
-            )
-        } else {
-            e.into()
-        }
-    })
+    .map_err(AppError::unique_as(
+        "already_posted",
+        format!("ledger entry {} exists", m.ref_key),
+    ))
 }
 
 /// Reserves `m.amount` if the fund has it available: 409 `budget_exceeded` otherwise. Must run

@@ -331,7 +331,7 @@ pub struct ReasonRequest {
 }
 
 fn reason(b: &ReasonRequest) -> Result<String, AppError> {
-    validate::text("reason", &b.reason, 1, 1000).map_err(|e| AppError::validation(vec![e]))
+    validate::text("reason", &b.reason, 1, 1000).map_err(AppError::from)
 }
 
 #[utoipa::path(post, path = "/api/v1/needs/{id}/return", tag = "needs", request_body = ReasonRequest, params(("id" = String, Path)),

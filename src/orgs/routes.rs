@@ -310,9 +310,7 @@ async fn decide(
         .map(str::trim)
         .filter(|r| !r.is_empty())
     {
-        Some(r) => {
-            Some(validate::text("reason", r, 1, 1000).map_err(|e| AppError::validation(vec![e]))?)
-        }
+        Some(r) => Some(validate::text("reason", r, 1, 1000)?),
         None if !matches!(d, Decision::Verify) => {
             return Err(AppError::field(
                 "reason",

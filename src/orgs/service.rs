@@ -6,7 +6,7 @@ use serde_json::json;
 use super::repo::{self, Organization};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::db::{write_tx, DbConn};
 use crate::domain::eligibility::Credentials;
 use crate::domain::spec::{OrgType, Rating};
 use crate::domain::uscc::Uscc;
@@ -56,16 +56,10 @@ pub fn register(
             created_at: now,
             updated_at: now,
         };
-        repo::insert(tx, &org).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "uscc_taken",
-                    "an organization with this credit code is registered",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert(tx, &org).map_err(AppError::unique_as(
+            "uscc_taken",
+            "an organization with this credit code is registered",
+        ))?;
         let mut account = r.account.clone();
         account.organization_id = Some(org.id.clone());
         let user = crate::users::service::create_user_hashed(

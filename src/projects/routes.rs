@@ -224,8 +224,7 @@ pub async fn cancel_project(
     id: web::Path<String>,
     body: Json<CancelRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let reason = validate::text("reason", &body.reason, 1, 1000)
-        .map_err(|e| AppError::validation(vec![e]))?;
+    let reason = validate::text("reason", &body.reason, 1, 1000)?;
     let (id, now) = (id.into_inner(), state.clock.now_naive());
     let p = state
         .db

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::repo::{self, Region};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind};
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::db::{write_tx, DbConn};
 use crate::error::AppError;
 
 pub struct CreateRegion {
@@ -69,16 +69,10 @@ pub fn create_region(
             street_id,
             created_at: now,
         };
-        repo::insert(tx, &region).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict(
-                    "region_exists",
-                    "a region of this name exists under the same parent",
-                )
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert(tx, &region).map_err(AppError::unique_as(
+            "region_exists",
+            "a region of this name exists under the same parent",
+        ))?;
         let district = region
             .district_id
             .clone()

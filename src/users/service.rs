@@ -8,7 +8,7 @@ use super::model::{NewUser, User};
 use super::repo::{self, UserChanges};
 use crate::audit::{self, Event};
 use crate::auth::{passwords, AuthUser, Role};
-use crate::db::{is_unique_violation, write_tx, DbConn};
+use crate::db::{write_tx, DbConn};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional;
 use crate::notify::{self, Mail};
@@ -107,13 +107,10 @@ pub fn create_user_hashed(
             created_at: now,
             updated_at: now,
         };
-        repo::insert(tx, &user).map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::conflict("email_taken", "an account with this email exists")
-            } else {
-                e.into()
-            }
-        })?;
+        repo::insert(tx, &user).map_err(AppError::unique_as(
+            "email_taken",
+            "an account with this email exists",
+        ))?;
         let district = match &user.region_id {
             Some(r) => crate::regions::repo::find_path(tx, r)?.map(|p| p.district().to_owned()),
             None => None,
