@@ -14,6 +14,7 @@ Only 127.0.0.1 is ever contacted. Every loop is bounded by a count or a deadline
 """
 
 import argparse
+import asyncio
 import hashlib
 import http.client
 import json
@@ -783,8 +784,9 @@ def server_times(path):
 
 
 class WaitSampler:
-    """Samples what the active PostgreSQL backends of the bench database wait on, every 0.5 s
-    (through psql), for at most `seconds` + 10 s."""
+    """Samples what the active PostgreSQL backends of the bench database wait on, every 0.5 s,
+    for at most `seconds` + 10 s, through one psql session kept open (a psql started per sample
+    would cost the shared cores a process, a backend and a handshake each time)."""
 
     QUERY = ("SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, 'running'), count(*) "
              "FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' "
@@ -792,6 +794,7 @@ class WaitSampler:
              "UNION ALL SELECT 'tuple-lock queue on ' || l.relation::regclass::text, count(*) FROM pg_locks l "
              "JOIN pg_database d ON d.oid = l.database AND d.datname = current_database() "
              "WHERE l.locktype = 'tuple' GROUP BY l.relation")
+    END = "--end-of-sample--"
 
     def __init__(self, url, seconds):
         self.url = url
@@ -806,20 +809,42 @@ class WaitSampler:
 
     def _run(self):
         import subprocess
-        for _ in range(self.max_samples):
-            if self.stop_evt.is_set():
-                break
+        try:
+            psql = subprocess.Popen(["psql", self.url, "-qAtX", "-F", "|"], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        except OSError:
+            return
+        try:
+            for _ in range(self.max_samples):
+                if self.stop_evt.is_set():
+                    break
+                psql.stdin.write(f"{self.QUERY};\n\\echo {self.END}\n")
+                psql.stdin.flush()
+                lines = []
+                while True:
+                    line = psql.stdout.readline()
+                    if not line or line.strip() == self.END:
+                        break
+                    lines.append(line)
+                if not line:
+                    break  # psql has gone
+                self.samples += 1
+                for line in lines:
+                    if "|" in line:
+                        k, n = line.rsplit("|", 1)
+                        self.totals[k] = self.totals.get(k, 0) + int(n)
+                self.stop_evt.wait(0.5)
+        except (OSError, ValueError):
+            pass
+        finally:
             try:
-                out = subprocess.run(["psql", self.url, "-qAtX", "-F", "|", "-c", self.QUERY], capture_output=True,
-                                     text=True, timeout=5).stdout
-            except (OSError, subprocess.SubprocessError):
-                out = ""
-            self.samples += 1
-            for line in out.splitlines():
-                if "|" in line:
-                    k, n = line.rsplit("|", 1)
-                    self.totals[k] = self.totals.get(k, 0) + int(n)
-            self.stop_evt.wait(0.5)
+                psql.stdin.close()
+            except OSError:
+                pass
+            try:
+                psql.wait(timeout=5)
+            except subprocess.SubprocessError:
+                psql.kill()
 
     def stop(self):
         self.stop_evt.set()
@@ -827,6 +852,40 @@ class WaitSampler:
         n = max(1, self.samples)
         return {"samples": self.samples,
                 "mean_backends": dict(sorted(((k, round(v / n, 2)) for k, v in self.totals.items()), key=lambda kv: -kv[1]))}
+
+
+async def exchange(conn, request):
+    """Sends one HTTP/1.1 request on an asyncio (reader, writer) pair and reads the answer:
+    (status, body, whether the server closes the connection)."""
+    reader, writer = conn
+    writer.write(request)
+    line = await reader.readline()
+    if not line:
+        raise ConnectionResetError("the server closed the connection")
+    status = int(line.split(b" ", 2)[1])
+    length, chunked, close = 0, False, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value:
+            chunked = True
+        elif name == b"connection" and value == b"close":
+            close = True
+    if not chunked:
+        return status, await reader.readexactly(length) if length else b"", close
+    body = bytearray()
+    while True:
+        size = int((await reader.readline()).split(b";")[0], 16)
+        if size == 0:
+            await reader.readline()
+            return status, bytes(body), close
+        body += await reader.readexactly(size)
+        await reader.readline()
 
 
 def run_throughput(args, env, rng):
@@ -842,49 +901,71 @@ def run_throughput(args, env, rng):
         f"{time.time() - t0:.1f} s) -> {len(projects) * len(orgs)} possible bids; {len(orgs)} clients as fast as "
         f"they can for up to {args.tp_seconds} s")
 
+    # One event loop drives the 200 keep-alive connections: 200 Python threads spent much of
+    # the shared cores on switching and the GIL, CPU the server and PostgreSQL then lacked.
     records = []
-    lock = threading.Lock()
-    start_evt = threading.Event()
-    box = {}
-
-    def worker(o):
-        org = orgs[o]
-        c = Client(args.port, org["token"])
-        order = list(range(len(projects)))
-        random.Random(o).shuffle(order)
-        mine = []
-        start_evt.wait(timeout=60)
-        end = box["end"]
-        for i, p in enumerate(order):  # bounded: at most one bid per project
-            if time.time() >= end:
-                break
-            body = bid_body(rng, org["name"], ceiling_fen)
-            rid = f"tp-{o:03d}-{i:03d}"
-            r = c.request("POST", f"/api/v1/projects/{projects[p]}/bids", body,
-                          {"Idempotency-Key": str(uuid.uuid4()), "X-Request-Id": rid})
-            mine.append((time.time(), r["status"], problem_code(r) if r["status"] >= 400 else None, r["latency_s"] * 1000,
-                         r["error"], rid))
-        c.close()
-        with lock:
-            records.extend(mine)
-
-    threads = [threading.Thread(target=worker, args=(o,), daemon=True) for o in range(len(orgs))]
-    for t in threads:
-        t.start()
-    time.sleep(0.5)
     meter = CpuMeter(args.server_pid)
     sampler = WaitSampler(args.pg_url, args.tp_seconds) if args.pg_url else None
-    meter.start()
-    begin = time.time()
-    box["end"] = begin + args.tp_seconds
-    start_evt.set()
-    if sampler:
-        sampler.start()
-    for t in threads:
-        t.join(timeout=max(1.0, box["end"] + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS + 5 - time.time()))
-    if any(t.is_alive() for t in threads):
-        raise Fatal("throughput clients did not finish in time")
-    finish = time.time()
+    box = {}
+
+    async def worker(o, start):
+        org = orgs[o]
+        order = list(range(len(projects)))
+        random.Random(o).shuffle(order)
+        conn = None
+        await start.wait()
+        for i, p in enumerate(order):  # bounded: at most one bid per project
+            if time.time() >= box["end"]:
+                break
+            body = json.dumps(bid_body(rng, org["name"], ceiling_fen)).encode()
+            rid = f"tp-{o:03d}-{i:03d}"
+            head = (f"POST /api/v1/projects/{projects[p]}/bids HTTP/1.1\r\nHost: {HOST}\r\n"
+                    f"Authorization: Bearer {org['token']}\r\nContent-Type: application/json\r\n"
+                    f"Accept: application/json\r\nIdempotency-Key: {uuid.uuid4()}\r\n"
+                    f"X-Request-Id: {rid}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            t0 = time.perf_counter()
+            status, raw, err = 0, b"", None
+            for _ in range(TRANSPORT_ATTEMPTS):  # same key on a resend: safe
+                try:
+                    if conn is None:
+                        conn = await asyncio.wait_for(asyncio.open_connection(HOST, args.port), REQUEST_TIMEOUT_S)
+                        conn[1].get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    status, raw, close = await asyncio.wait_for(exchange(conn, head + body), REQUEST_TIMEOUT_S)
+                    if close:
+                        conn[1].close()
+                        conn = None
+                    err = None
+                    break
+                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError) as e:
+                    err = f"{type(e).__name__}: {e}"
+                    if conn is not None:
+                        conn[1].close()
+                        conn = None
+            code = problem_code({"body": raw}) if status >= 400 else None
+            records.append((time.time(), status, code, (time.perf_counter() - t0) * 1000, err, rid))
+        if conn is not None:
+            conn[1].close()
+
+    async def main():
+        start = asyncio.Event()
+        tasks = [asyncio.create_task(worker(o, start)) for o in range(len(orgs))]
+        await asyncio.sleep(0.5)
+        meter.start()
+        box["begin"] = time.time()
+        box["end"] = box["begin"] + args.tp_seconds
+        start.set()
+        if sampler:
+            sampler.start()
+        limit = args.tp_seconds + REQUEST_TIMEOUT_S * TRANSPORT_ATTEMPTS + 5
+        done, pending = await asyncio.wait(tasks, timeout=limit)
+        if pending:
+            raise Fatal("throughput clients did not finish in time")
+        for t in done:
+            t.result()
+        box["finish"] = time.time()
+
+    asyncio.run(main())
+    begin, finish = box["begin"], box["finish"]
     cpu = meter.stop()
     elapsed = finish - begin
     waits = sampler.stop() if sampler else None

@@ -128,10 +128,14 @@ impl Deferred {
         Deferred(())
     }
 
-    /// Chains and stores the held events inside the batch's transaction.
-    pub fn flush(&self, conn: &mut DbConn) -> Result<(), AppError> {
-        let rows = DEFERRED.with(|d| d.borrow_mut().as_mut().map(std::mem::take));
-        write_chained(conn, rows.unwrap_or_default())
+    /// Chains and stores the held events inside the batch's transaction; how many.
+    pub fn flush(&self, conn: &mut DbConn) -> Result<usize, AppError> {
+        let rows = DEFERRED
+            .with(|d| d.borrow_mut().as_mut().map(std::mem::take))
+            .unwrap_or_default();
+        let n = rows.len();
+        write_chained(conn, rows)?;
+        Ok(n)
     }
 }
 

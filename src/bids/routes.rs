@@ -159,7 +159,7 @@ async fn idempotent<F>(
     act: F,
 ) -> Result<HttpResponse, AppError>
 where
-    F: FnOnce(&mut crate::db::DbConn, chrono::NaiveDateTime) -> Result<BidView, AppError>
+    F: Fn(&mut crate::db::DbConn, chrono::NaiveDateTime) -> Result<BidView, AppError>
         + Send
         + 'static,
 {
@@ -225,7 +225,7 @@ pub async fn create_bid(
     let offer = body.0.offer()?;
     let (st, a, pid) = (state.clone(), actor.clone(), id.into_inner());
     idempotent(&state, &actor, &req, &raw, 201, move |c, now| {
-        service::place(c, &st.sealer, &a, &pid, offer, now)
+        service::place(c, &st.sealer, &a, &pid, &offer, now)
     })
     .await
 }
@@ -244,7 +244,7 @@ pub async fn replace_bid(
     let offer = body.0.offer()?;
     let (st, a, bid) = (state.clone(), actor.clone(), id.into_inner());
     idempotent(&state, &actor, &req, &raw, 200, move |c, now| {
-        service::replace(c, &st.sealer, &a, &bid, offer, now)
+        service::replace(c, &st.sealer, &a, &bid, &offer, now)
     })
     .await
 }

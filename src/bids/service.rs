@@ -207,13 +207,13 @@ pub fn place(
     sealer: &Sealer,
     actor: &AuthUser,
     project_id: &str,
-    offer: Offer,
+    offer: &Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
     let org = bidder(conn, actor)?;
     let p = open_project(conn, project_id, now)?;
-    let creds = check_offer(&p, &org, &offer, now)?;
-    let contents = contents_of(&p, &org.id, &offer);
+    let creds = check_offer(&p, &org, offer, now)?;
+    let contents = contents_of(&p, &org.id, offer);
     let id = uuid::Uuid::now_v7().to_string();
     let bid = Bid {
         sealed: Some(sealer.seal(&seal_context(&id), &contents.canonical())),
@@ -257,7 +257,7 @@ pub fn replace(
     sealer: &Sealer,
     actor: &AuthUser,
     id: &str,
-    offer: Offer,
+    offer: &Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
     let b = own_bid(conn, actor, id)?;
@@ -269,8 +269,8 @@ pub fn replace(
             b.status
         )));
     }
-    let creds = check_offer(&p, &org, &offer, now)?;
-    let contents = contents_of(&p, &org.id, &offer);
+    let creds = check_offer(&p, &org, offer, now)?;
+    let contents = contents_of(&p, &org.id, offer);
     let receipt = contents.receipt();
     let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;

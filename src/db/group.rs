@@ -5,8 +5,14 @@
 //! In a burst — the last minute before a bid deadline — requests that each wait for their own
 //! commit queue up behind that cost. [`Db::write_grouped`](super::Db::write_grouped) queues a
 //! request's work instead; one leader at a time takes the write connection, runs every queued
-//! piece of work in one transaction, each inside its own savepoint (one that fails rolls back
-//! alone and reports its own error), commits once, and only then answers each caller.
+//! piece of work in one transaction, commits once, and only then answers each caller.
+//!
+//! A batch is first run *flat*: every piece of work straight inside the one transaction, with no
+//! savepoints (nested [`write_tx`] calls run inline), because each savepoint costs two more round
+//! trips per request. If any piece fails, panics or meets a failure it handles itself, the whole
+//! transaction is rolled back and the batch is run again, each piece inside its own savepoint, so
+//! one that fails rolls back alone and reports its own error. Work is therefore run more than once
+//! (it is `FnMut`) and must not act outside the database before its batch commits.
 //!
 //! The audit events of a batch are held back and chained together just before its commit
 //! (`audit::service::Deferred`), so the chain's head row is locked once per batch.
@@ -21,8 +27,11 @@
 //! caller of the batch gets 503 `database_unavailable` and nothing of the batch is stored, so a
 //! retry (with the same `Idempotency-Key`) is safe.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
+
+use diesel::connection::SimpleConnection;
 
 use super::{write_tx, DbConn, Pool};
 use crate::audit::service::Deferred;
@@ -31,10 +40,108 @@ use crate::error::AppError;
 /// The most pieces of work one transaction takes; the rest wait for the next one.
 const MAX_BATCH: usize = 128;
 
-/// Called once the batch's fate is known: `None` committed, `Some(message)` did not.
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
-/// Runs one caller's work on the batch's connection: whether it succeeded, and how to answer.
-type Job = Box<dyn FnOnce(&mut DbConn) -> (bool, Finish) + Send>;
+/// One caller's queued work.
+trait Work: Send {
+    /// Runs the work on the batch's connection (again, when the batch is redone with
+    /// savepoints); whether it succeeded.
+    fn run(&mut self, conn: &mut DbConn) -> bool;
+    /// Answers the caller once the batch's fate is known: `None` committed, `Some(message)` not.
+    fn finish(self: Box<Self>, commit_failed: Option<&str>);
+}
+
+struct Pending<T, F> {
+    f: F,
+    /// The outcome of the last run; `None` before the first and after a panic.
+    result: Option<Result<T, AppError>>,
+    reply: tokio::sync::oneshot::Sender<Result<T, AppError>>,
+}
+
+impl<T, F> Work for Pending<T, F>
+where
+    F: FnMut(&mut DbConn) -> Result<T, AppError> + Send,
+    T: Send,
+{
+    fn run(&mut self, conn: &mut DbConn) -> bool {
+        self.result = None;
+        let result = (self.f)(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit_failed: Option<&str>) {
+        // After a panic there is no answer: dropping `reply` answers 503 (see `write_grouped`).
+        let Some(result) = self.result else { return };
+        let answer = match (result, commit_failed) {
+            (result, None) => result,
+            (Err(own), Some(_)) => Err(own),
+            (Ok(_), Some(message)) => Err(AppError::db_unavailable(format!(
+                "the grouped commit failed: {message}"
+            ))),
+        };
+        // The caller may have gone (client disconnected); the outcome stands anyway.
+        let _ = self.reply.send(answer);
+    }
+}
+
+/// Runs `work` once, a panic counting as a failure.
+fn run_caught(work: &mut dyn Work, conn: &mut DbConn) -> bool {
+    catch_unwind(AssertUnwindSafe(|| work.run(conn))).unwrap_or(false)
+}
+
+thread_local! {
+    /// `Some(spoiled)` while this thread runs a batch flat.
+    static FLAT: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Whether this thread runs a batch flat: [`write_tx`] then runs its work inline.
+pub(super) fn flat() -> bool {
+    FLAT.with(|f| f.get().is_some())
+}
+
+/// Marks the flat batch to be redone with savepoints: a nested transaction failed, and its
+/// writes cannot be rolled back alone.
+pub(super) fn spoil() {
+    FLAT.with(|f| {
+        if f.get().is_some() {
+            f.set(Some(true));
+        }
+    });
+}
+
+/// Runs a batch flat while alive.
+struct FlatRun(());
+
+impl FlatRun {
+    fn enter() -> FlatRun {
+        FLAT.with(|f| f.set(Some(false)));
+        FlatRun(())
+    }
+
+    fn spoiled(&self) -> bool {
+        FLAT.with(|f| f.get() == Some(true))
+    }
+}
+
+impl Drop for FlatRun {
+    fn drop(&mut self) {
+        FLAT.with(|f| f.set(None));
+    }
+}
+
+/// Why a flat batch did not commit.
+enum Flat {
+    /// Some work failed: roll back and redo the batch with savepoints.
+    Redo,
+    /// The transaction itself failed (begin or commit).
+    Failed(AppError),
+}
+
+impl From<diesel::result::Error> for Flat {
+    fn from(e: diesel::result::Error) -> Flat {
+        Flat::Failed(e.into())
+    }
+}
 
 pub(super) struct Group {
     lanes: Vec<Mutex<State>>,
@@ -42,7 +149,7 @@ pub(super) struct Group {
 
 #[derive(Default)]
 struct State {
-    queue: Vec<Job>,
+    queue: Vec<Box<dyn Work>>,
     /// Whether a leader is running batches; it stops when it finds the queue empty.
     leading: bool,
 }
@@ -73,28 +180,17 @@ impl Group {
         f: F,
     ) -> (bool, tokio::sync::oneshot::Receiver<Result<T, AppError>>)
     where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: FnMut(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let result = f(conn);
-            let ok = result.is_ok();
-            let finish: Finish = Box::new(move |commit_failed| {
-                let answer = match (result, commit_failed) {
-                    (result, None) => result,
-                    (Err(own), Some(_)) => Err(own),
-                    (Ok(_), Some(message)) => Err(AppError::db_unavailable(format!(
-                        "the grouped commit failed: {message}"
-                    ))),
-                };
-                // The caller may have gone (client disconnected); the outcome stands anyway.
-                let _ = tx.send(answer);
-            });
-            (ok, finish)
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = Box::new(Pending {
+            f,
+            result: None,
+            reply,
         });
         let mut state = self.lock(lane);
-        state.queue.push(job);
+        state.queue.push(work);
         let start = !state.leading;
         state.leading = true;
         (start, rx)
@@ -103,7 +199,7 @@ impl Group {
     /// Runs the lane's batches until its queue is empty.
     fn lead(&self, lane: usize, pool: &Pool) {
         loop {
-            let jobs: Vec<Job> = {
+            let batch: Vec<Box<dyn Work>> = {
                 let mut state = self.lock(lane);
                 if state.queue.is_empty() {
                     state.leading = false;
@@ -112,69 +208,87 @@ impl Group {
                 let n = state.queue.len().min(MAX_BATCH);
                 state.queue.drain(..n).collect()
             };
-            run_batch(pool, jobs);
+            run_batch(pool, batch);
         }
     }
 }
 
-fn run_batch(pool: &Pool, jobs: Vec<Job>) {
+fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
     let mut conn = match pool.get() {
         Ok(conn) => conn,
         Err(e) => {
-            // Dropping the jobs unrun answers each caller 503 (see `write_grouped`).
+            // Dropping the work unrun answers each caller 503 (see `write_grouped`).
             tracing::error!(error = %e, "no write connection for a grouped batch");
-            drop(jobs);
             return;
         }
     };
-    let mut finishers: Vec<Finish> = Vec::with_capacity(jobs.len());
+    let outcome = match run_flat(&mut conn, &mut batch) {
+        Ok(()) => Ok(()),
+        Err(Flat::Failed(e)) => Err(e),
+        Err(Flat::Redo) => run_with_savepoints(&mut conn, &mut batch),
+    };
+    let failed = outcome.err().map(|e| {
+        tracing::error!(error = %e, "a grouped commit failed");
+        e.to_string()
+    });
+    for work in batch {
+        work.finish(failed.as_deref());
+    }
+}
+
+/// Every piece of work straight in one transaction; `Redo` at the first failure.
+fn run_flat(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), Flat> {
     let audit = Deferred::begin();
-    let outcome = write_tx(&mut conn, |tx| -> Result<(), AppError> {
-        for job in jobs {
-            let mut finish: Option<Finish> = None;
+    write_tx(conn, |tx| {
+        let run = FlatRun::enter();
+        for work in batch.iter_mut() {
+            if !run_caught(work.as_mut(), tx) || run.spoiled() {
+                return Err(Flat::Redo);
+            }
+        }
+        drop(run);
+        let chained = audit.flush(tx).map_err(|_| Flat::Redo)?;
+        // A statement that failed inside work which then carried on has aborted a PostgreSQL
+        // transaction, and PostgreSQL answers COMMIT of an aborted transaction by rolling it
+        // back *without an error*. The audit statements above prove it alive; without them, ask.
+        if chained == 0 && matches!(tx, DbConn::Pg(_)) {
+            tx.batch_execute("SELECT 1").map_err(|_| Flat::Redo)?;
+        }
+        Ok(())
+    })
+}
+
+/// Every piece of work in its own savepoint of one transaction: one that fails rolls back alone.
+fn run_with_savepoints(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), AppError> {
+    let audit = Deferred::begin();
+    write_tx(conn, |tx| -> Result<(), AppError> {
+        for work in batch.iter_mut() {
             let step = write_tx(tx, |sp| {
-                // A panic in one caller's work must not take the others' answers with it.
-                match catch_unwind(AssertUnwindSafe(|| job(sp))) {
-                    Ok((ok, f)) => {
-                        finish = Some(f);
-                        if ok {
-                            Ok(())
-                        } else {
-                            Err(diesel::result::Error::RollbackTransaction)
-                        }
-                    }
-                    Err(_) => Err(diesel::result::Error::RollbackTransaction),
+                if run_caught(work.as_mut(), sp) {
+                    Ok(())
+                } else {
+                    Err(diesel::result::Error::RollbackTransaction)
                 }
             });
-            if let Some(f) = finish {
-                finishers.push(f);
-            }
             match step {
                 Ok(()) | Err(diesel::result::Error::RollbackTransaction) => {}
                 // The savepoint itself failed: the transaction cannot be trusted any more.
                 Err(e) => return Err(e.into()),
             }
         }
-        audit.flush(tx)
-    });
-    drop(audit);
-    let failed = outcome.err().map(|e| {
-        tracing::error!(error = %e, "a grouped commit failed");
-        e.to_string()
-    });
-    for finish in finishers {
-        finish(failed.as_deref());
-    }
+        audit.flush(tx).map(|_| ())
+    })
 }
 
 impl super::Db {
     /// Like [`write`](super::Db::write), but the work may share its transaction and commit with
-    /// other callers' (see the module docs). `f` must make its writes through [`write_tx`] (it
-    /// becomes a savepoint) and must not depend on being alone in its transaction. Work with
+    /// other callers' (see the module docs). `f` must make its writes through [`write_tx`], must
+    /// not depend on being alone in its transaction, and may run more than once (a batch meeting
+    /// a failure is redone with savepoints), so it must not act outside the database. Work with
     /// the same `lane_key` always runs in the same lane.
     pub async fn write_grouped<T, F>(&self, lane_key: &str, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: FnMut(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let lane = self.group.lane(lane_key);

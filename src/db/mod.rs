@@ -298,6 +298,15 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    if group::flat() {
+        // Inside a grouped batch run without savepoints: inline. A failure here cannot be
+        // rolled back alone, so the batch is redone with savepoints (`db::group`).
+        let result = f(conn);
+        if result.is_err() {
+            group::spoil();
+        }
+        return result;
+    }
     // Audit events held back for a grouped commit share the fate of this (sub)transaction.
     let held = crate::audit::service::held_len();
     let result = begin_commit(conn, f);

@@ -176,7 +176,7 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
             });
             assert!(refused.is_err());
             append(tx, event("kept.second"), now)?;
-            held.flush(tx)
+            held.flush(tx).map(|_| ())
         })
         .unwrap();
     })
@@ -194,6 +194,115 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["kept.second", "kept.first"], "newest first");
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
+    assert_eq!(v.body["ok"], true, "{}", v.body);
+}
+
+/// A grouped batch runs its work flat (no savepoints) and, when one piece fails, rolls back and
+/// runs every piece again in its own savepoint: the failing ones (an error after writing, a
+/// panic) leave nothing behind and keep their own answer, the others commit once, and the audit
+/// chain holds exactly the committed events.
+#[tokio::test]
+async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use gongyi::audit::service::{append, Event};
+    use gongyi::error::AppError;
+    use gongyi::notify::{enqueue, Mail};
+
+    let app = spawn_app().await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let work = |i: usize| {
+        let (state, runs) = (app.state.clone(), runs.clone());
+        move |conn: &mut gongyi::db::DbConn| -> Result<usize, AppError> {
+            let first_run = runs.fetch_add(1, Ordering::SeqCst) == 0;
+            if i == 0 && first_run {
+                // Hold the lane so that the others queue up into one batch behind it.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            let now = state.clock.now_naive();
+            let entity_id = format!("w{i}");
+            append(
+                conn,
+                Event {
+                    actor_id: None,
+                    action: "grouped.work",
+                    entity: "grouped_batch_test",
+                    entity_id: &entity_id,
+                    district_id: None,
+                    summary: json!({"i": i}),
+                },
+                now,
+            )?;
+            let mail = Mail {
+                to: "batch@example.org".into(),
+                subject: format!("Grouped batch test {i}"),
+                body: String::new(),
+            };
+            enqueue(conn, &format!("grouped-batch-test:{i}"), &mail, now)?;
+            match i % 7 {
+                3 => Err(AppError::conflict(
+                    "refused_after_writing",
+                    format!("work {i}"),
+                )),
+                5 => panic!("work {i} panics after writing"),
+                _ => Ok(i),
+            }
+        }
+    };
+    let first = {
+        let (db, w) = (app.state.db.clone(), work(0));
+        tokio::spawn(async move { db.write_grouped("one lane", w).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let rest: Vec<_> = (1..30)
+        .map(|i| {
+            let (db, w) = (app.state.db.clone(), work(i));
+            tokio::spawn(async move { db.write_grouped("one lane", w).await })
+        })
+        .collect();
+    assert_eq!(first.await.unwrap().unwrap(), 0);
+    let mut kept = vec![0];
+    for (i, task) in (1..30).zip(rest) {
+        match (i % 7, task.await.unwrap()) {
+            (3, Err(e)) => assert_eq!(e.code, "refused_after_writing", "work {i}"),
+            (5, Err(e)) => assert_eq!(e.status.as_u16(), 503, "work {i}: {e}"),
+            (_, Ok(n)) => {
+                assert_eq!(n, i);
+                kept.push(i);
+            }
+            (_, other) => panic!("work {i}: {other:?}"),
+        }
+    }
+    assert_eq!(kept.len(), 30 - 8, "4 refused and 4 panicked of 30");
+    // The 29 queued behind the first ran flat, met a failure, and ran again with savepoints.
+    assert!(runs.load(Ordering::SeqCst) > 30, "the batch was redone");
+
+    let events = app
+        .get(
+            "/api/v1/audit?entity=grouped_batch_test&limit=100",
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200);
+    let mut ids: Vec<String> = events.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["entity_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let mut expected: Vec<String> = kept.iter().map(|i| format!("w{i}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "exactly the committed work's events");
+    assert_eq!(
+        app.outbox_count("Grouped batch test").await,
+        kept.len() as i64
+    );
     let v = app
         .get("/api/v1/audit/verify", Some(&app.admin_token))
         .await
