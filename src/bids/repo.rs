@@ -4,14 +4,50 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{Bid, BidStatus};
-use crate::db::schema::bids;
+use crate::db::schema::{bids, organizations, projects};
 use crate::db::DbConn;
+use crate::orgs::repo::Organization;
+use crate::projects::model::Project;
 
-pub fn insert(conn: &mut DbConn, b: &Bid) -> QueryResult<()> {
-    diesel::insert_into(bids::table)
-        .values(b)
-        .execute(conn)
-        .map(|_| ())
+/// Inserts a new bid; in a grouped batch on PostgreSQL with the batch's other new bids (a
+/// second live bid of an organization then fails the batch's flat run, see `db::group`).
+pub fn insert(conn: &mut DbConn, b: Bid) -> QueryResult<()> {
+    crate::db::insert_batched(conn, b)
+}
+
+impl crate::db::BatchRow for Bid {
+    fn insert_all(conn: &mut DbConn, rows: &[Bid]) -> QueryResult<()> {
+        match conn {
+            DbConn::Pg(pg) => diesel::insert_into(bids::table).values(rows).execute(pg)?,
+            DbConn::Sqlite(_) => {
+                for row in rows {
+                    diesel::insert_into(bids::table).values(row).execute(conn)?;
+                }
+                rows.len()
+            }
+        };
+        Ok(())
+    }
+}
+
+/// The organization and the project in one round trip on PostgreSQL, both rows held
+/// `FOR SHARE` until the transaction ends (the bid's foreign keys lock them anyway); `None`
+/// when either is missing, and always on SQLite, where a statement costs no round trip.
+pub fn organization_and_project_for_share(
+    conn: &mut DbConn,
+    org_id: &str,
+    project_id: &str,
+) -> QueryResult<Option<(Organization, Project)>> {
+    match conn {
+        DbConn::Pg(pg) => organizations::table
+            .inner_join(projects::table.on(projects::id.eq(project_id)))
+            .filter(organizations::id.eq(org_id))
+            .select((Organization::as_select(), Project::as_select()))
+            .for_share()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(_) => Ok(None),
+    }
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bid>> {

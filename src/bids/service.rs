@@ -82,7 +82,11 @@ fn bidder(conn: &mut DbConn, actor: &AuthUser) -> Result<Organization, AppError>
         .organization_id
         .as_deref()
         .ok_or_else(AppError::forbidden)?;
-    let org = crate::orgs::repo::find(conn, org_id)?.ok_or_else(AppError::forbidden)?;
+    verified(crate::orgs::repo::find(conn, org_id)?)
+}
+
+fn verified(org: Option<Organization>) -> Result<Organization, AppError> {
+    let org = org.ok_or_else(AppError::forbidden)?;
     if org.status != "verified" {
         return Err(AppError::new(
             actix_web::http::StatusCode::FORBIDDEN,
@@ -105,7 +109,14 @@ fn open_project(
 ) -> Result<Project, AppError> {
     // Shared lock (PostgreSQL): the close job's claim waits for bids in flight, and a bid
     // that starts after the claim sees the project closed. SQLite's single writer orders them.
-    let p = crate::projects::repo::find_for_share(conn, project_id)?
+    open_at(
+        crate::projects::repo::find_for_share(conn, project_id)?,
+        now,
+    )
+}
+
+fn open_at(p: Option<Project>, now: NaiveDateTime) -> Result<Project, AppError> {
+    let p = p
         .filter(|p| p.status != ProjectStatus::Draft.as_str())
         .ok_or_else(|| AppError::not_found("project"))?;
     use ProjectStatus::*;
@@ -123,6 +134,25 @@ fn open_project(
             p.status
         ))),
     }
+}
+
+/// [`bidder`] and [`open_project`] together: on PostgreSQL one round trip reads both (the
+/// project row held `FOR SHARE` as there); when either row is missing, the two are read apart
+/// so that the caller gets the same error as from them.
+fn bidder_on_open_project(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    project_id: &str,
+    now: NaiveDateTime,
+) -> Result<(Organization, Project), AppError> {
+    if let Some(org_id) = actor.organization_id.as_deref() {
+        if let Some((org, p)) = repo::organization_and_project_for_share(conn, org_id, project_id)?
+        {
+            return Ok((verified(Some(org))?, open_at(Some(p), now)?));
+        }
+    }
+    let org = bidder(conn, actor)?;
+    Ok((org, open_project(conn, project_id, now)?))
 }
 
 fn not_eligible(failures: Vec<Failure>) -> AppError {
@@ -180,7 +210,7 @@ fn mail_receipt(
     b: &Bid,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    notify::enqueue(
+    notify::enqueue_batched(
         conn,
         &format!("bid.receipt:{}:{}", b.id, b.receipt_sha256),
         &Mail {
@@ -196,8 +226,7 @@ fn mail_receipt(
             ),
         },
         now,
-    )?;
-    Ok(())
+    )
 }
 
 /// Places a sealed bid. Runs inside the caller's write transaction (`bids::routes` wraps it
@@ -210,8 +239,7 @@ pub fn place(
     offer: &Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
-    let org = bidder(conn, actor)?;
-    let p = open_project(conn, project_id, now)?;
+    let (org, p) = bidder_on_open_project(conn, actor, project_id, now)?;
     let creds = check_offer(&p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let id = uuid::Uuid::now_v7().to_string();
@@ -232,7 +260,7 @@ pub fn place(
         created_at: now,
         updated_at: now,
     };
-    repo::insert(conn, &bid).map_err(AppError::unique_as(
+    repo::insert(conn, bid.clone()).map_err(AppError::unique_as(
         "bid_exists",
         "your organization has a live bid in this round; replace or withdraw it",
     ))?;
@@ -261,8 +289,7 @@ pub fn replace(
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
     let b = own_bid(conn, actor, id)?;
-    let org = bidder(conn, actor)?;
-    let p = open_project(conn, &b.project_id, now)?;
+    let (org, p) = bidder_on_open_project(conn, actor, &b.project_id, now)?;
     if b.round != p.round || b.status != BidStatus::Submitted.as_str() {
         return Err(AppError::invalid_state(format!(
             "a {} bid cannot be replaced",

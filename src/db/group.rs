@@ -15,7 +15,10 @@
 //! (it is `FnMut`) and must not act outside the database before its batch commits.
 //!
 //! The audit events of a batch are held back and chained together just before its commit
-//! (`audit::service::Deferred`), so the chain's head row is locked once per batch.
+//! (`audit::service::Deferred`), so the chain's head row is locked once per batch. On
+//! PostgreSQL, where every statement is a round trip, a flat run also holds back the rows its
+//! work inserts through [`insert_batched`] (bids, receipts mails, idempotency records) and writes
+//! each kind in one statement before the commit.
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
 //! PostgreSQL several batches run side by side, while the work of one organization (its live bid,
@@ -27,11 +30,13 @@
 //! caller of the batch gets 503 `database_unavailable` and nothing of the batch is stored, so a
 //! retry (with the same `Idempotency-Key`) is safe.
 
-use std::cell::Cell;
+use std::any::{Any, TypeId};
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use diesel::connection::SimpleConnection;
+use diesel::QueryResult;
 
 use super::{write_tx, DbConn, Pool};
 use crate::audit::service::Deferred;
@@ -109,12 +114,90 @@ pub(super) fn spoil() {
     });
 }
 
+/// Rows that can be written many at a time (see [`insert_batched`]).
+pub trait BatchRow: Sized + 'static {
+    /// Writes `rows` in as few statements as the backend allows.
+    fn insert_all(conn: &mut DbConn, rows: &[Self]) -> QueryResult<()>;
+}
+
+/// The held rows of one kind: a `Vec<R>` and how to write it.
+struct Held {
+    kind: TypeId,
+    rows: Box<dyn Any>,
+    write: fn(&mut DbConn, Box<dyn Any>) -> QueryResult<()>,
+}
+
+fn write_held_rows<R: BatchRow>(conn: &mut DbConn, rows: Box<dyn Any>) -> QueryResult<()> {
+    match rows.downcast::<Vec<R>>() {
+        Ok(rows) => R::insert_all(conn, &rows),
+        Err(_) => unreachable!("held rows are filed under their own type"),
+    }
+}
+
+thread_local! {
+    /// Rows held back while this thread runs a batch flat on PostgreSQL, by kind, in the order
+    /// the kinds first came.
+    static HELD: RefCell<Option<Vec<Held>>> = const { RefCell::new(None) };
+}
+
+/// Inserts `row` now or, while a batch runs flat on PostgreSQL, with the batch's other rows of
+/// its kind in one statement just before the commit (a statement per kind and batch instead of
+/// one per row). A held row is invisible to the reads of its own batch, so use this only for
+/// rows that nothing reads back before the commit and whose conflicts a constraint catches: a
+/// conflict among held rows fails the batch's flat run, and the batch is redone with
+/// savepoints, where every row is inserted at once and each piece of work meets its own
+/// conflict.
+pub fn insert_batched<R: BatchRow>(conn: &mut DbConn, row: R) -> QueryResult<()> {
+    let unheld = HELD.with(|h| match h.borrow_mut().as_mut() {
+        None => Some(row),
+        Some(held) => {
+            let kind = TypeId::of::<R>();
+            let i = match held.iter().position(|g| g.kind == kind) {
+                Some(i) => i,
+                None => {
+                    held.push(Held {
+                        kind,
+                        rows: Box::new(Vec::<R>::new()),
+                        write: write_held_rows::<R>,
+                    });
+                    held.len() - 1
+                }
+            };
+            match held[i].rows.downcast_mut::<Vec<R>>() {
+                Some(rows) => rows.push(row),
+                None => unreachable!("held rows are filed under their own type"),
+            }
+            None
+        }
+    });
+    match unheld {
+        Some(row) => R::insert_all(conn, std::slice::from_ref(&row)),
+        None => Ok(()),
+    }
+}
+
+/// Writes the held rows, kind by kind.
+fn write_held(conn: &mut DbConn) -> QueryResult<usize> {
+    let held = HELD.with(|h| h.borrow_mut().as_mut().map(std::mem::take));
+    let held = held.unwrap_or_default();
+    let kinds = held.len();
+    for g in held {
+        (g.write)(conn, g.rows)?;
+    }
+    Ok(kinds)
+}
+
 /// Runs a batch flat while alive.
 struct FlatRun(());
 
 impl FlatRun {
-    fn enter() -> FlatRun {
+    /// `hold_rows`: hold [`insert_batched`] rows for one statement per kind (PostgreSQL, where
+    /// each statement is a round trip).
+    fn enter(hold_rows: bool) -> FlatRun {
         FLAT.with(|f| f.set(Some(false)));
+        if hold_rows {
+            HELD.with(|h| *h.borrow_mut() = Some(Vec::new()));
+        }
         FlatRun(())
     }
 
@@ -126,6 +209,7 @@ impl FlatRun {
 impl Drop for FlatRun {
     fn drop(&mut self) {
         FLAT.with(|f| f.set(None));
+        HELD.with(|h| *h.borrow_mut() = None);
     }
 }
 
@@ -240,18 +324,20 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
 fn run_flat(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), Flat> {
     let audit = Deferred::begin();
     write_tx(conn, |tx| {
-        let run = FlatRun::enter();
+        let run = FlatRun::enter(matches!(tx, DbConn::Pg(_)));
         for work in batch.iter_mut() {
             if !run_caught(work.as_mut(), tx) || run.spoiled() {
                 return Err(Flat::Redo);
             }
         }
+        // A held row that conflicts (a twin request, the same Idempotency-Key twice) fails here.
+        let kinds = write_held(tx).map_err(|_| Flat::Redo)?;
         drop(run);
         let chained = audit.flush(tx).map_err(|_| Flat::Redo)?;
         // A statement that failed inside work which then carried on has aborted a PostgreSQL
         // transaction, and PostgreSQL answers COMMIT of an aborted transaction by rolling it
-        // back *without an error*. The audit statements above prove it alive; without them, ask.
-        if chained == 0 && matches!(tx, DbConn::Pg(_)) {
+        // back *without an error*. The statements above prove it alive; without them, ask.
+        if kinds == 0 && chained == 0 && matches!(tx, DbConn::Pg(_)) {
             tx.batch_execute("SELECT 1").map_err(|_| Flat::Redo)?;
         }
         Ok(())

@@ -5,6 +5,8 @@
 mod group;
 pub mod schema;
 
+pub use group::{insert_batched, BatchRow};
+
 use std::sync::Arc;
 use std::time::Duration;
 

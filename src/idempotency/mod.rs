@@ -89,6 +89,16 @@ pub fn store(
         &context(user_id, key),
         &serde_json::to_vec(&stored.body).map_err(AppError::internal)?,
     );
-    repo::insert(conn, user_id, key, hash, stored.status as i32, &sealed, now)?;
+    repo::insert(
+        conn,
+        repo::NewRow {
+            user_id: user_id.to_owned(),
+            key: key.to_owned(),
+            request_hash: hash.to_owned(),
+            status_code: stored.status as i32,
+            body: sealed,
+            created_at: now,
+        },
+    )?;
     Ok(())
 }

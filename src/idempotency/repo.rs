@@ -26,24 +26,39 @@ pub fn find(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<Option<R
         .optional()
 }
 
-pub fn insert(
-    conn: &mut DbConn,
-    user_id: &str,
-    key: &str,
-    hash: &str,
-    status: i32,
-    body: &str,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::user_id.eq(user_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(hash),
-            idempotency_keys::status_code.eq(status),
-            idempotency_keys::body.eq(body),
-            idempotency_keys::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// A response to store.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+pub struct NewRow {
+    pub user_id: String,
+    pub key: String,
+    pub request_hash: String,
+    pub status_code: i32,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Stores a response; in a grouped batch on PostgreSQL with the batch's others (the same key
+/// twice then fails the batch's flat run, see `db::group`).
+pub fn insert(conn: &mut DbConn, row: NewRow) -> QueryResult<()> {
+    crate::db::insert_batched(conn, row)
+}
+
+impl crate::db::BatchRow for NewRow {
+    fn insert_all(conn: &mut DbConn, rows: &[NewRow]) -> QueryResult<()> {
+        match conn {
+            DbConn::Pg(pg) => diesel::insert_into(idempotency_keys::table)
+                .values(rows)
+                .execute(pg)?,
+            DbConn::Sqlite(_) => {
+                for row in rows {
+                    diesel::insert_into(idempotency_keys::table)
+                        .values(row)
+                        .execute(conn)?;
+                }
+                rows.len()
+            }
+        };
+        Ok(())
+    }
 }

@@ -29,3 +29,16 @@ pub fn enqueue(
 ) -> Result<bool, AppError> {
     Ok(repo::insert_once(conn, dedupe_key, mail, now)?)
 }
+
+/// Like [`enqueue`], for callers that need not know whether the mail was new: in a grouped
+/// batch on PostgreSQL the row is written with the batch's other mails in one statement
+/// (`db::insert_batched`).
+pub fn enqueue_batched(
+    conn: &mut DbConn,
+    dedupe_key: &str,
+    mail: &Mail,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::db::insert_batched(conn, repo::NewMail::pending(dedupe_key, mail, now))?;
+    Ok(())
+}

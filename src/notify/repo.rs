@@ -24,35 +24,72 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+/// A mail to put in the outbox.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMail {
+    pub id: String,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub status: &'static str,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+impl NewMail {
+    pub fn pending(dedupe_key: &str, mail: &Mail, now: NaiveDateTime) -> NewMail {
+        NewMail {
+            id: uuid::Uuid::now_v7().to_string(),
+            dedupe_key: dedupe_key.to_owned(),
+            recipient: mail.to.clone(),
+            subject: mail.subject.clone(),
+            body: mail.body.clone(),
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+/// Inserts the rows whose `dedupe_key` is new; how many.
+fn insert_new(conn: &mut DbConn, rows: &[NewMail]) -> QueryResult<usize> {
+    match conn {
+        DbConn::Pg(c) => diesel::insert_into(outbox::table)
+            .values(rows)
+            .on_conflict(outbox::dedupe_key)
+            .do_nothing()
+            .execute(c),
+        DbConn::Sqlite(c) => {
+            let mut n = 0;
+            for row in rows {
+                n += diesel::insert_or_ignore_into(outbox::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            Ok(n)
+        }
+    }
+}
+
+impl crate::db::BatchRow for NewMail {
+    fn insert_all(conn: &mut DbConn, rows: &[NewMail]) -> QueryResult<()> {
+        insert_new(conn, rows).map(|_| ())
+    }
+}
+
+/// Inserts the mail unless its `dedupe_key` is there already; whether it was new.
 pub fn insert_once(
     conn: &mut DbConn,
     dedupe_key: &str,
     mail: &Mail,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let values = (
-        outbox::id.eq(&id),
-        outbox::dedupe_key.eq(dedupe_key),
-        outbox::recipient.eq(&mail.to),
-        outbox::subject.eq(&mail.subject),
-        outbox::body.eq(&mail.body),
-        outbox::status.eq("pending"),
-        outbox::attempts.eq(0),
-        outbox::next_attempt_at.eq(now),
-        outbox::created_at.eq(now),
-    );
-    let n = match conn {
-        DbConn::Pg(c) => diesel::insert_into(outbox::table)
-            .values(values)
-            .on_conflict(outbox::dedupe_key)
-            .do_nothing()
-            .execute(c)?,
-        DbConn::Sqlite(c) => diesel::insert_or_ignore_into(outbox::table)
-            .values(values)
-            .execute(c)?,
-    };
-    Ok(n == 1)
+    let row = NewMail::pending(dedupe_key, mail, now);
+    Ok(insert_new(conn, std::slice::from_ref(&row))? == 1)
 }
 
 /// Pending rows that are due and not claimed by a live sender.

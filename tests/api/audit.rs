@@ -203,8 +203,9 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
 
 /// A grouped batch runs its work flat (no savepoints) and, when one piece fails, rolls back and
 /// runs every piece again in its own savepoint: the failing ones (an error after writing, a
-/// panic) leave nothing behind and keep their own answer, the others commit once, and the audit
-/// chain holds exactly the committed events.
+/// panic, a row held for the batch's one INSERT that collides with another's) leave nothing
+/// behind and keep their own answer, the others commit once, and the audit chain holds exactly
+/// the committed events.
 #[tokio::test]
 async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -212,7 +213,7 @@ async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
 
     use gongyi::audit::service::{append, Event};
     use gongyi::error::AppError;
-    use gongyi::notify::{enqueue, Mail};
+    use gongyi::notify::{enqueue_batched, Mail};
 
     let app = spawn_app().await;
     let runs = Arc::new(AtomicUsize::new(0));
@@ -243,7 +244,20 @@ async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
                 subject: format!("Grouped batch test {i}"),
                 body: String::new(),
             };
-            enqueue(conn, &format!("grouped-batch-test:{i}"), &mail, now)?;
+            enqueue_batched(conn, &format!("grouped-batch-test:{i}"), &mail, now)?;
+            if i % 7 == 6 {
+                // Four pieces store the same idempotency record: only one may.
+                let row = gongyi::idempotency::repo::NewRow {
+                    user_id: "grouped-batch-test".into(),
+                    key: "twin".into(),
+                    request_hash: format!("{i}"),
+                    status_code: 201,
+                    body: String::new(),
+                    created_at: now,
+                };
+                gongyi::idempotency::repo::insert(conn, row)
+                    .map_err(AppError::unique_as("twin_key", format!("work {i}")))?;
+            }
             match i % 7 {
                 3 => Err(AppError::conflict(
                     "refused_after_writing",
@@ -266,11 +280,15 @@ async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
         })
         .collect();
     assert_eq!(first.await.unwrap().unwrap(), 0);
-    let mut kept = vec![0];
+    let (mut kept, mut twins_refused) = (vec![0], 0);
     for (i, task) in (1..30).zip(rest) {
         match (i % 7, task.await.unwrap()) {
             (3, Err(e)) => assert_eq!(e.code, "refused_after_writing", "work {i}"),
             (5, Err(e)) => assert_eq!(e.status.as_u16(), 503, "work {i}: {e}"),
+            (6, Err(e)) => {
+                assert_eq!(e.code, "twin_key", "work {i}");
+                twins_refused += 1;
+            }
             (_, Ok(n)) => {
                 assert_eq!(n, i);
                 kept.push(i);
@@ -278,7 +296,12 @@ async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
             (_, other) => panic!("work {i}: {other:?}"),
         }
     }
-    assert_eq!(kept.len(), 30 - 8, "4 refused and 4 panicked of 30");
+    assert_eq!(twins_refused, 3, "one of the four twins stored its record");
+    assert_eq!(
+        kept.len(),
+        30 - 11,
+        "4 refused, 4 panicked and 3 twins of 30"
+    );
     // The 29 queued behind the first ran flat, met a failure, and ran again with savepoints.
     assert!(runs.load(Ordering::SeqCst) > 30, "the batch was redone");
 
@@ -302,6 +325,25 @@ async fn a_failing_piece_of_a_grouped_batch_rolls_back_alone() {
     assert_eq!(
         app.outbox_count("Grouped batch test").await,
         kept.len() as i64
+    );
+    let state = app.state.clone();
+    let twins = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use gongyi::db::schema::idempotency_keys as k;
+        let mut c = state.db.write_conn().unwrap();
+        k::table
+            .filter(k::user_id.eq("grouped-batch-test"))
+            .select(k::request_hash)
+            .load::<String>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(twins.len(), 1, "{twins:?}");
+    let twin: usize = twins[0].parse().unwrap();
+    assert!(
+        kept.contains(&twin),
+        "the twin that stored it is among the kept"
     );
     let v = app
         .get("/api/v1/audit/verify", Some(&app.admin_token))
