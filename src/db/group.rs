@@ -21,7 +21,7 @@
 //! each kind in one statement before the commit.
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
-//! PostgreSQL several batches run side by side, while the work of one organization (its live bid,
+//! PostgreSQL two batches run side by side, while the work of one organization (its live bid,
 //! its idempotency keys) always lands in the same lane, so two lanes never insert the same unique
 //! row and cannot deadlock on one; they only queue briefly for the audit head at commit. SQLite
 //! has one lane: it has one writer.
