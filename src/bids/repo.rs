@@ -31,8 +31,10 @@ impl crate::db::BatchRow for Bid {
 }
 
 /// The organization and the project in one round trip on PostgreSQL, both rows held
-/// `FOR SHARE` until the transaction ends (the bid's foreign keys lock them anyway); `None`
-/// when either is missing, and always on SQLite, where a statement costs no round trip.
+/// `FOR SHARE` until the transaction ends: the close job's claim of the project, and a
+/// verification, rejection or suspension of the organization, wait for the bids in flight, and
+/// a bid that comes after either sees it. `None` when either row is missing, and always on
+/// SQLite, where a statement costs no round trip and the single writer orders them anyway.
 pub fn organization_and_project_for_share(
     conn: &mut DbConn,
     org_id: &str,

@@ -136,8 +136,9 @@ fn open_at(p: Option<Project>, now: NaiveDateTime) -> Result<Project, AppError> 
     }
 }
 
-/// [`bidder`] and [`open_project`] together: on PostgreSQL one round trip reads both (the
-/// project row held `FOR SHARE` as there); when either row is missing, the two are read apart
+/// [`bidder`] and [`open_project`] together: on PostgreSQL one round trip reads both, the
+/// project and now also the organization held `FOR SHARE` (so a suspension waits for the bids
+/// in flight, and a bid after it sees it); when either row is missing, the two are read apart
 /// so that the caller gets the same error as from them.
 fn bidder_on_open_project(
     conn: &mut DbConn,

@@ -17,18 +17,19 @@
 //! The audit events of a batch are held back and chained together just before its commit
 //! (`audit::service::Deferred`), so the chain's head row is locked once per batch. On
 //! PostgreSQL, where every statement is a round trip, a flat run also holds back the rows its
-//! work inserts through [`insert_batched`] (bids, receipts mails, idempotency records) and writes
+//! work inserts through [`insert_batched`] (bids, receipt mails, idempotency records) and writes
 //! each kind in one statement before the commit.
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
-//! PostgreSQL two batches run side by side, while the work of one organization (its live bid,
+//! PostgreSQL (with a pool of at least 8) two batches run side by side, while the work of one organization (its live bid,
 //! its idempotency keys) always lands in the same lane, so two lanes never insert the same unique
 //! row and cannot deadlock on one; they only queue briefly for the audit head at commit. SQLite
 //! has one lane: it has one writer.
 //!
-//! Nothing is answered before the commit that makes it durable. When that commit fails, every
-//! caller of the batch gets 503 `database_unavailable` and nothing of the batch is stored, so a
-//! retry (with the same `Idempotency-Key`) is safe.
+//! Nothing is answered before the commit that makes it durable. When that commit fails, nothing
+//! of the batch is stored and every caller whose work succeeded gets 503 `database_unavailable`
+//! (one whose work failed keeps its own error), so a retry (with the same `Idempotency-Key`) is
+//! safe.
 
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
@@ -50,6 +51,8 @@ trait Work: Send {
     /// Runs the work on the batch's connection (again, when the batch is redone with
     /// savepoints); whether it succeeded.
     fn run(&mut self, conn: &mut DbConn) -> bool;
+    /// Forgets the outcome of a run that was rolled back.
+    fn forget(&mut self);
     /// Answers the caller once the batch's fate is known: `None` committed, `Some(message)` not.
     fn finish(self: Box<Self>, commit_failed: Option<&str>);
 }
@@ -74,8 +77,12 @@ where
         ok
     }
 
+    fn forget(&mut self) {
+        self.result = None;
+    }
+
     fn finish(self: Box<Self>, commit_failed: Option<&str>) {
-        // After a panic there is no answer: dropping `reply` answers 503 (see `write_grouped`).
+        // After a panic, or when the redo stopped before this work, there is no answer: dropping `reply` answers 503 (see `write_grouped`).
         let Some(result) = self.result else { return };
         let answer = match (result, commit_failed) {
             (result, None) => result,
@@ -309,7 +316,12 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
     let outcome = match run_flat(&mut conn, &mut batch) {
         Ok(()) => Ok(()),
         Err(Flat::Failed(e)) => Err(e),
-        Err(Flat::Redo) => run_with_savepoints(&mut conn, &mut batch),
+        Err(Flat::Redo) => {
+            // What the flat run answered was rolled back; work the redo does not reach (it
+            // stops when its transaction fails) must not answer with it.
+            batch.iter_mut().for_each(|work| work.forget());
+            run_with_savepoints(&mut conn, &mut batch)
+        }
     };
     let failed = outcome.err().map(|e| {
         tracing::error!(error = %e, "a grouped commit failed");

@@ -297,7 +297,8 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
 /// One write transaction. SQLite: `BEGIN IMMEDIATE`, because a deferred transaction that reads
 /// and then writes fails at once with "database is locked" instead of waiting on busy_timeout.
 /// PostgreSQL: an ordinary transaction; rows that guard an invariant are locked `FOR UPDATE`.
-/// Inside another transaction it becomes a savepoint.
+/// Inside another transaction it becomes a savepoint, except inside a grouped batch run flat
+/// (`db::group`), where `f` runs inline and its failure has the batch redone with savepoints.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
