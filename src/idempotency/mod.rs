@@ -91,7 +91,7 @@ pub fn store(
     );
     repo::insert(
         conn,
-        repo::NewRow {
+        repo::Row {
             user_id: user_id.to_owned(),
             key: key.to_owned(),
             request_hash: hash.to_owned(),

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use crate::db::schema::idempotency_keys;
 use crate::db::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A stored response (read, and written by [`insert`]).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct Row {
     pub user_id: String,
@@ -26,26 +27,14 @@ pub fn find(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<Option<R
         .optional()
 }
 
-/// A response to store.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = idempotency_keys)]
-pub struct NewRow {
-    pub user_id: String,
-    pub key: String,
-    pub request_hash: String,
-    pub status_code: i32,
-    pub body: String,
-    pub created_at: NaiveDateTime,
-}
-
 /// Stores a response; in a grouped batch on PostgreSQL with the batch's others (the same key
 /// twice then fails the batch's flat run, see `db::group`).
-pub fn insert(conn: &mut DbConn, row: NewRow) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConn, row: Row) -> QueryResult<()> {
     crate::db::insert_batched(conn, row)
 }
 
-impl crate::db::BatchRow for NewRow {
-    fn insert_all(conn: &mut DbConn, rows: &[NewRow]) -> QueryResult<()> {
+impl crate::db::BatchRow for Row {
+    fn insert_all(conn: &mut DbConn, rows: &[Row]) -> QueryResult<()> {
         match conn {
             DbConn::Pg(pg) => diesel::insert_into(idempotency_keys::table)
                 .values(rows)

@@ -261,7 +261,7 @@ async fn grouped_round(app: &crate::helpers::TestApp, round: &str, kinds: &[Piec
                 Piece::Refuses => Err(AppError::conflict("refused_after_writing", entity_id)),
                 Piece::Panics => panic!("piece {i} panics after writing"),
                 Piece::Twin => {
-                    let row = gongyi::idempotency::repo::NewRow {
+                    let row = gongyi::idempotency::repo::Row {
                         user_id: format!("grouped-batch-{round}"),
                         key: "twin".into(),
                         request_hash: format!("{i}"),
