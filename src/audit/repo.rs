@@ -54,23 +54,8 @@ pub fn insert_after(conn: &mut DbConn, head_seq: i64, rows: &[AuditRow]) -> Quer
     let Some(last) = rows.last() else {
         return Ok(());
     };
-    match conn {
-        // One statement for the batch (10 binds a row; a grouped batch stays far below
-        // PostgreSQL's 65,535).
-        DbConn::Pg(pg) => {
-            diesel::insert_into(audit_events::table)
-                .values(rows)
-                .execute(pg)?;
-        }
-        // An SQLite statement costs no round trip: one a row.
-        DbConn::Sqlite(_) => {
-            for row in rows {
-                diesel::insert_into(audit_events::table)
-                    .values(row)
-                    .execute(conn)?;
-            }
-        }
-    }
+    // 10 binds a row: a grouped batch stays far below PostgreSQL's 65,535.
+    crate::insert_rows!(conn, audit_events::table, rows)?;
     let moved = diesel::update(
         audit_head::table
             .filter(audit_head::id.eq(1))

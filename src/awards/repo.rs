@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::bids::model::BidStatus;
 use crate::db::schema::{awards, bids, objections};
 use crate::db::DbConn;
 
@@ -137,7 +138,7 @@ pub fn settle_bids(
     winner: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    let scored = ["qualified", "awarded", "lost"];
+    let scored = BidStatus::SCORED.map(BidStatus::as_str);
     let round_bids = bids::table
         .filter(bids::project_id.eq(project_id))
         .filter(bids::round.eq(round))
@@ -145,7 +146,10 @@ pub fn settle_bids(
     match winner {
         Some(w) => {
             diesel::update(round_bids.filter(bids::id.eq(w)))
-                .set((bids::status.eq("awarded"), bids::updated_at.eq(now)))
+                .set((
+                    bids::status.eq(BidStatus::Awarded.as_str()),
+                    bids::updated_at.eq(now),
+                ))
                 .execute(conn)?;
             diesel::update(
                 bids::table
@@ -154,12 +158,18 @@ pub fn settle_bids(
                     .filter(bids::status.eq_any(scored))
                     .filter(bids::id.ne(w)),
             )
-            .set((bids::status.eq("lost"), bids::updated_at.eq(now)))
+            .set((
+                bids::status.eq(BidStatus::Lost.as_str()),
+                bids::updated_at.eq(now),
+            ))
             .execute(conn)?;
         }
         None => {
             diesel::update(round_bids)
-                .set((bids::status.eq("qualified"), bids::updated_at.eq(now)))
+                .set((
+                    bids::status.eq(BidStatus::Qualified.as_str()),
+                    bids::updated_at.eq(now),
+                ))
                 .execute(conn)?;
         }
     }

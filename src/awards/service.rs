@@ -59,7 +59,7 @@ fn mail_bidders(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     for b in crate::bids::repo::list_round(conn, &p.id, round)? {
-        if b.status == BidStatus::Withdrawn.as_str() {
+        if b.is(BidStatus::Withdrawn) {
             continue;
         }
         if let Some(o) = crate::orgs::repo::find(conn, &b.organization_id)? {
@@ -91,7 +91,7 @@ pub fn award(
         let p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
-        if p.status != ProjectStatus::Evaluating.as_str() {
+        if !p.is(ProjectStatus::Evaluating) {
             return Err(AppError::invalid_state(format!(
                 "a project that is {} cannot be awarded",
                 p.status
@@ -208,7 +208,7 @@ pub fn object(
             .ok_or_else(AppError::forbidden)?;
         let bid_in_round = crate::bids::repo::list_round(tx, &a.project_id, a.round)?
             .into_iter()
-            .any(|b| b.organization_id == org && b.status != BidStatus::Withdrawn.as_str());
+            .any(|b| b.organization_id == org && !b.is(BidStatus::Withdrawn));
         if !bid_in_round {
             return Err(AppError::new(
                 actix_web::http::StatusCode::FORBIDDEN,

@@ -25,6 +25,12 @@ pub struct Bid {
     pub updated_at: NaiveDateTime,
 }
 
+impl Bid {
+    pub fn is(&self, status: BidStatus) -> bool {
+        self.status == status.as_str()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BidStatus {
     Submitted,
@@ -36,6 +42,10 @@ pub enum BidStatus {
 }
 
 impl BidStatus {
+    /// A bid that was opened qualified and has been (or is being) scored: qualified, then
+    /// awarded or lost.
+    pub const SCORED: [BidStatus; 3] = [BidStatus::Qualified, BidStatus::Awarded, BidStatus::Lost];
+
     pub fn as_str(self) -> &'static str {
         match self {
             BidStatus::Submitted => "submitted",

@@ -17,16 +17,7 @@ pub fn insert(conn: &mut DbConn, b: Bid) -> QueryResult<()> {
 
 impl crate::db::BatchRow for Bid {
     fn insert_all(conn: &mut DbConn, rows: &[Bid]) -> QueryResult<()> {
-        match conn {
-            DbConn::Pg(pg) => diesel::insert_into(bids::table).values(rows).execute(pg)?,
-            DbConn::Sqlite(_) => {
-                for row in rows {
-                    diesel::insert_into(bids::table).values(row).execute(conn)?;
-                }
-                rows.len()
-            }
-        };
-        Ok(())
+        crate::insert_rows!(conn, bids::table, rows)
     }
 }
 
@@ -74,7 +65,7 @@ pub fn reseal(
         bids::table
             .filter(bids::id.eq(id))
             .filter(bids::version.eq(version))
-            .filter(bids::status.eq("submitted")),
+            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
     )
     .set((
         bids::sealed.eq(sealed),
@@ -98,7 +89,7 @@ pub fn withdraw(
         bids::table
             .filter(bids::id.eq(id))
             .filter(bids::version.eq(version))
-            .filter(bids::status.eq("submitted")),
+            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
     )
     .set((
         bids::status.eq(BidStatus::Withdrawn.as_str()),
@@ -123,7 +114,7 @@ pub fn open(
     let n = diesel::update(
         bids::table
             .filter(bids::id.eq(id))
-            .filter(bids::status.eq("submitted")),
+            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
     )
     .set((
         bids::status.eq(status),

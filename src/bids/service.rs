@@ -43,8 +43,7 @@ fn seal_context(bid_id: &str) -> String {
 
 /// Whether the round of this bid has closed.
 pub fn round_closed(p: &Project, b: &Bid) -> bool {
-    b.round < p.round
-        || (b.round == p.round && p.closed_at.is_some() && p.status != ProjectStatus::Open.as_str())
+    b.round < p.round || (b.round == p.round && p.closed_at.is_some() && !p.is(ProjectStatus::Open))
 }
 
 /// A sealed audit event: the chain records that something happened to a sealed bid without
@@ -117,7 +116,7 @@ fn open_project(
 
 fn open_at(p: Option<Project>, now: NaiveDateTime) -> Result<Project, AppError> {
     let p = p
-        .filter(|p| p.status != ProjectStatus::Draft.as_str())
+        .filter(|p| !p.is(ProjectStatus::Draft))
         .ok_or_else(|| AppError::not_found("project"))?;
     use ProjectStatus::*;
     match ProjectStatus::parse(&p.status) {
@@ -291,7 +290,7 @@ pub fn replace(
 ) -> Result<BidView, AppError> {
     let b = own_bid(conn, actor, id)?;
     let (org, p) = bidder_on_open_project(conn, actor, &b.project_id, now)?;
-    if b.round != p.round || b.status != BidStatus::Submitted.as_str() {
+    if b.round != p.round || !b.is(BidStatus::Submitted) {
         return Err(AppError::invalid_state(format!(
             "a {} bid cannot be replaced",
             b.status
@@ -327,7 +326,7 @@ pub fn withdraw(
     write_tx(conn, |tx| {
         let b = own_bid(tx, actor, id)?;
         let p = open_project(tx, &b.project_id, now)?;
-        if b.round != p.round || b.status != BidStatus::Submitted.as_str() {
+        if b.round != p.round || !b.is(BidStatus::Submitted) {
             return Err(AppError::invalid_state(format!(
                 "a {} bid cannot be withdrawn",
                 b.status
@@ -373,7 +372,7 @@ pub fn may_read(viewer: &AuthUser, p: &Project, b: &Bid) -> bool {
         return true;
     }
     round_closed(p, b)
-        && b.status != BidStatus::Withdrawn.as_str()
+        && !b.is(BidStatus::Withdrawn)
         && viewer.role == Role::Bureau
         && viewer.district_id() == Some(p.district_id.as_str())
 }
@@ -388,7 +387,7 @@ pub fn get(
     let p = crate::projects::repo::find(conn, &b.project_id)?
         .ok_or_else(|| AppError::not_found("bid"))?;
     let panel = round_closed(&p, &b)
-        && b.status != BidStatus::Withdrawn.as_str()
+        && !b.is(BidStatus::Withdrawn)
         && crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, b.round)?;
     if !may_read(viewer, &p, &b) && !panel {
         return Err(AppError::not_found("bid"));
@@ -427,10 +426,7 @@ pub fn list(
             }
             repo::list_round(conn, &p.id, round)?
                 .into_iter()
-                .filter(|b| {
-                    b.status != BidStatus::Withdrawn.as_str()
-                        && after.is_none_or(|a| b.id.as_str() > a)
-                })
+                .filter(|b| !b.is(BidStatus::Withdrawn) && after.is_none_or(|a| b.id.as_str() > a))
                 .take(limit as usize)
                 .collect()
         }
@@ -452,7 +448,7 @@ pub fn not_closed() -> AppError {
 
 /// The latest round whose bidding has closed.
 pub fn last_closed_round(p: &Project) -> Option<i32> {
-    if p.closed_at.is_some() && p.status != ProjectStatus::Open.as_str() {
+    if p.closed_at.is_some() && !p.is(ProjectStatus::Open) {
         Some(p.round)
     } else if p.round > 1 {
         Some(p.round - 1)
@@ -478,7 +474,7 @@ pub fn opening(
     let round = last_closed_round(&p).ok_or_else(not_closed)?;
     let mut out = Vec::new();
     for b in repo::list_round(conn, &p.id, round)? {
-        if b.status == BidStatus::Withdrawn.as_str() {
+        if b.is(BidStatus::Withdrawn) {
             continue;
         }
         let name = crate::orgs::repo::find(conn, &b.organization_id)?
@@ -516,7 +512,7 @@ pub fn close_round(
         let Some(mut p) = crate::projects::repo::find(tx, project_id)? else {
             return Ok(None);
         };
-        if p.status != ProjectStatus::Open.as_str() || p.bid_close_at > now {
+        if !p.is(ProjectStatus::Open) || p.bid_close_at > now {
             return Ok(None);
         }
         if !crate::projects::repo::claim(tx, &p.id, p.version, ProjectStatus::Open.as_str())? {
@@ -528,7 +524,7 @@ pub fn close_round(
         let mut result = Closed::default();
         let mut opened = Vec::new();
         for b in repo::list_round(tx, &p.id, p.round)? {
-            if b.status != BidStatus::Submitted.as_str() {
+            if !b.is(BidStatus::Submitted) {
                 continue;
             }
             let contents = unseal(sealer, &b)

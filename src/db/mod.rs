@@ -360,6 +360,29 @@ where
     }
 }
 
+/// Inserts `$rows` (a slice of `Insertable` rows) into `$table`: one multi-row statement on
+/// PostgreSQL, where each statement is a round trip; one statement a row on SQLite, which runs
+/// in-process. Evaluates to `QueryResult<()>`.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConn::Pg(pg) => diesel::insert_into($table)
+                .values(rows)
+                .execute(pg)
+                .map(|_| ()),
+            $crate::db::DbConn::Sqlite(sqlite) => rows.iter().try_for_each(|row| {
+                diesel::insert_into($table)
+                    .values(row)
+                    .execute(sqlite)
+                    .map(|_| ())
+            }),
+        }
+    }};
+}
+
 /// Whether a diesel error is a unique-constraint violation.
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(

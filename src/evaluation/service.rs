@@ -369,7 +369,7 @@ pub fn redraw(
         let mut p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
-        if p.status != ProjectStatus::Evaluating.as_str() {
+        if !p.is(ProjectStatus::Evaluating) {
             return Err(AppError::invalid_state(format!(
                 "a project that is {} has no panel to redraw",
                 p.status
@@ -386,7 +386,7 @@ pub fn redraw(
         let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
         let opened: Vec<Bid> = crate::bids::repo::list_round(tx, &p.id, p.round)?
             .into_iter()
-            .filter(|b| b.status != BidStatus::Withdrawn.as_str())
+            .filter(|b| !b.is(BidStatus::Withdrawn))
             .collect();
         let drawn = draw_panel(tx, &p, &spec, &pack, &opened, now)?;
         p.status_reason = if drawn {
@@ -468,13 +468,13 @@ pub fn score(
         if !is_accepted_member(tx, actor, &p.id, bid.round)? || bid.round != p.round {
             return Err(AppError::not_found("bid"));
         }
-        if bid.status != "qualified" {
+        if !bid.is(BidStatus::Qualified) {
             return Err(AppError::invalid_state(format!(
                 "a {} bid is not scored",
                 bid.status
             )));
         }
-        if p.status != ProjectStatus::Evaluating.as_str() {
+        if !p.is(ProjectStatus::Evaluating) {
             return Err(AppError::invalid_state(format!(
                 "the project is {}; scoring is closed",
                 p.status
@@ -579,7 +579,7 @@ pub fn evaluation(
         crate::bids::service::last_closed_round(&p).ok_or_else(crate::bids::service::not_closed)?;
     let qualified: Vec<Bid> = crate::bids::repo::list_round(conn, &p.id, round)?
         .into_iter()
-        .filter(|b| b.status == "qualified" || b.status == "awarded" || b.status == "lost")
+        .filter(|b| BidStatus::SCORED.iter().any(|s| b.is(*s)))
         .collect();
     let seats: Vec<Seat> = repo::seats(conn, &p.id, round)?
         .into_iter()

@@ -35,19 +35,6 @@ pub fn insert(conn: &mut DbConn, row: Row) -> QueryResult<()> {
 
 impl crate::db::BatchRow for Row {
     fn insert_all(conn: &mut DbConn, rows: &[Row]) -> QueryResult<()> {
-        match conn {
-            DbConn::Pg(pg) => diesel::insert_into(idempotency_keys::table)
-                .values(rows)
-                .execute(pg)?,
-            DbConn::Sqlite(_) => {
-                for row in rows {
-                    diesel::insert_into(idempotency_keys::table)
-                        .values(row)
-                        .execute(conn)?;
-                }
-                rows.len()
-            }
-        };
-        Ok(())
+        crate::insert_rows!(conn, idempotency_keys::table, rows)
     }
 }

@@ -70,6 +70,12 @@ pub enum ProjectAction {
     Republish,
 }
 
+impl Project {
+    pub fn is(&self, status: ProjectStatus) -> bool {
+        self.status == status.as_str()
+    }
+}
+
 impl ProjectStatus {
     pub fn as_str(self) -> &'static str {
         match self {

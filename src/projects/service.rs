@@ -54,7 +54,7 @@ pub fn pack_of(p: &Project, packs: &RulePacks, spec: &ProjectSpec) -> Result<Rul
 
 /// Whether `viewer` may see a project of this status and district.
 pub fn visible(viewer: Option<&AuthUser>, p: &Project) -> bool {
-    if p.status != ProjectStatus::Draft.as_str() {
+    if !p.is(ProjectStatus::Draft) {
         return true;
     }
     match viewer {
