@@ -392,8 +392,20 @@ impl super::Db {
         let lane = self.group.lane(lane_key);
         let (start, answer) = self.group.push(lane, f);
         if start {
-            let (group, pool) = (self.group.clone(), self.write.clone());
-            tokio::task::spawn_blocking(move || group.lead(lane, &pool));
+            // The lane's turn at the write gate, in line with other requests; the leader keeps
+            // it while batches keep coming.
+            let (group, pool, gate) = (
+                self.group.clone(),
+                self.write.clone(),
+                self.write_gate.clone(),
+            );
+            tokio::spawn(async move {
+                let turn = gate.acquire_owned().await.ok();
+                tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
+                    group.lead(lane, &pool)
+                });
+            });
         }
         answer.await.unwrap_or_else(|_| {
             Err(AppError::db_unavailable(

@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -166,6 +167,15 @@ pub struct Db {
     pub backend: Backend,
     write: Pool,
     read: Pool,
+    /// Requests wait for a connection here, first come first served, before they take one from
+    /// the pool. r2d2's `get` hands a returned connection to whichever thread takes its lock
+    /// first, so a waiter can lose to newcomers again and again: under 32 parallel listings a few
+    /// requests waited 100–250 ms while the rest took 5 (`scripts/bench-listing`, p99 spikes).
+    /// With at most as many holders as connections, `get` never waits on another request.
+    read_gate: Arc<Semaphore>,
+    write_gate: Arc<Semaphore>,
+    /// How long a request waits for its turn before it is answered 503, as r2d2 would.
+    wait: Duration,
     manager: ConnectionManager,
     group: Arc<group::Group>,
 }
@@ -211,19 +221,30 @@ impl Db {
             }
         };
         let backend = manager.backend;
+        // PostgreSQL: two batches side by side (one runs while the other commits) once the pool
+        // can spare the connections. More lanes made smaller batches that queued for the audit
+        // head at commit: on 2 cores, 4 lanes placed 1,489 bids/s, 2 lanes 1,923 and 1 lane
+        // 1,941 (`scripts/bench-deadline-rush postgres`).
+        let lanes = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (opts.pool_size / 4).clamp(1, 2),
+        };
+        // Everything that takes a connection from a pool waits its turn at that pool's gate:
+        // reads, plain writes and the grouped lanes alike.
+        let read_gate = Arc::new(Semaphore::new(read.max_size() as usize));
+        let write_gate = match backend {
+            Backend::Sqlite => Arc::new(Semaphore::new(write.max_size() as usize)),
+            Backend::Postgres => read_gate.clone(),
+        };
         Ok(Db {
             backend,
             write,
             read,
+            read_gate,
+            write_gate,
+            wait: opts.connect_timeout,
             manager,
-            // PostgreSQL: two batches side by side (one runs while the other commits) once
-            // the pool can spare the connections. More lanes made smaller batches that queued
-            // for the audit head at commit: on 2 cores, 4 lanes placed 1,489 bids/s, 2 lanes
-            // 1,923 and 1 lane 1,941 (`scripts/bench-deadline-rush postgres`).
-            group: Arc::new(group::Group::new(match backend {
-                Backend::Sqlite => 1,
-                Backend::Postgres => (opts.pool_size / 4).clamp(1, 2) as usize,
-            })),
+            group: Arc::new(group::Group::new(lanes as usize)),
         })
     }
 
@@ -233,8 +254,10 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        let turn = queue(&self.read_gate, self.wait).await?;
         let pool = self.read.clone();
         run_blocking(move || {
+            let _turn = turn;
             let mut conn = pool.get().map_err(AppError::db_unavailable)?;
             f(&mut conn)
         })
@@ -248,8 +271,10 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        let turn = queue(&self.write_gate, self.wait).await?;
         let pool = self.write.clone();
         run_blocking(move || {
+            let _turn = turn;
             let mut conn = pool.get().map_err(AppError::db_unavailable)?;
             f(&mut conn)
         })
@@ -269,6 +294,18 @@ impl Db {
             .map_err(|e| AppError::db_unavailable(r2d2::Error::ConnectionError(e)))?;
         conn.batch_execute("SELECT 1").map_err(AppError::from)?;
         Ok(())
+    }
+}
+
+/// A turn at a connection, in arrival order; 503 after `wait`. The turn moves into the blocking
+/// closure, so it lasts as long as the connection is in use even if the request is dropped.
+async fn queue(gate: &Arc<Semaphore>, wait: Duration) -> Result<OwnedSemaphorePermit, AppError> {
+    match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
+        Ok(Ok(turn)) => Ok(turn),
+        Ok(Err(_)) => Err(AppError::db_unavailable("the database gate is closed")),
+        Err(_) => Err(AppError::db_unavailable(
+            "no database connection became free in time",
+        )),
     }
 }
 
