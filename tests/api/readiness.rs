@@ -1,5 +1,10 @@
 //! `/readyz` answers 503 with Retry-After while the database is away, and 200 again when it
-//! is back, without a restart. `/healthz` answers throughout.
+//! is back, without a restart. `/healthz` answers throughout. Requests wait for a connection in
+//! the order they came, and one that waits too long is told to come back.
+
+use std::future::Future;
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::Poll;
 
 use crate::helpers::spawn_app;
 
@@ -56,4 +61,90 @@ async fn readyz_follows_the_database_away_and_back() {
     app.get("/api/v1/users", Some(&app.admin_token))
         .await
         .expect(200);
+}
+
+/// Every connection of the pool is held by a request that does not finish; then requests queue.
+/// They must get connections in the order they came (r2d2 alone hands a freed connection to
+/// whichever thread grabs it first), and a request still waiting when the connect timeout runs
+/// out gets 503 `database_unavailable` with Retry-After, not a hang.
+#[tokio::test]
+async fn requests_get_connections_in_arrival_order_and_a_full_pool_answers_503() {
+    let app = spawn_app().await;
+    let db = app.state.db.clone();
+    // The test app's pool: 4 read connections on SQLite, 4 shared ones on PostgreSQL.
+    let held = 4;
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut releases = Vec::new();
+    let mut holders = Vec::new();
+    for _ in 0..held {
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let started = started_tx.clone();
+        releases.push(release_tx);
+        let db = db.clone();
+        holders.push(tokio::spawn(async move {
+            db.read(move |_conn| {
+                started.send(()).unwrap();
+                release_rx.recv().unwrap();
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..held {
+        started_rx
+            .recv()
+            .await
+            .expect("a holder got its connection");
+    }
+
+    // Nothing is free: an HTTP request that needs the database is refused after the wait.
+    let r = app
+        .get("/api/v1/projects", None)
+        .await
+        .problem(503, "database_unavailable");
+    assert!(r.header("retry-after").is_some());
+
+    // Eight requests queue in a known order: each is polled once (which puts it in line)
+    // before the next is made.
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    for i in 0..8 {
+        let order = order.clone();
+        let db = db.clone();
+        let mut waiter = Box::pin(async move {
+            db.read(move |conn| {
+                use diesel::connection::SimpleConnection;
+                conn.batch_execute("SELECT 1")
+                    .map_err(gongyi::error::AppError::from)?;
+                order.lock().unwrap().push(i);
+                Ok(())
+            })
+            .await
+        });
+        std::future::poll_fn(|cx| {
+            assert!(
+                waiter.as_mut().poll(cx).is_pending(),
+                "waiter {i} did not wait"
+            );
+            Poll::Ready(())
+        })
+        .await;
+        waiters.push(tokio::spawn(waiter));
+    }
+    // One connection comes free; the other holders keep theirs, so the waiters run one by one.
+    releases.remove(0).send(()).unwrap();
+    for w in waiters {
+        w.await
+            .unwrap()
+            .expect("a waiter ran once a connection came free");
+    }
+    assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>());
+
+    for r in releases {
+        r.send(()).unwrap();
+    }
+    for h in holders {
+        h.await.unwrap().unwrap();
+    }
+    app.get("/api/v1/projects", None).await.expect(200);
 }
