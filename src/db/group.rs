@@ -21,10 +21,11 @@
 //! each kind in one statement before the commit.
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
-//! PostgreSQL (with a pool of at least 8) two batches run side by side, while the work of one organization (its live bid,
-//! its idempotency keys) always lands in the same lane, so two lanes never insert the same unique
-//! row and cannot deadlock on one; they only queue briefly for the audit head at commit. SQLite
-//! has one lane: it has one writer.
+//! PostgreSQL (with a pool of at least 8) two batches run side by side, while the work of one
+//! organization (its live bid, its idempotency keys) always lands in the same lane, so two lanes
+//! never insert the same unique row and cannot deadlock on one; they only queue briefly for the
+//! audit head at commit. SQLite has one lane: it has one writer. A lane's leader takes its turn
+//! at the write gate (`Db::write_gate`) like any request and keeps it while batches keep coming.
 //!
 //! Nothing is answered before the commit that makes it durable. When that commit fails, nothing
 //! of the batch is stored and every caller whose work succeeded gets 503 `database_unavailable`
@@ -392,8 +393,7 @@ impl super::Db {
         let lane = self.group.lane(lane_key);
         let (start, answer) = self.group.push(lane, f);
         if start {
-            // The lane's turn at the write gate, in line with other requests; the leader keeps
-            // it while batches keep coming.
+            // The lane's turn at the write gate, in line with other requests.
             let (group, pool, gate) = (
                 self.group.clone(),
                 self.write.clone(),

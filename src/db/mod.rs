@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
@@ -254,14 +254,7 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = queue(&self.read_gate, self.wait).await?;
-        let pool = self.read.clone();
-        run_blocking(move || {
-            let _turn = turn;
-            let mut conn = pool.get().map_err(AppError::db_unavailable)?;
-            f(&mut conn)
-        })
-        .await
+        on_connection(&self.read, &self.read_gate, self.wait, f).await
     }
 
     /// Runs `f` on the write connection, off the async threads. `f` opens its own transaction
@@ -271,14 +264,7 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = queue(&self.write_gate, self.wait).await?;
-        let pool = self.write.clone();
-        run_blocking(move || {
-            let _turn = turn;
-            let mut conn = pool.get().map_err(AppError::db_unavailable)?;
-            f(&mut conn)
-        })
-        .await
+        on_connection(&self.write, &self.write_gate, self.wait, f).await
     }
 
     /// A write connection for synchronous callers (CLI, jobs already off the async threads).
@@ -297,16 +283,35 @@ impl Db {
     }
 }
 
-/// A turn at a connection, in arrival order; 503 after `wait`. The turn moves into the blocking
-/// closure, so it lasts as long as the connection is in use even if the request is dropped.
-async fn queue(gate: &Arc<Semaphore>, wait: Duration) -> Result<OwnedSemaphorePermit, AppError> {
-    match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
-        Ok(Ok(turn)) => Ok(turn),
-        Ok(Err(_)) => Err(AppError::db_unavailable("the database gate is closed")),
-        Err(_) => Err(AppError::db_unavailable(
-            "no database connection became free in time",
-        )),
-    }
+/// Runs `f` on a connection of `pool` once it is this caller's turn at `gate` (arrival order;
+/// 503 after `wait`). The turn moves into the blocking closure, so it lasts as long as the
+/// connection is in use even if the request is dropped meanwhile.
+async fn on_connection<T, F>(
+    pool: &Pool,
+    gate: &Arc<Semaphore>,
+    wait: Duration,
+    f: F,
+) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let turn = match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
+        Ok(Ok(turn)) => turn,
+        Ok(Err(_)) => return Err(AppError::db_unavailable("the database gate is closed")),
+        Err(_) => {
+            return Err(AppError::db_unavailable(
+                "no database connection became free in time",
+            ))
+        }
+    };
+    let pool = pool.clone();
+    run_blocking(move || {
+        let _turn = turn;
+        let mut conn = pool.get().map_err(AppError::db_unavailable)?;
+        f(&mut conn)
+    })
+    .await
 }
 
 pub async fn run_blocking<T, F>(f: F) -> Result<T, AppError>
