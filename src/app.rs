@@ -17,28 +17,11 @@ use crate::db::{Db, DbOptions};
 use crate::domain::rules::RulePacks;
 use crate::error::AppError;
 use crate::http::extract::BodyLimit;
-use crate::http::rendered::Rendered;
 use crate::http::request_id;
 use crate::http::routes::{RouteInfo, Router};
 use crate::notify::mailer::Mailer;
 
-/// What every handler and job can reach.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub clock: Clock,
-    pub tokens: TokenKeys,
-    pub mailer: Mailer,
-    pub login_limits: LoginLimits,
-    pub sealer: Sealer,
-    pub rules: RulePacks,
-    /// Authenticated users read recently (see `auth::cache`).
-    pub users_seen: Arc<UserCache>,
-    /// Project documents as last rendered, by id and version (see `http::rendered`).
-    pub projects_rendered: Arc<Rendered>,
-}
-
-pub type State = web::Data<AppState>;
+pub use crate::state::{AppState, State};
 
 impl AppState {
     /// Opens the database (running migrations), loads keys and the mailer.
@@ -67,7 +50,7 @@ impl AppState {
         {
             let mut conn = db.write_conn().map_err(|e| anyhow::anyhow!("{e}"))?;
             crate::calendar::service::seed_from_config(
-                &mut conn,
+                &mut crate::db::Tx::new(&mut conn),
                 &settings.config_dir.join("calendar"),
                 clock.now_naive(),
             )

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, AppState};
 use crate::auth::Role;
 use crate::config::Settings;
+use crate::db::Tx;
 use crate::db::{Db, DbOptions};
 use crate::users::service::CreateUser;
 
@@ -131,7 +132,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut conn = db.write_conn()?;
             let now = crate::clock::Clock::system().now_naive();
-            let user = crate::users::service::create_user(&mut conn, None, cmd, now)?;
+            let user = crate::users::service::create_user(&mut Tx::new(&mut conn), None, cmd, now)?;
             println!("admin {} created (id {})", user.email, user.id);
             Ok(ExitCode::SUCCESS)
         }
@@ -202,7 +203,12 @@ fn first_admin(state: &AppState) -> anyhow::Result<()> {
         organization_id: None,
     };
     let mut conn = state.db.write_conn()?;
-    crate::users::service::create_user(&mut conn, None, cmd, state.clock.now_naive())?;
+    crate::users::service::create_user(
+        &mut Tx::new(&mut conn),
+        None,
+        cmd,
+        state.clock.now_naive(),
+    )?;
     let file = state.settings.data_dir.join("first-admin.txt");
     crate::config::write_private(
         &file,

@@ -5,12 +5,12 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::DbConn;
+use crate::db::{DbConn, Tx};
 use crate::domain::spec::{Category, FundSource, ProjectSpec, Source, Urgency};
 use crate::domain::Money;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::users::service::CreateUser;
 
 /// The password of every demo account (demo data only; change it before real use).
@@ -21,7 +21,7 @@ fn who(conn: &mut DbConn, id: &str) -> Result<AuthUser, AppError> {
 }
 
 fn account(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     email: &str,
     name: &str,
     role: Role,
@@ -42,7 +42,7 @@ fn account(
 }
 
 fn region(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     admin: &AuthUser,
     name: &str,
     kind: RegionKind,
@@ -56,14 +56,51 @@ fn region(
     Ok(crate::regions::service::create_region(conn, admin, cmd, Utc::now().naive_utc())?.id)
 }
 
+/// The district the demo builds: its regions and the accounts that act in it.
+struct District {
+    id: String,
+    street_ids: Vec<String>,
+    communities: Vec<(String, String)>,
+    bureau: AuthUser,
+    street_staff: Vec<AuthUser>,
+    workers: Vec<AuthUser>,
+}
+
+fn now() -> chrono::NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
 pub fn seed(state: &AppState) -> anyhow::Result<()> {
     let mut conn = state.db.write_conn()?;
-    let conn = &mut *conn;
-    if !crate::regions::repo::list(conn, None, None, None, 1)?.is_empty() {
+    let tx = &mut Tx::new(&mut conn);
+    if !crate::regions::repo::list(tx, None, None, None, 1)?.is_empty() {
         anyhow::bail!("seed-demo fills an empty database, and this one has regions already");
     }
-    let now = || Utc::now().naive_utc();
     println!("demo accounts (role, email, password):");
+    let district = regions_and_accounts(tx)?;
+    let accepted = needs(tx, &district)?;
+    let funds = funds(tx, &district)?;
+    let made = projects(tx, state, &district, &funds, &accepted)?;
+    println!(
+        "\nregions: 1 district, {} streets, {} communities",
+        district.street_ids.len(),
+        district.communities.len()
+    );
+    println!("needs: 40 (submitted, returned, forwarded, rejected, accepted, merged, in_project)");
+    println!(
+        "funds: 2; projects: {}",
+        made.iter()
+            .map(|(t, p)| format!("{t} ({})", if *p { "open" } else { "draft" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("\nsign in: POST /api/v1/auth/login {{\"email\":\"bureau@gongyi.local\",\"password\":\"{DEMO_PASSWORD}\"}}");
+    Ok(())
+}
+
+/// An admin, the district with three streets of two communities each, and an account for
+/// every role.
+fn regions_and_accounts(conn: &mut Tx<'_>) -> Result<District, AppError> {
     let admin = match crate::users::repo::any_admin(conn)? {
         true => {
             println!("  admin      (your existing admin)");
@@ -78,7 +115,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         }
         false => account(conn, "admin@gongyi.local", "平台管理员", Role::Admin, None)?,
     };
-    let district = region(conn, &admin, "雨花台区", RegionKind::District, None)?;
+    let id = region(conn, &admin, "雨花台区", RegionKind::District, None)?;
     let streets = [
         ("赛虹桥街道", ["虹苑社区", "油坊桥社区"]),
         ("雨花街道", ["雨花新村社区", "凤台社区"]),
@@ -87,7 +124,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     let mut communities = Vec::new();
     let mut street_ids = Vec::new();
     for (s, cs) in streets {
-        let sid = region(conn, &admin, s, RegionKind::Street, Some(&district))?;
+        let sid = region(conn, &admin, s, RegionKind::Street, Some(&id))?;
         for c in cs {
             communities.push((
                 sid.clone(),
@@ -101,7 +138,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         "bureau@gongyi.local",
         "区民政局 王科长",
         Role::Bureau,
-        Some(&district),
+        Some(&id),
     )?;
     let mut street_staff = Vec::new();
     for (i, sid) in street_ids.iter().enumerate() {
@@ -130,8 +167,19 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         Role::Expert,
         None,
     )?;
+    Ok(District {
+        id,
+        street_ids,
+        communities,
+        bureau,
+        street_staff,
+        workers,
+    })
+}
 
-    // Needs: 40 across categories, channels and urgency, then moved through every status.
+/// 40 needs across categories, channels and urgency, moved through every status; the ids of
+/// the accepted ones left unmerged.
+fn needs(conn: &mut Tx<'_>, d: &District) -> Result<Vec<String>, AppError> {
     let topics = [
         ("独居老人助餐", Category::Elderly),
         ("老年人智能手机培训", Category::Elderly),
@@ -159,7 +207,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     for i in 0..40 {
         let (topic, category) = topics[i % topics.len()];
         let source = sources[i % sources.len()];
-        let w = &workers[i % workers.len()];
+        let w = &d.workers[i % d.workers.len()];
         let cmd = crate::needs::service::NewNeed {
             title: format!("{topic}（{}）", i + 1),
             description: format!(
@@ -176,9 +224,9 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         };
         let n = crate::needs::service::submit(conn, w, cmd, now())?;
         crate::needs::service::support(conn, w, &n.id, 1 + (i as i64 * 13) % 60, now())?;
-        needs.push((n.id, i % workers.len()));
+        needs.push((n.id, i % d.workers.len()));
     }
-    let street_of = |wi: usize| &street_staff[wi / 2];
+    let street_of = |wi: usize| &d.street_staff[wi / 2];
     let mut accepted = Vec::new();
     for (k, (id, wi)) in needs.iter().enumerate() {
         let st = street_of(*wi);
@@ -200,7 +248,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
                 crate::needs::service::forward(conn, st, id, now())?;
                 crate::needs::service::reject(
                     conn,
-                    &bureau,
+                    &d.bureau,
                     id,
                     "属于基本公共服务，由职能部门承担".into(),
                     now(),
@@ -208,45 +256,53 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
             }
             _ => {
                 crate::needs::service::forward(conn, st, id, now())?;
-                crate::needs::service::accept(conn, &bureau, id, now())?;
+                crate::needs::service::accept(conn, &d.bureau, id, now())?;
                 accepted.push(id.clone());
             }
         }
     }
     // Merge three duplicates into the first accepted need.
     for dup in accepted.split_off(accepted.len() - 3) {
-        crate::needs::service::merge(conn, &bureau, &dup, &accepted[0], now())?;
+        crate::needs::service::merge(conn, &d.bureau, &dup, &accepted[0], now())?;
     }
+    Ok(accepted)
+}
 
-    // Funds.
-    let fund = |conn: &mut DbConn,
-                name: &str,
-                source: FundSource,
-                total: &str|
-     -> Result<String, AppError> {
+/// The two funds: the lottery welfare fund (公益创投) and the district's fiscal budget.
+struct Funds {
+    lottery: String,
+    fiscal: String,
+}
+
+fn funds(conn: &mut Tx<'_>, d: &District) -> Result<Funds, AppError> {
+    let mut fund = |name: &str, source: FundSource, total: &str| -> Result<String, AppError> {
         let cmd = crate::funds::service::NewFund {
             name: name.into(),
-            district_id: district.clone(),
+            district_id: d.id.clone(),
             fiscal_year: 2026,
             source,
             total: Money::parse(total).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?,
         };
-        Ok(crate::funds::service::create(conn, &bureau, cmd, now())?.id)
+        Ok(crate::funds::service::create(conn, &d.bureau, cmd, now())?.id)
     };
     let lottery = fund(
-        conn,
         "2026年福彩公益金公益创投",
         FundSource::LotteryWelfare,
         "5000000.00",
     )?;
-    let fiscal = fund(
-        conn,
-        "2026年区财政购买服务资金",
-        FundSource::Fiscal,
-        "3000000.00",
-    )?;
+    let fiscal = fund("2026年区财政购买服务资金", FundSource::Fiscal, "3000000.00")?;
+    Ok(Funds { lottery, fiscal })
+}
 
-    // Projects: two drafts, two open (one carrying accepted needs).
+/// Four projects: two open (one carrying accepted needs) and two drafts; their titles and
+/// whether each was published.
+fn projects(
+    conn: &mut Tx<'_>,
+    state: &AppState,
+    d: &District,
+    funds: &Funds,
+    accepted: &[String],
+) -> Result<Vec<(&'static str, bool)>, AppError> {
     let close = Utc::now() + Duration::days(30);
     let spec = |title: &str,
                 category: &str,
@@ -263,7 +319,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         };
         serde_json::from_value(json!({
             "title": title, "summary": format!("{title}：面向辖区居民的专业社会工作服务"), "category": category,
-            "region_id": street_ids[0], "need_ids": need_ids, "target_group": "辖区居民",
+            "region_id": d.street_ids[0], "need_ids": need_ids, "target_group": "辖区居民",
             "services": ["个案服务", "小组活动", "社区活动"],
             "objectives": [{"indicator": "服务人次", "target": "≥ 1200"}, {"indicator": "居民满意度", "target": "≥ 90%"}],
             "budget_ceiling": budget, "fund_id": fund_id, "method": method,
@@ -284,7 +340,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         (
             "社区居家养老助餐服务",
             "elderly",
-            &lottery,
+            &funds.lottery,
             "600000.00",
             "venture_philanthropy",
             accepted[..2].to_vec(),
@@ -293,7 +349,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         (
             "青少年成长陪伴计划",
             "children_youth",
-            &lottery,
+            &funds.lottery,
             "300000.00",
             "venture_philanthropy",
             vec![],
@@ -302,7 +358,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         (
             "困难家庭综合帮扶",
             "hardship",
-            &fiscal,
+            &funds.fiscal,
             "800000.00",
             "consultation",
             vec![],
@@ -311,7 +367,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         (
             "社区协商议事能力建设",
             "community_governance",
-            &fiscal,
+            &funds.fiscal,
             "200000.00",
             "venture_philanthropy",
             vec![],
@@ -320,7 +376,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     ] {
         let p = crate::projects::service::create(
             conn,
-            &bureau,
+            &d.bureau,
             spec(title, cat, f, budget, method, ns),
             &state.rules,
             now(),
@@ -328,7 +384,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         if publish {
             crate::projects::service::publish(
                 conn,
-                &bureau,
+                &d.bureau,
                 &p.id,
                 &state.rules,
                 &state.sealer,
@@ -337,19 +393,5 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         }
         made.push((title, publish));
     }
-    println!(
-        "\nregions: 1 district, {} streets, {} communities",
-        street_ids.len(),
-        communities.len()
-    );
-    println!("needs: 40 (submitted, returned, forwarded, rejected, accepted, merged, in_project)");
-    println!(
-        "funds: 2; projects: {}",
-        made.iter()
-            .map(|(t, p)| format!("{t} ({})", if *p { "open" } else { "draft" }))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("\nsign in: POST /api/v1/auth/login {{\"email\":\"bureau@gongyi.local\",\"password\":\"{DEMO_PASSWORD}\"}}");
-    Ok(())
+    Ok(made)
 }

@@ -29,6 +29,8 @@ pub mod openapi;
 pub mod orgs;
 pub mod projects;
 pub mod regions;
+pub mod rounds;
+pub mod state;
 pub mod users;
 pub mod validate;
 pub mod verify_draw;

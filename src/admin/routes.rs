@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::app::State;
 use crate::audit::{self, Event};
 use crate::auth::{Access, AuthUser, Role};
 use crate::db::write_tx;
@@ -14,6 +13,7 @@ use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::Json;
 use crate::jobs::{self, JobReport};
+use crate::state::State;
 
 const ADMIN: Access = Access::Roles(&[Role::Admin]);
 

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 
 use super::repo::{self, AuditFilter, AuditRow};
 use super::service::{self, Verification};
-use crate::app::State;
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::error::AppError;
 use crate::http::routes::Router;
 use crate::http::{Page, PageParams, Query};
+use crate::state::State;
 
 pub fn register(r: &mut Router) {
     r.get(

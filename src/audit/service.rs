@@ -7,8 +7,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::repo::{self, AuditRow};
-use crate::db::DbConn;
+use crate::db::{BeforeCommit, DbConn, Tx};
 use crate::error::AppError;
+use diesel::QueryResult;
 
 /// The hash before the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -63,10 +64,12 @@ fn hash_of(row: &AuditRow) -> Result<String, String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// Appends `event` to the chain inside the caller's transaction. While a grouped batch runs
-/// on this thread (see [`Deferred`]) the event is held and chained with the batch's others just
-/// before the batch commits, so the head row is locked once per batch, not once per request.
-pub fn append(conn: &mut DbConn, event: Event<'_>, at: NaiveDateTime) -> Result<(), AppError> {
+/// Appends `event` to the chain as part of the caller's transaction: the event waits in the
+/// write context and is chained with the transaction's others just before it commits (after
+/// every other write, so the head row is locked once per transaction, and only for the commit).
+/// A savepoint that rolls back forgets the events appended inside it, so the chain records
+/// exactly what commits. Outside a transaction it is written at once.
+pub fn append(tx: &mut Tx<'_>, event: Event<'_>, at: NaiveDateTime) -> Result<(), AppError> {
     let summary =
         serde_json_canonicalizer::to_string(&event.summary).map_err(AppError::internal)?;
     let row = AuditRow {
@@ -81,21 +84,41 @@ pub fn append(conn: &mut DbConn, event: Event<'_>, at: NaiveDateTime) -> Result<
         prev_hash: String::new(),
         hash: String::new(),
     };
-    let undeferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
-        Some(held) => {
-            held.push(row);
-            None
-        }
-        None => Some(row),
-    });
-    match undeferred {
-        Some(row) => write_chained(conn, vec![row]),
-        None => Ok(()),
+    if tx.in_transaction() {
+        tx.pending::<PendingEvents>().0.push(row);
+        Ok(())
+    } else {
+        Ok(write_chained(tx, vec![row])?)
+    }
+}
+
+/// The events of a transaction, chained just before its commit.
+#[derive(Default)]
+struct PendingEvents(Vec<AuditRow>);
+
+impl BeforeCommit for PendingEvents {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn truncate(&mut self, len: usize) {
+        self.0.truncate(len)
+    }
+    fn write(&mut self, conn: &mut DbConn) -> QueryResult<usize> {
+        let rows = std::mem::take(&mut self.0);
+        let n = rows.len();
+        write_chained(conn, rows)?;
+        Ok(n)
+    }
+    fn last(&self) -> bool {
+        true
+    }
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }
 
 /// Numbers, links and stores `rows` after the current head, in order, under the head lock.
-fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> Result<(), AppError> {
+fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -103,60 +126,14 @@ fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> Result<(), AppEr
     for (i, row) in rows.iter_mut().enumerate() {
         row.seq = head_seq + 1 + i as i64;
         row.prev_hash = std::mem::take(&mut prev_hash);
-        row.hash = hash_of(row).map_err(|e| AppError::internal(anyhow::anyhow!(e)))?;
+        // The rows were built from canonical JSON above, so hashing cannot fail on them.
+        row.hash = hash_of(row).map_err(|e| {
+            diesel::result::Error::SerializationError(Box::new(std::io::Error::other(e)))
+        })?;
         prev_hash = row.hash.clone();
     }
     repo::insert_after(conn, head_seq, &rows)?;
     Ok(())
-}
-
-thread_local! {
-    /// Events held back on this thread while a grouped batch runs (`None`: write at once).
-    static DEFERRED: std::cell::RefCell<Option<Vec<AuditRow>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
-/// Holds back the audit events appended on this thread until [`Deferred::flush`]: the grouped
-/// commit (`db::group`) runs many requests in one transaction and chains their events at its
-/// end. A savepoint that rolls back drops the events appended inside it ([`held_len`],
-/// [`drop_held_after`], called by `db::write_tx`), so the chain records exactly what commits.
-pub struct Deferred(());
-
-impl Deferred {
-    pub fn begin() -> Deferred {
-        DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
-        Deferred(())
-    }
-
-    /// Chains and stores the held events inside the batch's transaction; how many.
-    pub fn flush(&self, conn: &mut DbConn) -> Result<usize, AppError> {
-        let rows = DEFERRED
-            .with(|d| d.borrow_mut().as_mut().map(std::mem::take))
-            .unwrap_or_default();
-        let n = rows.len();
-        write_chained(conn, rows)?;
-        Ok(n)
-    }
-}
-
-impl Drop for Deferred {
-    fn drop(&mut self) {
-        DEFERRED.with(|d| *d.borrow_mut() = None);
-    }
-}
-
-/// How many events this thread holds back (`None` when it writes them at once).
-pub fn held_len() -> Option<usize> {
-    DEFERRED.with(|d| d.borrow().as_ref().map(Vec::len))
-}
-
-/// Drops the held events after the first `len` (their savepoint rolled back).
-pub fn drop_held_after(len: usize) {
-    DEFERRED.with(|d| {
-        if let Some(held) = d.borrow_mut().as_mut() {
-            held.truncate(len);
-        }
-    });
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

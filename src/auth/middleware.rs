@@ -8,9 +8,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
-use crate::app::AppState;
 use crate::auth::{Access, AuthUser};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The bearer token of a request: `Ok(None)` when no Authorization header was sent.
 fn bearer(req: &ServiceRequest) -> Result<Option<String>, AppError> {

@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::service;
-use crate::app::State;
 use crate::auth::{Access, AuthUser, Role};
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::Json;
+use crate::state::State;
 use crate::users::model::User;
 use crate::users::routes::UserResponse;
 

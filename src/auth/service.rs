@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::repo::{self, RefreshToken};
 use super::tokens::{new_refresh_token, refresh_hash};
 use crate::auth::passwords;
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, Tx};
 use crate::error::AppError;
 use crate::users::model::User;
 
@@ -42,7 +42,7 @@ pub fn check_password(user: Option<User>, password: &str) -> Result<User, AppErr
 
 /// Starts a new refresh-token family for `user_id`; returns the plain token.
 pub fn start_session(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     user_id: &str,
     ttl_secs: i64,
     now: NaiveDateTime,
@@ -92,7 +92,7 @@ enum Rotation {
 /// Exchanges a refresh token for a new one in the same family. Presenting a token that was
 /// already rotated revokes the whole family (the token was stolen, or the client replayed it).
 pub fn rotate(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     presented: &str,
     ttl_secs: i64,
     now: NaiveDateTime,
@@ -144,7 +144,7 @@ pub fn rotate(
 
 /// Ends the session the refresh token belongs to, if it is the caller's.
 pub fn logout(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     user_id: &str,
     presented: &str,
     now: NaiveDateTime,

@@ -7,13 +7,13 @@ use utoipa::ToSchema;
 
 use super::repo::{Award, Objection};
 use super::service;
-use crate::app::State;
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::Money;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::Json;
+use crate::state::State;
 use crate::validate;
 
 const BUREAU: Access = Access::Roles(&[Role::Bureau]);

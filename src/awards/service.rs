@@ -7,7 +7,7 @@ use super::repo::{self, Award, Objection};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::bids::model::BidStatus;
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::RulePacks;
 use crate::error::AppError;
 use crate::evaluation::repo::SeatStatus;
@@ -26,7 +26,7 @@ fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
 }
 
 fn audit_award(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: Option<&str>,
     action: &str,
     p: &Project,
@@ -50,7 +50,7 @@ fn audit_award(
 
 /// Mails the contact of every organization that bid in the round.
 fn mail_bidders(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     p: &Project,
     round: i32,
     key: &str,
@@ -79,7 +79,7 @@ fn mail_bidders(
 }
 
 pub fn award(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     project_id: &str,
     bid_id: &str,
@@ -194,7 +194,7 @@ pub fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError
 }
 
 pub fn object(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     award_id: &str,
     grounds: String,
@@ -259,7 +259,7 @@ pub fn object(
 }
 
 pub fn resolve(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     objection_id: &str,
     upheld: bool,
@@ -321,7 +321,7 @@ pub fn resolve(
 
 /// Finalises one award whose window has passed with no open objection. Guarded: a second
 /// run, or another replica, finds it final already and does nothing.
-pub fn finalize(conn: &mut DbConn, award_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
     write_tx(conn, |tx| {
         let a = get(tx, award_id)?;
         if a.status != "pending_objections" || a.objection_deadline >= now {

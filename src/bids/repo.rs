@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use super::model::{Bid, BidStatus};
 use crate::db::schema::{bids, organizations, projects};
-use crate::db::DbConn;
+use crate::db::{DbConn, Tx};
 use crate::orgs::repo::Organization;
 use crate::projects::model::Project;
 
 /// Inserts a new bid; in a grouped batch on PostgreSQL with the batch's other new bids (a
 /// second live bid of an organization then fails the batch's flat run, see `db::group`).
-pub fn insert(conn: &mut DbConn, b: Bid) -> QueryResult<()> {
+pub fn insert(conn: &mut Tx<'_>, b: Bid) -> QueryResult<()> {
     crate::db::insert_batched(conn, b)
 }
 

@@ -1,6 +1,5 @@
 //! HTTP for bids, the opening, and republishing a failed round.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,16 +7,16 @@ use utoipa::ToSchema;
 
 use super::contents::{Kpi, TeamMember};
 use super::service::{self, BidView, Offer};
-use crate::app::State;
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
-use crate::db::write_tx;
 use crate::domain::eligibility::Failure;
 use crate::domain::Money;
 use crate::error::{AppError, Problem};
+use crate::http::idempotent;
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
-use crate::idempotency::{self, Stored};
+use crate::idempotency;
+use crate::state::State;
 use crate::validate::{self, Errors};
 
 const ORG: Access = Access::Roles(&[Role::Org]);
@@ -141,71 +140,13 @@ impl BidRequest {
     }
 }
 
-fn respond(stored: Stored, replayed: bool) -> HttpResponse {
-    let mut r = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
-    if replayed {
-        r.insert_header(("Idempotent-Replayed", "true"));
-    }
-    r.json(stored.body)
-}
-
-/// Runs `act` once per Idempotency-Key: a replay returns the stored response.
-async fn idempotent<F>(
-    state: &State,
-    actor: &AuthUser,
-    req: &HttpRequest,
-    body: &serde_json::Value,
-    status: u16,
-    act: F,
-) -> Result<HttpResponse, AppError>
-where
-    F: Fn(&mut crate::db::DbConn, chrono::NaiveDateTime) -> Result<BidView, AppError>
-        + Send
-        + 'static,
-{
-    let key = idempotency::parse_key(req)?;
-    let hash = idempotency::request_hash(&format!("{} {}", req.method(), req.path()), body);
-    let (st, user) = (state.clone(), actor.id.clone());
-    // Grouped: bids arriving together share one commit (the deadline rush); one
-    // organization's bids always in the same lane.
-    let lane = actor.organization_id.as_deref().unwrap_or(&actor.id);
-    let (stored, replayed) = state
-        .db
-        .write_grouped(lane, move |c| {
-            // The deadline is judged by the clock read once the write connection is ours, not
-            // when the request arrived (it may have waited for the connection).
-            let now = st.clock.now_naive();
-            if let Some(k) = &key {
-                if let Some(s) = idempotency::lookup(c, &st.sealer, &user, k, &hash)? {
-                    return Ok((s, true));
-                }
-            }
-            let outcome: Result<Stored, AppError> = write_tx(c, |tx| {
-                let view = act(tx, now)?;
-                let stored = Stored {
-                    status,
-                    body: serde_json::to_value(BidResponse::from(view))
-                        .map_err(AppError::internal)?,
-                };
-                if let Some(k) = &key {
-                    idempotency::store(tx, &st.sealer, &user, k, &hash, &stored, now)?;
-                }
-                Ok(stored)
-            });
-            match (outcome, &key) {
-                (Ok(s), _) => Ok((s, false)),
-                // A twin request with the same key may have won meanwhile: answer as it did.
-                (Err(e), Some(k)) if e.status == StatusCode::CONFLICT => {
-                    match idempotency::lookup(c, &st.sealer, &user, k, &hash)? {
-                        Some(s) => Ok((s, true)),
-                        None => Err(e),
-                    }
-                }
-                (Err(e), _) => Err(e),
-            }
-        })
-        .await?;
-    Ok(respond(stored, replayed))
+/// The lane of a bid write: bids arriving together share one commit (the deadline rush), and
+/// one organization's bids always go in the same lane.
+fn lane(actor: &AuthUser) -> String {
+    actor
+        .organization_id
+        .clone()
+        .unwrap_or_else(|| actor.id.clone())
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/bids", tag = "bids", request_body = BidRequest,
@@ -221,13 +162,21 @@ pub async fn create_bid(
     id: web::Path<String>,
     body: Json<BidRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
+    let call = idempotent::call(&req, &actor.id, &body.0)?;
     let offer = body.0.offer()?;
-    let (st, a, pid) = (state.clone(), actor.clone(), id.into_inner());
-    idempotent(&state, &actor, &req, &raw, 201, move |c, now| {
-        service::place(c, &st.sealer, &a, &pid, &offer, now)
-    })
-    .await
+    let (st, pid) = (state.clone(), id.into_inner());
+    let answer = state
+        .db
+        .write_grouped(&lane(&actor), move |tx| {
+            // The deadline is judged by the clock read once the write connection is ours, not
+            // when the request arrived (it may have waited for the connection).
+            let now = st.clock.now_naive();
+            idempotency::once(tx, &st.sealer, &call, 201, now, |tx| {
+                service::place(tx, &st.sealer, &actor, &pid, &offer, now).map(BidResponse::from)
+            })
+        })
+        .await?;
+    Ok(idempotent::respond(answer))
 }
 
 #[utoipa::path(put, path = "/api/v1/bids/{id}", tag = "bids", request_body = BidRequest,
@@ -240,13 +189,19 @@ pub async fn replace_bid(
     id: web::Path<String>,
     body: Json<BidRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let raw = serde_json::to_value(&body.0).map_err(AppError::internal)?;
+    let call = idempotent::call(&req, &actor.id, &body.0)?;
     let offer = body.0.offer()?;
-    let (st, a, bid) = (state.clone(), actor.clone(), id.into_inner());
-    idempotent(&state, &actor, &req, &raw, 200, move |c, now| {
-        service::replace(c, &st.sealer, &a, &bid, &offer, now)
-    })
-    .await
+    let (st, bid) = (state.clone(), id.into_inner());
+    let answer = state
+        .db
+        .write_grouped(&lane(&actor), move |tx| {
+            let now = st.clock.now_naive();
+            idempotency::once(tx, &st.sealer, &call, 200, now, |tx| {
+                service::replace(tx, &st.sealer, &actor, &bid, &offer, now).map(BidResponse::from)
+            })
+        })
+        .await?;
+    Ok(idempotent::respond(answer))
 }
 
 #[utoipa::path(post, path = "/api/v1/bids/{id}/withdraw", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),

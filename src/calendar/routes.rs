@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::service;
-use crate::app::State;
 use crate::auth::{Access, AuthUser, Role};
 use crate::domain::calendar::{HolidayRange, YearArrangement};
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Query};
+use crate::state::State;
 
 pub fn register(r: &mut Router) {
     r.get("/api/v1/calendar/years/{year}", Access::Public, get_year)

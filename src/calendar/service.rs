@@ -8,7 +8,7 @@ use serde_json::json;
 use super::repo;
 use crate::audit::{self, Event};
 use crate::auth::AuthUser;
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::calendar::{WorkingCalendar, YearArrangement};
 use crate::error::{AppError, FieldError};
 
@@ -65,7 +65,7 @@ pub fn load(conn: &mut DbConn) -> Result<WorkingCalendar, AppError> {
 
 /// Replaces (or adds) one year's arrangement.
 pub fn put_year(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     y: YearArrangement,
     now: NaiveDateTime,

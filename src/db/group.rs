@@ -12,13 +12,13 @@
 //! trips per request. If any piece fails, panics or meets a failure it handles itself, the whole
 //! transaction is rolled back and the batch is run again, each piece inside its own savepoint, so
 //! one that fails rolls back alone and reports its own error. Work is therefore run more than once
-//! (it is `FnMut`) and must not act outside the database before its batch commits.
+//! (it is `FnMut`) and is handed nothing but the batch's [`Tx`]: what it writes goes through that.
 //!
-//! The audit events of a batch are held back and chained together just before its commit
-//! (`audit::service::Deferred`), so the chain's head row is locked once per batch. On
-//! PostgreSQL, where every statement is a round trip, a flat run also holds back the rows its
-//! work inserts through [`insert_batched`] (bids, receipt mails, idempotency records) and writes
-//! each kind in one statement before the commit.
+//! The audit events of a batch wait in its `Tx` and are chained together just before its commit,
+//! so the chain's head row is locked once per batch. On PostgreSQL, where every statement is a
+//! round trip, a flat run also holds back the rows its work inserts through
+//! [`insert_batched`](super::insert_batched) (bids, receipt mails, idempotency records) and
+//! writes each kind in one statement before the commit.
 //!
 //! Work is sorted into lanes by a key (the bidding organization): one leader per lane, so on
 //! PostgreSQL (with a pool of at least 8) two batches run side by side, while the work of one
@@ -32,16 +32,13 @@
 //! (one whose work failed keeps its own error), so a retry (with the same `Idempotency-Key`) is
 //! safe.
 
-use std::any::{Any, TypeId};
-use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
 
 use diesel::connection::SimpleConnection;
-use diesel::QueryResult;
 
-use super::{write_tx, DbConn, Pool};
-use crate::audit::service::Deferred;
+use super::tx::{write_tx, Flat as FlatMode, Tx};
+use super::{DbConn, Pool};
 use crate::error::AppError;
 
 /// The most pieces of work one transaction takes; the rest wait for the next one.
@@ -51,7 +48,7 @@ const MAX_BATCH: usize = 128;
 trait Work: Send {
     /// Runs the work on the batch's connection (again, when the batch is redone with
     /// savepoints); whether it succeeded.
-    fn run(&mut self, conn: &mut DbConn) -> bool;
+    fn run(&mut self, tx: &mut Tx<'_>) -> bool;
     /// Forgets the outcome of a run that was rolled back.
     fn forget(&mut self);
     /// Answers the caller once the batch's fate is known: `None` committed, `Some(message)` not.
@@ -67,12 +64,12 @@ struct Pending<T, F> {
 
 impl<T, F> Work for Pending<T, F>
 where
-    F: FnMut(&mut DbConn) -> Result<T, AppError> + Send,
+    F: FnMut(&mut Tx<'_>) -> Result<T, AppError> + Send,
     T: Send,
 {
-    fn run(&mut self, conn: &mut DbConn) -> bool {
+    fn run(&mut self, tx: &mut Tx<'_>) -> bool {
         self.result = None;
-        let result = (self.f)(conn);
+        let result = (self.f)(tx);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -98,127 +95,8 @@ where
 }
 
 /// Runs `work` once, a panic counting as a failure.
-fn run_caught(work: &mut dyn Work, conn: &mut DbConn) -> bool {
-    catch_unwind(AssertUnwindSafe(|| work.run(conn))).unwrap_or(false)
-}
-
-thread_local! {
-    /// `Some(spoiled)` while this thread runs a batch flat.
-    static FLAT: Cell<Option<bool>> = const { Cell::new(None) };
-}
-
-/// Whether this thread runs a batch flat: [`write_tx`] then runs its work inline.
-pub(super) fn flat() -> bool {
-    FLAT.with(|f| f.get().is_some())
-}
-
-/// Marks the flat batch to be redone with savepoints: a nested transaction failed, and its
-/// writes cannot be rolled back alone.
-pub(super) fn spoil() {
-    FLAT.with(|f| {
-        if f.get().is_some() {
-            f.set(Some(true));
-        }
-    });
-}
-
-/// Rows that can be written many at a time (see [`insert_batched`]).
-pub trait BatchRow: Sized + 'static {
-    /// Writes `rows` in as few statements as the backend allows.
-    fn insert_all(conn: &mut DbConn, rows: &[Self]) -> QueryResult<()>;
-}
-
-/// The held rows of one kind: a `Vec<R>` and how to write it.
-struct Held {
-    kind: TypeId,
-    rows: Box<dyn Any>,
-    write: fn(&mut DbConn, Box<dyn Any>) -> QueryResult<()>,
-}
-
-fn write_held_rows<R: BatchRow>(conn: &mut DbConn, rows: Box<dyn Any>) -> QueryResult<()> {
-    match rows.downcast::<Vec<R>>() {
-        Ok(rows) => R::insert_all(conn, &rows),
-        Err(_) => unreachable!("held rows are filed under their own type"),
-    }
-}
-
-thread_local! {
-    /// Rows held back while this thread runs a batch flat on PostgreSQL, by kind, in the order
-    /// the kinds first came.
-    static HELD: RefCell<Option<Vec<Held>>> = const { RefCell::new(None) };
-}
-
-/// Inserts `row` now or, while a batch runs flat on PostgreSQL, with the batch's other rows of
-/// its kind in one statement just before the commit (a statement per kind and batch instead of
-/// one per row). A held row is invisible to the reads of its own batch, so use this only for
-/// rows that nothing reads back before the commit and whose conflicts a constraint catches: a
-/// conflict among held rows fails the batch's flat run, and the batch is redone with
-/// savepoints, where every row is inserted at once and each piece of work meets its own
-/// conflict.
-pub fn insert_batched<R: BatchRow>(conn: &mut DbConn, row: R) -> QueryResult<()> {
-    let unheld = HELD.with(|h| match h.borrow_mut().as_mut() {
-        None => Some(row),
-        Some(held) => {
-            let kind = TypeId::of::<R>();
-            let i = match held.iter().position(|g| g.kind == kind) {
-                Some(i) => i,
-                None => {
-                    held.push(Held {
-                        kind,
-                        rows: Box::new(Vec::<R>::new()),
-                        write: write_held_rows::<R>,
-                    });
-                    held.len() - 1
-                }
-            };
-            match held[i].rows.downcast_mut::<Vec<R>>() {
-                Some(rows) => rows.push(row),
-                None => unreachable!("held rows are filed under their own type"),
-            }
-            None
-        }
-    });
-    match unheld {
-        Some(row) => R::insert_all(conn, std::slice::from_ref(&row)),
-        None => Ok(()),
-    }
-}
-
-/// Writes the held rows, kind by kind.
-fn write_held(conn: &mut DbConn) -> QueryResult<usize> {
-    let held = HELD.with(|h| h.borrow_mut().as_mut().map(std::mem::take));
-    let held = held.unwrap_or_default();
-    let kinds = held.len();
-    for g in held {
-        (g.write)(conn, g.rows)?;
-    }
-    Ok(kinds)
-}
-
-/// Runs a batch flat while alive.
-struct FlatRun(());
-
-impl FlatRun {
-    /// `hold_rows`: hold [`insert_batched`] rows for one statement per kind (PostgreSQL, where
-    /// each statement is a round trip).
-    fn enter(hold_rows: bool) -> FlatRun {
-        FLAT.with(|f| f.set(Some(false)));
-        if hold_rows {
-            HELD.with(|h| *h.borrow_mut() = Some(Vec::new()));
-        }
-        FlatRun(())
-    }
-
-    fn spoiled(&self) -> bool {
-        FLAT.with(|f| f.get() == Some(true))
-    }
-}
-
-impl Drop for FlatRun {
-    fn drop(&mut self) {
-        FLAT.with(|f| f.set(None));
-        HELD.with(|h| *h.borrow_mut() = None);
-    }
+fn run_caught(work: &mut dyn Work, tx: &mut Tx<'_>) -> bool {
+    catch_unwind(AssertUnwindSafe(|| work.run(tx))).unwrap_or(false)
 }
 
 /// Why a flat batch did not commit.
@@ -272,7 +150,7 @@ impl Group {
         f: F,
     ) -> (bool, tokio::sync::oneshot::Receiver<Result<T, AppError>>)
     where
-        F: FnMut(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let (reply, rx) = tokio::sync::oneshot::channel();
@@ -314,14 +192,15 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
             return;
         }
     };
-    let outcome = match run_flat(&mut conn, &mut batch) {
+    let mut tx = Tx::new(&mut conn);
+    let outcome = match run_flat(&mut tx, &mut batch) {
         Ok(()) => Ok(()),
         Err(Flat::Failed(e)) => Err(e),
         Err(Flat::Redo) => {
             // What the flat run answered was rolled back; work the redo does not reach (it
             // stops when its transaction fails) must not answer with it.
             batch.iter_mut().for_each(|work| work.forget());
-            run_with_savepoints(&mut conn, &mut batch)
+            run_with_savepoints(&mut tx, &mut batch)
         }
     };
     let failed = outcome.err().map(|e| {
@@ -334,23 +213,28 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
 }
 
 /// Every piece of work straight in one transaction; `Redo` at the first failure.
-fn run_flat(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), Flat> {
-    let audit = Deferred::begin();
-    write_tx(conn, |tx| {
-        let run = FlatRun::enter(matches!(tx, DbConn::Pg(_)));
-        for work in batch.iter_mut() {
-            if !run_caught(work.as_mut(), tx) || run.spoiled() {
-                return Err(Flat::Redo);
-            }
+fn run_flat(tx: &mut Tx<'_>, batch: &mut [Box<dyn Work>]) -> Result<(), Flat> {
+    let hold_rows = matches!(**tx, DbConn::Pg(_));
+    write_tx(tx, |tx| {
+        tx.flat = FlatMode {
+            on: true,
+            spoiled: false,
+            hold_rows,
+        };
+        let ran = batch
+            .iter_mut()
+            .all(|work| run_caught(work.as_mut(), tx) && !tx.flat.spoiled);
+        tx.flat = FlatMode::default();
+        if !ran {
+            return Err(Flat::Redo);
         }
-        // A held row that conflicts (a twin request, the same Idempotency-Key twice) fails here.
-        let kinds = write_held(tx).map_err(|_| Flat::Redo)?;
-        drop(run);
-        let chained = audit.flush(tx).map_err(|_| Flat::Redo)?;
+        // A held row that conflicts (a twin request, the same Idempotency-Key twice) fails
+        // here; so does the audit chain's head, if a failed statement aborted the transaction.
+        let written = tx.write_pending().map_err(|_| Flat::Redo)?;
         // A statement that failed inside work which then carried on has aborted a PostgreSQL
         // transaction, and PostgreSQL answers COMMIT of an aborted transaction by rolling it
         // back *without an error*. The statements above prove it alive; without them, ask.
-        if kinds == 0 && chained == 0 && matches!(tx, DbConn::Pg(_)) {
+        if written == 0 && matches!(**tx, DbConn::Pg(_)) {
             tx.batch_execute("SELECT 1").map_err(|_| Flat::Redo)?;
         }
         Ok(())
@@ -358,9 +242,8 @@ fn run_flat(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), Flat> 
 }
 
 /// Every piece of work in its own savepoint of one transaction: one that fails rolls back alone.
-fn run_with_savepoints(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result<(), AppError> {
-    let audit = Deferred::begin();
-    write_tx(conn, |tx| -> Result<(), AppError> {
+fn run_with_savepoints(tx: &mut Tx<'_>, batch: &mut [Box<dyn Work>]) -> Result<(), AppError> {
+    write_tx(tx, |tx| -> Result<(), AppError> {
         for work in batch.iter_mut() {
             let step = write_tx(tx, |sp| {
                 if run_caught(work.as_mut(), sp) {
@@ -375,19 +258,19 @@ fn run_with_savepoints(conn: &mut DbConn, batch: &mut [Box<dyn Work>]) -> Result
                 Err(e) => return Err(e.into()),
             }
         }
-        audit.flush(tx).map(|_| ())
+        Ok(())
     })
 }
 
 impl super::Db {
     /// Like [`write`](super::Db::write), but the work may share its transaction and commit with
-    /// other callers' (see the module docs). `f` must make its writes through [`write_tx`], must
-    /// not depend on being alone in its transaction, and may run more than once (a batch meeting
-    /// a failure is redone with savepoints), so it must not act outside the database. Work with
-    /// the same `lane_key` always runs in the same lane.
+    /// other callers' (see the module docs). `f` gets the batch's [`Tx`], must make its writes
+    /// through [`write_tx`], must not depend on being alone in its transaction, and may run more
+    /// than once (a batch meeting a failure is redone with savepoints), so it must not act
+    /// outside the database. Work with the same `lane_key` always runs in the same lane.
     pub async fn write_grouped<T, F>(&self, lane_key: &str, f: F) -> Result<T, AppError>
     where
-        F: FnMut(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let lane = self.group.lane(lane_key);

@@ -1,16 +1,19 @@
 //! The database: one `MultiConnection` over SQLite (embedded default) and PostgreSQL, a
 //! connection manager that picks the backend by URL scheme, the pools, SQLite pragmas,
-//! embedded migrations and the write-transaction helper every service uses.
+//! embedded migrations, and the write context ([`Tx`], [`write_tx`]) every service writes with.
+//! It knows no domain area: what a transaction writes before its commit (the audit chain, held
+//! rows) is handed to it through [`BeforeCommit`].
 
 mod group;
 pub mod schema;
+mod tx;
 
-pub use group::{insert_batched, BatchRow};
+pub use tx::{insert_batched, write_tx, BatchRow, BeforeCommit, Tx};
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
@@ -257,14 +260,18 @@ impl Db {
         on_connection(&self.read, &self.read_gate, self.wait, f).await
     }
 
-    /// Runs `f` on the write connection, off the async threads. `f` opens its own transaction
-    /// with [`write_tx`], so a service decides what one use case writes together.
+    /// Runs `f` with a write context on the write connection, off the async threads. `f` opens
+    /// its own transaction with [`write_tx`], so a service decides what one use case writes
+    /// together (a job may write each item in a transaction of its own).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        on_connection(&self.write, &self.write_gate, self.wait, f).await
+        on_connection(&self.write, &self.write_gate, self.wait, move |conn| {
+            f(&mut Tx::new(conn))
+        })
+        .await
     }
 
     /// A write connection for synchronous callers (CLI, jobs already off the async threads).
@@ -334,72 +341,6 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<Vec<String>> {
         .run_pending_migrations(set)
         .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
     Ok(applied.iter().map(|v| v.to_string()).collect())
-}
-
-/// One write transaction. SQLite: `BEGIN IMMEDIATE`, because a deferred transaction that reads
-/// and then writes fails at once with "database is locked" instead of waiting on busy_timeout.
-/// PostgreSQL: an ordinary transaction; rows that guard an invariant are locked `FOR UPDATE`.
-/// Inside another transaction it becomes a savepoint, except inside a grouped batch run flat
-/// (`db::group`), where `f` runs inline and its failure has the batch redone with savepoints.
-pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    if group::flat() {
-        // Inside a grouped batch run without savepoints: inline. A failure here cannot be
-        // rolled back alone, so the batch is redone with savepoints (`db::group`).
-        let result = f(conn);
-        if result.is_err() {
-            group::spoil();
-        }
-        return result;
-    }
-    // Audit events held back for a grouped commit share the fate of this (sub)transaction.
-    let held = crate::audit::service::held_len();
-    let result = begin_commit(conn, f);
-    if let (Some(len), Err(_)) = (held, &result) {
-        crate::audit::service::drop_held_after(len);
-    }
-    result
-}
-
-fn begin_commit<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
-where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
-    E: From<diesel::result::Error>,
-{
-    match conn {
-        DbConn::Pg(_) => conn.transaction(f),
-        DbConn::Sqlite(c) => {
-            // Nested use (a service calling another) becomes a savepoint of the outer one.
-            let depth =
-                AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth();
-            if matches!(depth, Ok(Some(_))) {
-                return conn.transaction(f);
-            }
-            let DbConn::Sqlite(c) = conn else {
-                unreachable!("backend cannot change")
-            };
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let DbConn::Sqlite(c) = conn else {
-                unreachable!("backend cannot change")
-            };
-            match result {
-                Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(c)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    if let Err(rollback) = AnsiTransactionManager::rollback_transaction(c) {
-                        tracing::error!(error = %rollback, "rollback failed");
-                    }
-                    Err(e)
-                }
-            }
-        }
-    }
 }
 
 /// Inserts `$rows` (a slice of `Insertable` rows) into `$table`: one multi-row statement on

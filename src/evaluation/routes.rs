@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 
 use super::repo::{ScoreSheet, Seat, SeatStatus};
 use super::service;
-use crate::app::State;
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::bids::routes::DrawInputs;
 use crate::clock::utc;
@@ -18,6 +17,7 @@ use crate::domain::scoring::display;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate;
 
 const EXPERT: Access = Access::Roles(&[Role::Expert]);

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::repo::{self, Expert, Relationship};
 use super::service::{self, NewExpert, NewRelationship};
-use crate::app::State;
 use crate::auth::{passwords, Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::Category;
@@ -15,6 +14,7 @@ use crate::domain::uscc::Uscc;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::users::service::CreateUser;
 use crate::validate::{self, Errors};
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::repo::{self, Expert, Relationship};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::spec::Category;
 use crate::domain::uscc::Uscc;
 use crate::error::AppError;
@@ -33,7 +33,7 @@ pub fn specialties(e: &Expert) -> Vec<Category> {
 }
 
 pub fn create(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     cmd: NewExpert,
     now: NaiveDateTime,
@@ -101,7 +101,7 @@ pub struct NewRelationship {
 
 /// An admin, or the expert itself, declares a relationship.
 pub fn add_relationship(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     expert_id: &str,
     r: NewRelationship,

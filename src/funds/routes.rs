@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::repo::{self, Balances, Fund, LedgerEntry};
 use super::service::{self, NewFund};
-use crate::app::State;
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::FundSource;
@@ -15,6 +14,7 @@ use crate::domain::Money;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate::{self, Errors};
 
 const MANAGERS: Access = Access::Roles(&[Role::Admin, Role::Bureau]);

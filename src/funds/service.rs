@@ -6,7 +6,7 @@ use serde_json::json;
 use super::repo::{self, Balances, Fund, LedgerEntry};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::spec::FundSource;
 use crate::domain::Money;
 use crate::error::AppError;
@@ -32,7 +32,7 @@ fn may_manage(actor: &AuthUser, district_id: &str) -> bool {
 }
 
 pub fn create(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     cmd: NewFund,
     now: NaiveDateTime,

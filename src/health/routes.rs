@@ -4,11 +4,11 @@
 use actix_web::HttpResponse;
 use serde_json::json;
 
-use crate::app::State;
 use crate::auth::Access;
 use crate::db::run_blocking;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
+use crate::state::State;
 
 pub fn register(r: &mut Router) {
     r.get("/healthz", Access::Public, healthz)

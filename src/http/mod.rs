@@ -3,6 +3,7 @@
 
 pub mod conditional;
 pub mod extract;
+pub mod idempotent;
 pub mod pagination;
 pub mod rendered;
 pub mod request_id;

@@ -1,36 +1,93 @@
-//! Idempotency keys for bid-creating and money-moving POSTs. `(user_id, key)` is the primary
-//! key of the stored responses, with the request's hash beside it: a replay returns the stored
-//! response; the same key with another body is 422. Stored bodies are sealed, since a bid's
-//! response carries its price before the deadline.
+//! Idempotency for any POST (Stripe's semantics): `(user, Idempotency-Key)` keeps the request's
+//! hash and the status and body it was answered with. [`once`] runs a use case at most once per
+//! key: a replay gets the stored answer, the same key with another request is 422
+//! `idempotency_key_reused`, and two requests with one key at once have one effect (the second
+//! meets the first's record — a unique key — and replays it). Stored bodies are sealed, since a
+//! bid's answer carries its price before the deadline.
 
 pub mod repo;
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::Sealer;
-use crate::db::DbConn;
+use crate::db::{write_tx, DbConn, Tx};
 use crate::error::AppError;
 
-/// A stored response.
+/// One request that may be sent more than once: who sent it, its key (none: no idempotency)
+/// and the hash of what it asks for.
 #[derive(Debug, Clone)]
-pub struct Stored {
-    pub status: u16,
-    pub body: serde_json::Value,
+pub struct Call {
+    pub user_id: String,
+    pub key: Option<String>,
+    pub hash: String,
 }
 
-/// The key from the `Idempotency-Key` header: 1–200 visible ASCII characters.
-pub fn parse_key(req: &actix_web::HttpRequest) -> Result<Option<String>, AppError> {
-    let Some(v) = req.headers().get("idempotency-key") else {
-        return Ok(None);
-    };
-    let k = v.to_str().unwrap_or("").trim();
-    if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(AppError::field(
-            "Idempotency-Key",
-            "must be 1 to 200 visible ASCII characters",
-        ));
+impl Call {
+    /// `route` names the operation (method and path); `body` is what the request asks for.
+    pub fn new(user_id: &str, key: Option<String>, route: &str, body: &impl Serialize) -> Call {
+        let body = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+        Call {
+            user_id: user_id.to_owned(),
+            key,
+            hash: request_hash(route, &body),
+        }
     }
-    Ok(Some(k.to_owned()))
+}
+
+/// What a use case answered, or the stored answer replayed.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub replayed: bool,
+}
+
+/// Runs `act` in a transaction of its own (a savepoint inside the caller's) with the record of
+/// its answer, once per `call.key`. An error answer is not stored: the request may be retried.
+pub fn once<R, F>(
+    tx: &mut Tx<'_>,
+    sealer: &Sealer,
+    call: &Call,
+    status: u16,
+    now: chrono::NaiveDateTime,
+    act: F,
+) -> Result<Answer, AppError>
+where
+    R: Serialize,
+    F: FnOnce(&mut Tx<'_>) -> Result<R, AppError>,
+{
+    let Some(key) = &call.key else {
+        let body = write_tx(tx, act)?;
+        return Ok(Answer {
+            status,
+            body: serde_json::to_value(body).map_err(AppError::internal)?,
+            replayed: false,
+        });
+    };
+    if let Some(stored) = lookup(tx, sealer, &call.user_id, key, &call.hash)? {
+        return Ok(stored);
+    }
+    let outcome = write_tx(tx, |tx| -> Result<Answer, AppError> {
+        let body = serde_json::to_value(act(tx)?).map_err(AppError::internal)?;
+        store(tx, sealer, call, key, status, &body, now)?;
+        Ok(Answer {
+            status,
+            body,
+            replayed: false,
+        })
+    });
+    match outcome {
+        // A twin request with the same key may have won meanwhile (its record is a unique
+        // key, and the use case's own guards refuse a second effect): answer as it did.
+        Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => {
+            match lookup(tx, sealer, &call.user_id, key, &call.hash)? {
+                Some(stored) => Ok(stored),
+                None => Err(e),
+            }
+        }
+        outcome => outcome,
+    }
 }
 
 /// The hash of what a request asks for (its route and canonical body).
@@ -47,15 +104,15 @@ fn context(user_id: &str, key: &str) -> String {
     format!("idempotency:{user_id}:{key}")
 }
 
-/// The stored response for `(user, key)`: `Some` to replay, 422 when the key was used for
+/// The stored answer for `(user, key)`: `Some` to replay, 422 when the key was used for
 /// another request.
-pub fn lookup(
+fn lookup(
     conn: &mut DbConn,
     sealer: &Sealer,
     user_id: &str,
     key: &str,
     hash: &str,
-) -> Result<Option<Stored>, AppError> {
+) -> Result<Option<Answer>, AppError> {
     let Some(row) = repo::find(conn, user_id, key)? else {
         return Ok(None);
     };
@@ -70,32 +127,33 @@ pub fn lookup(
         .open(&context(user_id, key), &row.body)
         .map_err(AppError::internal)?;
     let body = serde_json::from_slice(&plain).map_err(AppError::internal)?;
-    Ok(Some(Stored {
+    Ok(Some(Answer {
         status: row.status_code as u16,
         body,
+        replayed: true,
     }))
 }
 
-pub fn store(
-    conn: &mut DbConn,
+fn store(
+    tx: &mut Tx<'_>,
     sealer: &Sealer,
-    user_id: &str,
+    call: &Call,
     key: &str,
-    hash: &str,
-    stored: &Stored,
+    status: u16,
+    body: &serde_json::Value,
     now: chrono::NaiveDateTime,
 ) -> Result<(), AppError> {
     let sealed = sealer.seal(
-        &context(user_id, key),
-        &serde_json::to_vec(&stored.body).map_err(AppError::internal)?,
+        &context(&call.user_id, key),
+        &serde_json::to_vec(body).map_err(AppError::internal)?,
     );
     repo::insert(
-        conn,
+        tx,
         repo::Row {
-            user_id: user_id.to_owned(),
+            user_id: call.user_id.clone(),
             key: key.to_owned(),
-            request_hash: hash.to_owned(),
-            status_code: stored.status as i32,
+            request_hash: call.hash.clone(),
+            status_code: status as i32,
             body: sealed,
             created_at: now,
         },

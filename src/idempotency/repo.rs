@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::idempotency_keys;
-use crate::db::DbConn;
+use crate::db::{DbConn, Tx};
 
 /// A stored response (read, and written by [`insert`]).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -29,8 +29,8 @@ pub fn find(conn: &mut DbConn, user_id: &str, key: &str) -> QueryResult<Option<R
 
 /// Stores a response; in a grouped batch on PostgreSQL with the batch's others (the same key
 /// twice then fails the batch's flat run, see `db::group`).
-pub fn insert(conn: &mut DbConn, row: Row) -> QueryResult<()> {
-    crate::db::insert_batched(conn, row)
+pub fn insert(tx: &mut Tx<'_>, row: Row) -> QueryResult<()> {
+    crate::db::insert_batched(tx, row)
 }
 
 impl crate::db::BatchRow for Row {

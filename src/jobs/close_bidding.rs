@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::JobReport;
-use crate::app::State;
 use crate::error::AppError;
+use crate::state::State;
 
 pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
     let naive = now.naive_utc();
@@ -19,9 +19,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
         let st = state.clone();
         let outcome = state
             .db
-            .write(move |c| {
-                crate::bids::service::close_round(c, &st.sealer, &st.rules, &p.id, naive)
-            })
+            .write(move |c| crate::rounds::close_round(c, &st.sealer, &st.rules, &p.id, naive))
             .await;
         match outcome {
             Ok(Some(_)) => processed += 1,

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::JobReport;
-use crate::app::State;
 use crate::error::AppError;
+use crate::state::State;
 
 pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
     let st = state.clone();

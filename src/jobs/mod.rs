@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::app::State;
 use crate::error::AppError;
+use crate::state::State;
 
 /// What a run did.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]

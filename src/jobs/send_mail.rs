@@ -5,9 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::JobReport;
-use crate::app::State;
 use crate::error::AppError;
 use crate::notify::repo;
+use crate::state::State;
 
 /// How long a claim protects a row being sent.
 const CLAIM_SECS: i64 = 120;

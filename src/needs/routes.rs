@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use super::model::Need;
 use super::repo::{self, NeedCursor, NeedFilter, NeedSort, RegionFilter};
 use super::service::{self, Corrections, NewNeed};
-use crate::app::State;
 use crate::auth::{Access, AuthUser, RegionKind, Role};
 use crate::clock::utc;
 use crate::domain::spec::{Category, Source, Urgency};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate::{self, Errors};
 
 const STAFF: Access = Access::Roles(&[Role::Admin, Role::Bureau, Role::Street, Role::Community]);

@@ -8,7 +8,7 @@ pub mod repo;
 
 use chrono::NaiveDateTime;
 
-use crate::db::DbConn;
+use crate::db::Tx;
 use crate::error::AppError;
 
 /// A mail to send.
@@ -19,26 +19,15 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Queues `mail` once per `dedupe_key`: a retried transaction or a job that runs twice does
-/// not mail twice. Returns whether a row was added.
+/// Queues `mail` once per `dedupe_key`, in the caller's transaction: a retried transaction or
+/// a job that runs twice does not mail twice. In a grouped batch on PostgreSQL the row is
+/// written with the batch's other mails in one statement (`db::insert_batched`).
 pub fn enqueue(
-    conn: &mut DbConn,
-    dedupe_key: &str,
-    mail: &Mail,
-    now: NaiveDateTime,
-) -> Result<bool, AppError> {
-    Ok(repo::insert_once(conn, dedupe_key, mail, now)?)
-}
-
-/// Like [`enqueue`], for callers that need not know whether the mail was new: in a grouped
-/// batch on PostgreSQL the row is written with the batch's other mails in one statement
-/// (`db::insert_batched`).
-pub fn enqueue_batched(
-    conn: &mut DbConn,
+    tx: &mut Tx<'_>,
     dedupe_key: &str,
     mail: &Mail,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    crate::db::insert_batched(conn, repo::NewMail::pending(dedupe_key, mail, now))?;
+    crate::db::insert_batched(tx, repo::NewMail::pending(dedupe_key, mail, now))?;
     Ok(())
 }

@@ -81,17 +81,6 @@ impl crate::db::BatchRow for NewMail {
     }
 }
 
-/// Inserts the mail unless its `dedupe_key` is there already; whether it was new.
-pub fn insert_once(
-    conn: &mut DbConn,
-    dedupe_key: &str,
-    mail: &Mail,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let row = NewMail::pending(dedupe_key, mail, now);
-    Ok(insert_new(conn, std::slice::from_ref(&row))? == 1)
-}
-
 /// Pending rows that are due and not claimed by a live sender.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     outbox::table

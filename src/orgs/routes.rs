@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 
 use super::repo::{self, OrgFilter, Organization};
 use super::service::{self, Decision, Registration};
-use crate::app::State;
 use crate::auth::{passwords, Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::{OrgType, Rating};
@@ -15,6 +14,7 @@ use crate::domain::uscc::{Uscc, UsccError};
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::users::routes::UserResponse;
 use crate::users::service::CreateUser;
 use crate::validate::{self, Errors};

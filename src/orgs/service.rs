@@ -6,7 +6,7 @@ use serde_json::json;
 use super::repo::{self, Organization};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::eligibility::Credentials;
 use crate::domain::spec::{OrgType, Rating};
 use crate::domain::uscc::Uscc;
@@ -29,7 +29,7 @@ pub struct Registration {
 }
 
 pub fn register(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     r: Registration,
     now: NaiveDateTime,
 ) -> Result<(Organization, User), AppError> {
@@ -130,7 +130,7 @@ impl Decision {
 
 /// The bureau of the organization's district decides; the contact is mailed.
 pub fn decide(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     id: &str,
     d: Decision,

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use super::model::{Amendment, Project};
 use super::repo::{self, ProjectFilter, RegionFilter};
 use super::service;
-use crate::app::State;
 use crate::auth::{Access, AuthUser, MaybeUser, RegionKind, Role};
 use crate::clock::utc;
 use crate::domain::rules::Method;
@@ -20,6 +19,7 @@ use crate::error::{AppError, Problem};
 use crate::http::conditional::{etag, if_match};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate;
 
 const BUREAU: Access = Access::Roles(&[Role::Bureau]);

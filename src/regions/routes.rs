@@ -7,12 +7,12 @@ use utoipa::ToSchema;
 
 use super::repo::{self, Region};
 use super::service::{self, CreateRegion};
-use crate::app::State;
 use crate::auth::{Access, AuthUser, RegionKind, Role};
 use crate::clock::utc;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate::{self, Errors};
 
 pub fn register(r: &mut Router) {

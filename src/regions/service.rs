@@ -7,7 +7,7 @@ use serde_json::json;
 use super::repo::{self, Region};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, Tx};
 use crate::error::AppError;
 
 pub struct CreateRegion {
@@ -17,7 +17,7 @@ pub struct CreateRegion {
 }
 
 pub fn create_region(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     cmd: CreateRegion,
     now: NaiveDateTime,

@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use super::model::User;
 use super::repo::{self, UserFilter};
 use super::service::{self, CreateUser, UpdateUser};
-use crate::app::State;
 use crate::auth::{passwords, Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::error::{AppError, Problem};
 use crate::http::conditional::{etag, if_match};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
+use crate::state::State;
 use crate::validate::{self, Errors};
 
 const ADMIN: Access = Access::Roles(&[Role::Admin]);

@@ -8,7 +8,7 @@ use super::model::{NewUser, User};
 use super::repo::{self, UserChanges};
 use crate::audit::{self, Event};
 use crate::auth::{passwords, AuthUser, Role};
-use crate::db::{write_tx, DbConn};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::error::{AppError, FieldError};
 use crate::http::conditional;
 use crate::notify::{self, Mail};
@@ -74,7 +74,7 @@ fn check_region(
 
 /// Creates an account. `actor` is `None` for the CLI's first admin.
 pub fn create_user(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: Option<&AuthUser>,
     cmd: CreateUser,
     now: NaiveDateTime,
@@ -86,7 +86,7 @@ pub fn create_user(
 
 /// Creates an account whose password the caller hashed already, outside any transaction.
 pub fn create_user_hashed(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: Option<&AuthUser>,
     cmd: CreateUser,
     password_hash: String,
@@ -151,7 +151,7 @@ pub fn get_user(conn: &mut DbConn, id: &str) -> Result<User, AppError> {
 
 /// Applies an admin's update if the account is still at `expected_version`.
 pub fn update_user(
-    conn: &mut DbConn,
+    conn: &mut Tx<'_>,
     actor: &AuthUser,
     id: &str,
     expected_version: i64,

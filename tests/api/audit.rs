@@ -145,13 +145,13 @@ async fn parallel_writers_never_fork_the_chain() {
     assert_eq!(v.body["length"], 13);
 }
 
-/// The grouped commit holds audit events back and chains them at its end: an event appended
-/// inside a savepoint that rolls back is dropped with it, the others are chained in order, and
-/// the chain still verifies.
+/// A transaction holds its audit events back in its write context and chains them just before
+/// its commit (so does a grouped batch): an event appended inside a savepoint that rolls back
+/// is dropped with it, the others are chained in order, and the chain still verifies.
 #[tokio::test]
 async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
-    use gongyi::audit::service::{append, Deferred, Event};
-    use gongyi::db::write_tx;
+    use gongyi::audit::service::{append, Event};
+    use gongyi::db::{write_tx, Tx};
     use gongyi::error::AppError;
 
     let app = spawn_app().await;
@@ -167,16 +167,14 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
             district_id: None,
             summary: json!({"n": action}),
         };
-        let held = Deferred::begin();
-        write_tx(&mut conn, |tx| -> Result<(), AppError> {
+        write_tx(&mut Tx::new(&mut conn), |tx| -> Result<(), AppError> {
             append(tx, event("kept.first"), now)?;
             let refused = write_tx(tx, |sp| -> Result<(), AppError> {
                 append(sp, event("rolled.back"), now)?;
                 Err(AppError::conflict("test", "this savepoint rolls back"))
             });
             assert!(refused.is_err());
-            append(tx, event("kept.second"), now)?;
-            held.flush(tx).map(|_| ())
+            append(tx, event("kept.second"), now)
         })
         .unwrap();
     })
@@ -224,13 +222,13 @@ async fn grouped_round(app: &crate::helpers::TestApp, round: &str, kinds: &[Piec
 
     use gongyi::audit::service::{append, Event};
     use gongyi::error::AppError;
-    use gongyi::notify::{enqueue_batched, Mail};
+    use gongyi::notify::{enqueue, Mail};
 
     let runs = Arc::new(AtomicUsize::new(0));
     let work = |i: usize| {
         let (state, runs, round, kind) =
             (app.state.clone(), runs.clone(), round.to_owned(), kinds[i]);
-        move |conn: &mut gongyi::db::DbConn| -> Result<usize, AppError> {
+        move |conn: &mut gongyi::db::Tx<'_>| -> Result<usize, AppError> {
             let first_run = runs.fetch_add(1, Ordering::SeqCst) == 0;
             if i == 0 && first_run {
                 // Hold the lane so that the others queue up into one batch behind it.
@@ -255,7 +253,7 @@ async fn grouped_round(app: &crate::helpers::TestApp, round: &str, kinds: &[Piec
                 subject: format!("Grouped batch {round} {i}"),
                 body: String::new(),
             };
-            enqueue_batched(conn, &format!("grouped-batch:{round}:{i}"), &mail, now)?;
+            enqueue(conn, &format!("grouped-batch:{round}:{i}"), &mail, now)?;
             match kind {
                 Piece::Succeeds => Ok(i),
                 Piece::Refuses => Err(AppError::conflict("refused_after_writing", entity_id)),

@@ -221,7 +221,7 @@ pub async fn insert_user(
     tokio::task::spawn_blocking(move || {
         let mut conn = state.db.write_conn().unwrap();
         let now = state.clock.now_naive();
-        gongyi::users::service::create_user(&mut conn, None, cmd, now)
+        gongyi::users::service::create_user(&mut gongyi::db::Tx::new(&mut conn), None, cmd, now)
             .expect("insert user")
             .id
     })

@@ -1,0 +1,111 @@
+//! Reading bids under the sealing rules, and the opening of a closed round.
+
+use super::*;
+
+/// Whether `viewer` may read bid `b` of project `p`: its organization always; after its
+/// round closed, the bureau of the district (the panel comes with the evaluation).
+pub fn may_read(viewer: &AuthUser, p: &Project, b: &Bid) -> bool {
+    if viewer.organization_id.as_deref() == Some(b.organization_id.as_str()) {
+        return true;
+    }
+    round_closed(p, b)
+        && !b.is(BidStatus::Withdrawn)
+        && viewer.role == Role::Bureau
+        && viewer.district_id() == Some(p.district_id.as_str())
+}
+
+pub fn get(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    viewer: &AuthUser,
+    id: &str,
+) -> Result<BidView, AppError> {
+    let b = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("bid"))?;
+    let p = crate::projects::repo::find(conn, &b.project_id)?
+        .ok_or_else(|| AppError::not_found("bid"))?;
+    let panel = round_closed(&p, &b)
+        && !b.is(BidStatus::Withdrawn)
+        && crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, b.round)?;
+    if !may_read(viewer, &p, &b) && !panel {
+        return Err(AppError::not_found("bid"));
+    }
+    let contents = unseal(sealer, &b)?;
+    Ok(BidView { bid: b, contents })
+}
+
+/// A project's bids as the viewer may see them: an organization its own, the bureau of the
+/// district those of closed rounds (409 `not_closed` before any round has closed).
+pub fn list(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    viewer: &AuthUser,
+    project_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BidView>, AppError> {
+    let p = projects::get(conn, Some(viewer), project_id)?;
+    let rows = match viewer.role {
+        Role::Org => {
+            let org = viewer
+                .organization_id
+                .as_deref()
+                .ok_or_else(AppError::forbidden)?;
+            repo::list_project(conn, &p.id, Some(org), None, after, limit)?
+        }
+        Role::Bureau if viewer.district_id() == Some(p.district_id.as_str()) => {
+            let closed_round = last_closed_round(&p).ok_or_else(not_closed)?;
+            repo::list_project(conn, &p.id, None, Some(closed_round), after, limit)?
+        }
+        Role::Expert => {
+            let round = last_closed_round(&p).ok_or_else(not_closed)?;
+            if !crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, round)? {
+                return Err(AppError::not_found("project"));
+            }
+            repo::list_round(conn, &p.id, round)?
+                .into_iter()
+                .filter(|b| !b.is(BidStatus::Withdrawn) && after.is_none_or(|a| b.id.as_str() > a))
+                .take(limit as usize)
+                .collect()
+        }
+        _ => return Err(AppError::not_found("project")),
+    };
+    rows.into_iter()
+        .map(|b| {
+            Ok(BidView {
+                contents: unseal(sealer, &b)?,
+                bid: b,
+            })
+        })
+        .collect()
+}
+
+/// One opened bid, as the opening lists it.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub bid: Bid,
+    pub organization_name: String,
+}
+
+/// The opening of the latest closed round: receipts, statuses and reasons.
+pub fn opening(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    project_id: &str,
+) -> Result<(Project, i32, Vec<Opened>), AppError> {
+    let p = projects::get(conn, viewer, project_id)?;
+    let round = last_closed_round(&p).ok_or_else(not_closed)?;
+    let mut out = Vec::new();
+    for b in repo::list_round(conn, &p.id, round)? {
+        if b.is(BidStatus::Withdrawn) {
+            continue;
+        }
+        let name = crate::orgs::repo::find(conn, &b.organization_id)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        out.push(Opened {
+            bid: b,
+            organization_name: name,
+        });
+    }
+    Ok((p, round, out))
+}

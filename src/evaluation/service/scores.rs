@@ -1,0 +1,239 @@
+//! Blind, final score sheets and the evaluation (sheets and ranking) as each viewer may see it.
+
+use super::*;
+
+/// Records an accepted panel member's final sheet for a qualified bid.
+pub fn score(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    bid_id: &str,
+    points: BTreeMap<String, Decimal>,
+    comment: String,
+    dissent: Option<String>,
+    now: NaiveDateTime,
+) -> Result<ScoreSheet, AppError> {
+    write_tx(conn, |tx| {
+        let bid = crate::bids::repo::find(tx, bid_id)?.ok_or_else(|| AppError::not_found("bid"))?;
+        let p = crate::projects::repo::find(tx, &bid.project_id)?
+            .ok_or_else(|| AppError::not_found("bid"))?;
+        if !is_accepted_member(tx, actor, &p.id, bid.round)? || bid.round != p.round {
+            return Err(AppError::not_found("bid"));
+        }
+        if !bid.is(BidStatus::Qualified) {
+            return Err(AppError::invalid_state(format!(
+                "a {} bid is not scored",
+                bid.status
+            )));
+        }
+        if !p.is(ProjectStatus::Evaluating) {
+            return Err(AppError::invalid_state(format!(
+                "the project is {}; scoring is closed",
+                p.status
+            )));
+        }
+        let spec = crate::projects::service::spec_of(&p)?;
+        let mut errors = Vec::new();
+        for c in &spec.evaluation.criteria {
+            match points.get(&c.key) {
+                None => errors.push(crate::error::FieldError::new(
+                    format!("points.{}", c.key),
+                    "is required",
+                )),
+                Some(v)
+                    if *v < Decimal::ZERO || *v > Decimal::from(c.max_points) || v.scale() > 2 =>
+                {
+                    errors.push(crate::error::FieldError::new(
+                        format!("points.{}", c.key),
+                        format!("must be 0 to {} with at most two decimals", c.max_points),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        for k in points.keys() {
+            if !spec.evaluation.criteria.iter().any(|c| &c.key == k) {
+                errors.push(crate::error::FieldError::new(
+                    format!("points.{k}"),
+                    "is not a criterion of this project",
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::validation(errors));
+        }
+        let expert = expert_of(tx, actor)?;
+        let sheet = ScoreSheet {
+            id: uuid::Uuid::now_v7().to_string(),
+            project_id: p.id.clone(),
+            round: bid.round,
+            expert_id: expert.id.clone(),
+            bid_id: bid.id.clone(),
+            points: serde_json::to_string(
+                &points
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .map_err(AppError::internal)?,
+            comment,
+            dissent,
+            submitted_at: now,
+        };
+        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as(
+            "score_final",
+            "your sheet for this bid is submitted and final",
+        ))?;
+        audit::append(
+            tx,
+            Event {
+                actor_id: Some(&actor.id),
+                action: "evaluation.sheet_submitted",
+                entity: "project",
+                entity_id: &p.id,
+                district_id: Some(&p.district_id),
+                summary: json!({"bid_id": bid.id, "expert_id": expert.id, "points": sheet.points}),
+            },
+            now,
+        )?;
+        Ok(sheet)
+    })
+}
+
+/// The evaluation as the viewer may see it.
+pub struct EvaluationView {
+    pub complete: bool,
+    pub sheets: Vec<ScoreSheet>,
+    pub ranking: Option<Vec<Ranked>>,
+}
+
+pub fn points_of(s: &ScoreSheet) -> BTreeMap<String, Decimal> {
+    serde_json::from_str::<BTreeMap<String, String>>(&s.points)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| v.parse().ok().map(|d| (k, d)))
+        .collect()
+}
+
+/// Whether the project has been awarded: from then on its panel and evaluation are public.
+pub fn awarded(p: &Project) -> bool {
+    matches!(p.status.as_str(), "awarded" | "contracted")
+}
+
+pub fn evaluation(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    project_id: &str,
+    packs: &crate::domain::rules::RulePacks,
+) -> Result<EvaluationView, AppError> {
+    let p = crate::projects::service::get(conn, viewer, project_id)?;
+    let round = crate::rounds::last_closed_round(&p).ok_or_else(crate::rounds::not_closed)?;
+    let qualified: Vec<Bid> = crate::bids::repo::list_round(conn, &p.id, round)?
+        .into_iter()
+        .filter(|b| BidStatus::SCORED.iter().any(|s| b.is(*s)))
+        .collect();
+    let seats: Vec<Seat> = repo::seats(conn, &p.id, round)?
+        .into_iter()
+        .filter(|s| s.is(SeatStatus::Accepted))
+        .collect();
+    let size = repo::find_draw(conn, &p.id, round)?
+        .map(|d| d.size as usize)
+        .unwrap_or(usize::MAX);
+    let all = repo::sheets(conn, &p.id, round)?;
+    let done = |expert: &str| {
+        qualified.iter().all(|b| {
+            all.iter()
+                .any(|s| s.expert_id == expert && s.bid_id == b.id)
+        })
+    };
+    let complete = seats.len() >= size && seats.iter().all(|s| done(&s.expert_id));
+    let is_bureau = viewer
+        .is_some_and(|v| v.role == Role::Bureau && v.district_id() == Some(p.district_id.as_str()));
+    let member = match viewer {
+        Some(v) => is_accepted_member(conn, v, &p.id, round)?.then_some(v),
+        None => None,
+    };
+    let sheets = if is_bureau || awarded(&p) {
+        all.clone()
+    } else if let Some(v) = member {
+        let me = expert_of(conn, v)?;
+        if done(&me.id) {
+            all.clone()
+        } else {
+            all.iter()
+                .filter(|s| s.expert_id == me.id)
+                .cloned()
+                .collect()
+        }
+    } else {
+        return Err(AppError::not_found("evaluation"));
+    };
+    let ranking = if complete {
+        let spec = crate::projects::service::spec_of(&p)?;
+        let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+        let offers: Vec<scoring::Offer> = qualified
+            .iter()
+            .map(|b| scoring::Offer {
+                bid_id: b.id.clone(),
+                organization_id: b.organization_id.clone(),
+                price: crate::domain::Money::from_fen(b.price_fen.unwrap_or(0)).to_decimal(),
+            })
+            .collect();
+        let sheets: Vec<scoring::Sheet> = all
+            .iter()
+            .map(|s| scoring::Sheet {
+                expert_id: s.expert_id.clone(),
+                bid_id: s.bid_id.clone(),
+                points: points_of(s),
+            })
+            .collect();
+        Some(scoring::rank(
+            &offers,
+            &sheets,
+            Decimal::from(spec.evaluation.price_points),
+            pack.abnormally_low.share_of_mean,
+        ))
+    } else {
+        None
+    };
+    Ok(EvaluationView {
+        complete,
+        sheets,
+        ranking,
+    })
+}
+
+/// The panel of the latest closed round, for the bureau and the panel's members.
+pub fn panel(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    project_id: &str,
+) -> Result<(PanelDraw, Vec<(Seat, String)>), AppError> {
+    let p = crate::projects::service::get(conn, viewer, project_id)?;
+    let round = crate::rounds::last_closed_round(&p).ok_or_else(crate::rounds::not_closed)?;
+    let allowed = awarded(&p)
+        || match viewer {
+            Some(u) if u.role == Role::Bureau => u.district_id() == Some(p.district_id.as_str()),
+            Some(u) if u.role == Role::Expert => {
+                let e = crate::experts::repo::find_by_user(conn, &u.id)?;
+                e.is_some_and(|e| {
+                    repo::seats(conn, &p.id, round)
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|s| s.expert_id == e.id && !s.is(SeatStatus::Standby))
+                })
+            }
+            _ => false,
+        };
+    if !allowed {
+        return Err(AppError::not_found("panel"));
+    }
+    let d = repo::find_draw(conn, &p.id, round)?.ok_or_else(|| AppError::not_found("panel"))?;
+    let mut out = Vec::new();
+    for s in repo::seats(conn, &p.id, round)? {
+        let name = crate::experts::repo::find(conn, &s.expert_id)?
+            .map(|e| e.name)
+            .unwrap_or_default();
+        out.push((s, name));
+    }
+    Ok((d, out))
+}

@@ -1,0 +1,92 @@
+//! An expert's seats: the assignments list, accepting with a no-conflict declaration, declining.
+
+use super::*;
+
+pub(super) fn own_seat(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    seat_id: &str,
+) -> Result<Seat, AppError> {
+    let e = crate::experts::repo::find_by_user(conn, &actor.id)?
+        .ok_or_else(|| AppError::not_found("assignment"))?;
+    repo::find_seat(conn, seat_id)?
+        .filter(|s| s.expert_id == e.id && !s.is(SeatStatus::Standby))
+        .ok_or_else(|| AppError::not_found("assignment"))
+}
+
+pub fn assignments(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Seat>, AppError> {
+    // An expert account without a pool profile simply has no assignments.
+    match crate::experts::repo::find_by_user(conn, &actor.id)? {
+        Some(e) => Ok(repo::seats_of_expert(conn, &e.id, after, limit)?),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Accepting, with the declaration of no conflict, is what opens the bids to the expert.
+pub fn accept(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    seat_id: &str,
+    now: NaiveDateTime,
+) -> Result<Seat, AppError> {
+    write_tx(conn, |tx| {
+        let s = own_seat(tx, actor, seat_id)?;
+        if !repo::move_seat(
+            tx,
+            &s.id,
+            SeatStatus::Invited.as_str(),
+            SeatStatus::Accepted.as_str(),
+            Some("no_conflict"),
+            None,
+            now,
+        )? {
+            return Err(AppError::invalid_state(format!(
+                "an assignment that is {} cannot be accepted",
+                s.status
+            )));
+        }
+        let p = crate::projects::repo::find(tx, &s.project_id)?
+            .ok_or_else(|| AppError::not_found("project"))?;
+        let s = repo::find_seat(tx, &s.id)?.ok_or_else(|| AppError::not_found("assignment"))?;
+        audit_seat(tx, actor, "panel.seat_accepted", &s, &p, now)?;
+        Ok(s)
+    })
+}
+
+/// Declining invites the next alternate; with none left the bureau is told.
+pub fn decline(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    seat_id: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<Seat, AppError> {
+    write_tx(conn, |tx| {
+        let s = own_seat(tx, actor, seat_id)?;
+        if !repo::move_seat(
+            tx,
+            &s.id,
+            SeatStatus::Invited.as_str(),
+            SeatStatus::Declined.as_str(),
+            None,
+            Some(&reason),
+            now,
+        )? {
+            return Err(AppError::invalid_state(format!(
+                "an assignment that is {} cannot be declined",
+                s.status
+            )));
+        }
+        let p = crate::projects::repo::find(tx, &s.project_id)?
+            .ok_or_else(|| AppError::not_found("project"))?;
+        invite_next(tx, &p, s.round, now)?;
+        let s = repo::find_seat(tx, &s.id)?.ok_or_else(|| AppError::not_found("assignment"))?;
+        audit_seat(tx, actor, "panel.seat_declined", &s, &p, now)?;
+        Ok(s)
+    })
+}

@@ -1,0 +1,245 @@
+//! Publishing (the fund reserves the ceiling), cancelling (the reservation returned, the needs released) and republishing a failed round.
+
+use super::*;
+
+pub(super) fn reserve_key(p: &Project) -> String {
+    format!("reserve:project:{}:round:{}", p.id, p.round)
+}
+
+/// Publishes a draft: re-checks the spec at `now`, reserves the budget ceiling in the fund
+/// (409 `budget_exceeded`), commits to a fresh seed, and links the needs.
+pub fn publish(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    id: &str,
+    packs: &RulePacks,
+    sealer: &Sealer,
+    now: NaiveDateTime,
+) -> Result<Project, AppError> {
+    write_tx(conn, |tx| {
+        let mut p = load_for_bureau(tx, actor, id)?;
+        let status = status_of(&p)?;
+        let next = status.next(ProjectAction::Publish).ok_or_else(|| {
+            AppError::invalid_state(format!(
+                "a project that is {} cannot be published",
+                status.as_str()
+            ))
+        })?;
+        let spec = spec_of(&p)?;
+        let pack = packs.get(spec.method).clone();
+        let warnings = spec.check(&pack, now.and_utc()).map_err(invalid)?;
+        spec.check_bidding_period(&pack, now.and_utc())
+            .map_err(|e| invalid(vec![e]))?;
+        check_references(tx, actor, &spec)?;
+        funds::reserve(
+            tx,
+            &Move {
+                fund_id: &spec.fund_id,
+                kind: "reserve",
+                amount: spec.budget_ceiling,
+                project_id: Some(&p.id),
+                contract_id: None,
+                tranche_id: None,
+                ref_key: &reserve_key(&p),
+                actor_id: Some(&actor.id),
+            },
+            now,
+        )?;
+        let seed: [u8; 32] = rand::random();
+        let seed_hex = hex::encode(seed);
+        p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
+        p.seed_sealed = Some(sealer.seal(&format!("project-seed:{}", p.id), seed_hex.as_bytes()));
+        p.rule_pack = Some(serde_json::to_string(&pack).map_err(AppError::internal)?);
+        p.warnings = serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into());
+        p.status = next.as_str().into();
+        p.published_at = Some(now);
+        p.updated_at = now;
+        let version = p.version;
+        if !repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile; read it again",
+            ));
+        }
+        for nid in &spec.need_ids {
+            let n =
+                crate::needs::repo::find(tx, nid)?.ok_or_else(|| AppError::not_found("need"))?;
+            let to = NeedStatus::parse(&n.status)
+                .and_then(|s| s.next(NeedAction::LinkProject))
+                .ok_or_else(|| {
+                    AppError::invalid_state(format!("need {nid} is {}, not accepted", n.status))
+                })?;
+            crate::needs::repo::set_project(tx, nid, Some(&p.id), to.as_str(), now)?;
+        }
+        audit_project(
+            tx,
+            actor,
+            "project.published",
+            &p,
+            json!({"before": {"status": status.as_str()}, "after": {"status": p.status, "seed_commitment": p.seed_commitment, "reserved": spec.budget_ceiling, "fund_id": spec.fund_id}}),
+            now,
+        )?;
+        repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
+    })
+}
+
+/// Cancels a project before any award: the reservation goes back to the fund and the needs
+/// back to the guide list.
+pub fn cancel(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    id: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<Project, AppError> {
+    write_tx(conn, |tx| {
+        let mut p = load_for_bureau(tx, actor, id)?;
+        let status = status_of(&p)?;
+        let next = status.next(ProjectAction::Cancel).ok_or_else(|| {
+            AppError::invalid_state(format!(
+                "a project that is {} cannot be cancelled",
+                status.as_str()
+            ))
+        })?;
+        if status.holds_reservation() {
+            funds::unreserve(
+                tx,
+                &Move {
+                    fund_id: &p.fund_id,
+                    kind: "unreserve",
+                    amount: Money::from_fen(p.budget_ceiling_fen),
+                    project_id: Some(&p.id),
+                    contract_id: None,
+                    tranche_id: None,
+                    ref_key: &format!("unreserve:project:{}:round:{}", p.id, p.round),
+                    actor_id: Some(&actor.id),
+                },
+                now,
+            )?;
+        }
+        release_needs(tx, &p.id, now)?;
+        p.status = next.as_str().into();
+        p.status_reason = Some(reason.clone());
+        p.updated_at = now;
+        let version = p.version;
+        if !repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile; read it again",
+            ));
+        }
+        audit_project(
+            tx,
+            actor,
+            "project.cancelled",
+            &p,
+            json!({"before": {"status": status.as_str()}, "after": {"status": p.status, "reason": reason}}),
+            now,
+        )?;
+        repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
+    })
+}
+
+/// Puts the project's in-project needs back on the guide list.
+pub(super) fn release_needs(
+    conn: &mut Tx<'_>,
+    project_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for nid in repo::need_ids(conn, project_id)? {
+        if let Some(n) = crate::needs::repo::find(conn, &nid)? {
+            if n.project_id.as_deref() == Some(project_id) {
+                if let Some(to) =
+                    NeedStatus::parse(&n.status).and_then(|s| s.next(NeedAction::UnlinkProject))
+                {
+                    crate::needs::repo::set_project(conn, &nid, None, to.as_str(), now)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens a new round of a failed project (流标 → 重新公告): a new close, a new seed, the
+/// budget reserved again.
+pub fn republish(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    id: &str,
+    bid_close_at: chrono::DateTime<chrono::Utc>,
+    packs: &RulePacks,
+    sealer: &Sealer,
+    now: NaiveDateTime,
+) -> Result<Project, AppError> {
+    write_tx(conn, |tx| {
+        let mut p = load_for_bureau(tx, actor, id)?;
+        let status = status_of(&p)?;
+        let next = status.next(ProjectAction::Republish).ok_or_else(|| {
+            AppError::invalid_state(format!(
+                "a project that is {} cannot be republished",
+                status.as_str()
+            ))
+        })?;
+        let mut spec = spec_of(&p)?;
+        let pack = pack_of(&p, packs, &spec)?;
+        let shift = bid_close_at.date_naive() - spec.bid_close_at.date_naive();
+        if bid_close_at <= now.and_utc() {
+            return Err(AppError::field("bid_close_at", "must be in the future"));
+        }
+        spec.bid_close_at = bid_close_at;
+        if spec.service_start < bid_close_at.date_naive() {
+            // Keep the service period's length, moved past the new close.
+            spec.service_start += shift;
+            spec.service_end += shift;
+        }
+        spec.check(&pack, now.and_utc()).map_err(invalid)?;
+        spec.check_bidding_period(&pack, now.and_utc())
+            .map_err(|e| invalid(vec![e]))?;
+        p.round += 1;
+        funds::reserve(
+            tx,
+            &Move {
+                fund_id: &p.fund_id,
+                kind: "reserve",
+                amount: Money::from_fen(p.budget_ceiling_fen),
+                project_id: Some(&p.id),
+                contract_id: None,
+                tranche_id: None,
+                ref_key: &reserve_key(&p),
+                actor_id: Some(&actor.id),
+            },
+            now,
+        )?;
+        let seed: [u8; 32] = rand::random();
+        p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
+        p.seed_sealed = Some(sealer.seal(
+            &format!("project-seed:{}", p.id),
+            hex::encode(seed).as_bytes(),
+        ));
+        p.seed = None;
+        p.closed_at = None;
+        p.status = next.as_str().into();
+        p.status_reason = None;
+        p.published_at = Some(now);
+        p.updated_at = now;
+        let warnings: Vec<String> = serde_json::from_str(&p.warnings).unwrap_or_default();
+        let street = p.street_id.clone();
+        apply_spec(&mut p, &spec, street, &warnings);
+        let version = p.version;
+        if !repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed meanwhile; read it again",
+            ));
+        }
+        audit_project(
+            tx,
+            actor,
+            "project.republished",
+            &p,
+            json!({"before": {"status": status.as_str(), "round": p.round - 1}, "after": {"status": p.status, "round": p.round, "bid_close_at": spec.bid_close_at, "seed_commitment": p.seed_commitment}}),
+            now,
+        )?;
+        repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
+    })
+}

@@ -1,0 +1,196 @@
+//! Closing a round at its deadline.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::audit::{self, Event};
+use crate::bids::contents::unseal;
+use crate::bids::model::{Bid, BidStatus};
+use crate::bids::repo;
+use crate::crypto::Sealer;
+use crate::db::{write_tx, Tx};
+use crate::domain::eligibility::{Credentials, Failure};
+use crate::domain::rules::RulePacks;
+use crate::domain::Money;
+use crate::error::AppError;
+use crate::notify::{self, Mail};
+use crate::projects::model::ProjectStatus;
+use crate::projects::service as projects;
+
+/// What closing a round did.
+#[derive(Debug, Clone, Default)]
+pub struct Closed {
+    pub qualified: usize,
+    pub disqualified: usize,
+    pub failed: bool,
+}
+
+/// Closes the current round of `project_id` at `now`: claims the project with a guarded
+/// update (so two runners close it once), opens every sealed bid, checks its receipt and the
+/// eligibility of its frozen credentials, reveals the seed, and moves the project to
+/// `evaluating`, or to `failed` (budget returned) with fewer qualified bids than the minimum
+/// (政府采购法 art 36). Bidders are mailed the outcome. `None` when there was nothing to do.
+pub fn close_round(
+    conn: &mut Tx<'_>,
+    sealer: &Sealer,
+    packs: &RulePacks,
+    project_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<Closed>, AppError> {
+    write_tx(conn, |tx| {
+        let Some(mut p) = crate::projects::repo::find(tx, project_id)? else {
+            return Ok(None);
+        };
+        if !p.is(ProjectStatus::Open) || p.bid_close_at > now {
+            return Ok(None);
+        }
+        if !crate::projects::repo::claim(tx, &p.id, p.version, ProjectStatus::Open.as_str())? {
+            return Ok(None);
+        }
+        p.version += 1;
+        let spec = projects::spec_of(&p)?;
+        let pack = projects::pack_of(&p, packs, &spec)?;
+        let mut result = Closed::default();
+        let mut opened = Vec::new();
+        for b in repo::list_round(tx, &p.id, p.round)? {
+            if !b.is(BidStatus::Submitted) {
+                continue;
+            }
+            let contents = unseal(sealer, &b)
+                .ok()
+                .flatten()
+                .filter(|c| c.receipt() == b.receipt_sha256);
+            let mut reasons: Vec<Failure> = match (
+                &contents,
+                serde_json::from_str::<Credentials>(&b.credentials),
+            ) {
+                (None, _) => vec![Failure {
+                    rule: "integrity".into(),
+                    reason: "the sealed bid did not open to its receipt".into(),
+                }],
+                (_, Err(_)) => vec![Failure {
+                    rule: "integrity".into(),
+                    reason: "the frozen credentials are unreadable".into(),
+                }],
+                (Some(_), Ok(creds)) => creds.check(&spec.eligibility, &p.district_id, now.date()),
+            };
+            if contents.is_none() {
+                tracing::error!(bid_id = %b.id, "a sealed bid did not open to its receipt");
+            }
+            reasons.dedup();
+            let status = if reasons.is_empty() {
+                BidStatus::Qualified
+            } else {
+                BidStatus::Disqualified
+            };
+            let text = contents
+                .as_ref()
+                .map(|c| serde_json::to_string(c).unwrap_or_default());
+            repo::open(
+                tx,
+                &b.id,
+                status.as_str(),
+                text.as_deref(),
+                contents.as_ref().map(|c| c.price.fen()),
+                &serde_json::to_string(&reasons).map_err(AppError::internal)?,
+                now,
+            )?;
+            match status {
+                BidStatus::Qualified => result.qualified += 1,
+                _ => result.disqualified += 1,
+            }
+            opened.push((b, status, reasons));
+        }
+        result.failed = (result.qualified as u32) < spec.min_bids(&pack);
+        let next = if result.failed {
+            ProjectStatus::Failed
+        } else {
+            ProjectStatus::Evaluating
+        };
+        if result.failed {
+            crate::funds::service::unreserve(
+                tx,
+                &crate::funds::service::Move {
+                    fund_id: &p.fund_id,
+                    kind: "unreserve",
+                    amount: Money::from_fen(p.budget_ceiling_fen),
+                    project_id: Some(&p.id),
+                    contract_id: None,
+                    tranche_id: None,
+                    ref_key: &format!("unreserve:project:{}:round:{}", p.id, p.round),
+                    actor_id: None,
+                },
+                now,
+            )?;
+        }
+        if let Some(s) = &p.seed_sealed {
+            let seed = sealer
+                .open(&format!("project-seed:{}", p.id), s)
+                .map_err(AppError::internal)?;
+            p.seed = Some(String::from_utf8(seed).map_err(AppError::internal)?);
+        }
+        if next == ProjectStatus::Evaluating {
+            let bids: Vec<Bid> = opened.iter().map(|(b, _, _)| b.clone()).collect();
+            if !crate::evaluation::service::draw_panel(tx, &p, &spec, &pack, &bids, now)? {
+                p.status_reason = Some(
+                    "panel_shortfall: too few eligible experts; add experts and redraw".into(),
+                );
+            }
+        }
+        p.status = next.as_str().into();
+        p.closed_at = Some(now);
+        p.updated_at = now;
+        let version = p.version;
+        if !crate::projects::repo::save(tx, &p, version)? {
+            return Err(AppError::conflict(
+                "concurrent_update",
+                "the project changed while closing",
+            ));
+        }
+        audit::append(
+            tx,
+            Event {
+                actor_id: None,
+                action: "project.bidding_closed",
+                entity: "project",
+                entity_id: &p.id,
+                district_id: Some(&p.district_id),
+                summary: json!({
+                    "after": {"status": p.status, "round": p.round, "seed": p.seed, "qualified": result.qualified, "disqualified": result.disqualified},
+                    "receipts": opened.iter().map(|(b, s, _)| json!({"bid_id": b.id, "sha256": b.receipt_sha256, "status": s.as_str()})).collect::<Vec<_>>(),
+                }),
+            },
+            now,
+        )?;
+        for (b, status, reasons) in &opened {
+            if let Some(org) = crate::orgs::repo::find(tx, &b.organization_id)? {
+                let why = reasons
+                    .iter()
+                    .map(|r| format!("- {}: {}", r.rule, r.reason))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                notify::enqueue(
+                    tx,
+                    &format!("bid.opened:{}", b.id),
+                    &Mail {
+                        to: org.contact_email,
+                        subject: format!("Bid opening: {}", p.title),
+                        body: format!(
+                            "Bidding on \"{}\" (round {}) closed at {}.\nYour bid {} (receipt {}) is {}.{}\nThe project is now {}.\n",
+                            p.title,
+                            p.round,
+                            now.and_utc().to_rfc3339(),
+                            b.id,
+                            b.receipt_sha256,
+                            status.as_str(),
+                            if why.is_empty() { String::new() } else { format!("\n{why}") },
+                            p.status
+                        ),
+                    },
+                    now,
+                )?;
+            }
+        }
+        Ok(Some(result))
+    })
+}
