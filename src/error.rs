@@ -134,6 +134,25 @@ impl AppError {
         AppError::conflict("invalid_state", detail)
     }
 
+    /// 409 `concurrent_update`: a guarded write found `what` (`"project"`, `"bid"`) no longer
+    /// at the version or status it was read at.
+    pub fn concurrent_update(what: &str) -> Self {
+        AppError::conflict(
+            "concurrent_update",
+            format!("the {what} changed meanwhile; read it again"),
+        )
+    }
+
+    /// 401 `unauthenticated`: the route needs a signed-in user and none is.
+    pub fn unauthenticated() -> Self {
+        AppError::unauthorized("unauthenticated", "sign in first")
+    }
+
+    /// 401 `invalid_token`: the access token, or the account behind it, is not usable.
+    pub fn invalid_token(detail: impl Into<String>) -> Self {
+        AppError::unauthorized("invalid_token", detail)
+    }
+
     pub fn rate_limited(retry_after: u64) -> Self {
         AppError {
             retry_after: Some(retry_after.max(1)),

@@ -26,10 +26,7 @@ fn bearer(req: &ServiceRequest) -> Result<Option<String>, AppError> {
 }
 
 fn malformed() -> AppError {
-    AppError::unauthorized(
-        "invalid_token",
-        "the Authorization header must be `Bearer <token>`",
-    )
+    AppError::invalid_token("the Authorization header must be `Bearer <token>`")
 }
 
 pub async fn authorize(
@@ -49,7 +46,7 @@ pub async fn authorize(
     };
     if !access.allows(user.as_ref().map(|u| u.role)) {
         return Err(match user {
-            None => AppError::unauthorized("unauthenticated", "sign in first"),
+            None => AppError::unauthenticated(),
             Some(_) => AppError::forbidden(),
         }
         .into());
@@ -83,8 +80,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, App
             state.users_seen.put(&u, asked);
             Ok(u)
         }
-        None => Err(AppError::unauthorized(
-            "invalid_token",
+        None => Err(AppError::invalid_token(
             "the account no longer exists or is disabled",
         )),
     }

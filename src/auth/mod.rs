@@ -191,7 +191,7 @@ impl FromRequest for AuthUser {
             req.extensions()
                 .get::<AuthUser>()
                 .cloned()
-                .ok_or_else(|| AppError::unauthorized("unauthenticated", "sign in first")),
+                .ok_or_else(AppError::unauthenticated),
         )
     }
 }

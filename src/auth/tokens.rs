@@ -40,10 +40,7 @@ pub struct TokenKeys {
 }
 
 fn invalid() -> AppError {
-    AppError::unauthorized(
-        "invalid_token",
-        "the access token is missing, malformed, expired or not ours",
-    )
+    AppError::invalid_token("the access token is missing, malformed, expired or not ours")
 }
 
 impl TokenKeys {

@@ -145,10 +145,7 @@ pub fn award(
         project.status = ProjectStatus::Awarded.as_str().into();
         project.updated_at = now;
         if !crate::projects::repo::save(tx, &project, p.version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed meanwhile",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         audit_award(
             tx,
@@ -288,10 +285,7 @@ pub fn resolve(
             project.status = ProjectStatus::Evaluating.as_str().into();
             project.updated_at = now;
             if !crate::projects::repo::save(tx, &project, p.version)? {
-                return Err(AppError::conflict(
-                    "concurrent_update",
-                    "the project changed meanwhile",
-                ));
+                return Err(AppError::concurrent_update("project"));
             }
             repo::settle_bids(tx, &a.project_id, a.round, None, now)?;
         }

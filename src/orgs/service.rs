@@ -149,10 +149,7 @@ pub fn decide(
             )));
         }
         if !repo::transition(tx, id, from, to, reason.as_deref(), now)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the organization changed meanwhile",
-            ));
+            return Err(AppError::concurrent_update("organization"));
         }
         audit::append(
             tx,

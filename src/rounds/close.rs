@@ -142,10 +142,7 @@ pub fn close_round(
         p.updated_at = now;
         let version = p.version;
         if !crate::projects::repo::save(tx, &p, version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed while closing",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         audit::append(
             tx,

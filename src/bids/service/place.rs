@@ -229,10 +229,7 @@ pub fn replace(
     let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
     if !repo::reseal(conn, &b.id, b.version, &sealed, &creds, &receipt, now)? {
-        return Err(AppError::conflict(
-            "concurrent_update",
-            "the bid changed meanwhile; read it again",
-        ));
+        return Err(AppError::concurrent_update("bid"));
     }
     let bid = repo::find(conn, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
     audit_sealed(conn, sealer, actor, "bid.replaced", &bid, now)?;
@@ -260,10 +257,7 @@ pub fn withdraw(
             )));
         }
         if !repo::withdraw(tx, &b.id, b.version, now)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the bid changed meanwhile; read it again",
-            ));
+            return Err(AppError::concurrent_update("bid"));
         }
         let bid = repo::find(tx, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
         audit_sealed(tx, sealer, actor, "bid.withdrawn", &bid, now)?;

@@ -219,10 +219,7 @@ pub fn redraw(
         p.updated_at = now;
         let version = p.version;
         if !crate::projects::repo::save(tx, &p, version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed meanwhile",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         audit::append(
             tx,

@@ -221,10 +221,7 @@ pub fn merge(
         }
         let (before, after) = step(tx, actor, id, NeedAction::Merge, None, now)?;
         if !repo::set_merged(tx, id, after.version, into_id, now)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the need changed meanwhile; read it again",
-            ));
+            return Err(AppError::concurrent_update("need"));
         }
         repo::add_supporters(tx, into_id, before.supporters, now)?;
         let merged = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;

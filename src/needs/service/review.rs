@@ -27,10 +27,7 @@ pub(super) fn step(
         reason,
         now,
     )? {
-        return Err(AppError::conflict(
-            "concurrent_update",
-            "the need changed meanwhile; read it again",
-        ));
+        return Err(AppError::concurrent_update("need"));
     }
     let after = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("need"))?;
     Ok((before, after))

@@ -56,10 +56,7 @@ pub fn publish(
         p.updated_at = now;
         let version = p.version;
         if !repo::save(tx, &p, version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed meanwhile; read it again",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         for nid in &spec.need_ids {
             let n =
@@ -123,10 +120,7 @@ pub fn cancel(
         p.updated_at = now;
         let version = p.version;
         if !repo::save(tx, &p, version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed meanwhile; read it again",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         audit_project(
             tx,
@@ -227,10 +221,7 @@ pub fn republish(
         apply_spec(&mut p, &spec, street, &warnings);
         let version = p.version;
         if !repo::save(tx, &p, version)? {
-            return Err(AppError::conflict(
-                "concurrent_update",
-                "the project changed meanwhile; read it again",
-            ));
+            return Err(AppError::concurrent_update("project"));
         }
         audit_project(
             tx,
