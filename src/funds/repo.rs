@@ -1,8 +1,9 @@
 //! Diesel for funds and the ledger.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::sql_types::{BigInt, Text};
 
 use crate::db::schema::{fund_ledger, funds};
 use crate::db::DbConn;
@@ -78,33 +79,32 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     }
 }
 
-pub fn balances(conn: &mut DbConn, fund_id: &str) -> QueryResult<Balances> {
-    let mut b = Balances::default();
-    for (kind, amount) in sums(conn, fund_id)? {
-        match kind.as_str() {
-            "reserve" => b.reserved += amount,
-            "unreserve" => b.reserved -= amount,
-            "commit" => b.committed += amount,
-            "uncommit" => b.committed -= amount,
-            "release" => b.released += amount,
-            _ => {}
-        }
-    }
-    Ok(b)
-}
+/// Each balance as the sum over a fund's ledger rows of how each kind moves it (a row of
+/// another kind, or the NULL row a left join gives a fund without entries, counts 0).
+/// SUM of BIGINT is NUMERIC on PostgreSQL, hence the cast back; both backends sum exactly.
+const RESERVED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+    WHEN 'reserve' THEN fund_ledger.amount_fen \
+    WHEN 'unreserve' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
+const COMMITTED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+    WHEN 'commit' THEN fund_ledger.amount_fen \
+    WHEN 'uncommit' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
+const RELEASED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+    WHEN 'release' THEN fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
 
-/// `(kind, sum)` per kind. Summed in Rust over the fund's entries: portable (SUM of BIGINT is
-/// NUMERIC on PostgreSQL) and exact.
-fn sums(conn: &mut DbConn, fund_id: &str) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<(String, i64)> = fund_ledger::table
+pub fn balances(conn: &mut DbConn, fund_id: &str) -> QueryResult<Balances> {
+    let (reserved, committed, released) = fund_ledger::table
         .filter(fund_ledger::fund_id.eq(fund_id))
-        .select((fund_ledger::kind, fund_ledger::amount_fen))
-        .load(conn)?;
-    let mut out: std::collections::BTreeMap<String, i64> = Default::default();
-    for (k, a) in rows {
-        *out.entry(k).or_default() += a;
-    }
-    Ok(out.into_iter().collect())
+        .select((
+            sql::<BigInt>(RESERVED),
+            sql::<BigInt>(COMMITTED),
+            sql::<BigInt>(RELEASED),
+        ))
+        .get_result(conn)?;
+    Ok(Balances {
+        reserved,
+        committed,
+        released,
+    })
 }
 
 pub fn insert_entry(conn: &mut DbConn, e: &LedgerEntry) -> QueryResult<()> {
@@ -139,21 +139,40 @@ pub fn list_entries(
         .load(conn)
 }
 
-pub fn list(
+/// A page of funds (by id, after `after`), each with its balances: one query, the ledger
+/// joined and summed per fund.
+pub fn list_with_balances(
     conn: &mut DbConn,
     district_id: Option<&str>,
     after: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<Fund>> {
-    let mut q = funds::table.into_boxed();
+) -> QueryResult<Vec<(Fund, Balances)>> {
+    let mut q = funds::table
+        .left_join(fund_ledger::table)
+        .group_by(funds::id)
+        .select((
+            Fund::as_select(),
+            sql::<BigInt>(RESERVED),
+            sql::<BigInt>(COMMITTED),
+            sql::<BigInt>(RELEASED),
+        ))
+        .into_boxed();
     if let Some(d) = district_id {
         q = q.filter(funds::district_id.eq(d));
     }
     if let Some(a) = after {
         q = q.filter(funds::id.gt(a));
     }
-    q.order(funds::id.asc())
-        .limit(limit)
-        .select(Fund::as_select())
-        .load(conn)
+    let rows: Vec<(Fund, i64, i64, i64)> = q.order(funds::id.asc()).limit(limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(f, reserved, committed, released)| {
+            let b = Balances {
+                reserved,
+                committed,
+                released,
+            };
+            (f, b)
+        })
+        .collect())
 }

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{self, Balances, Fund, LedgerEntry};
-use super::service::{self, NewFund};
+use super::service::{self, Balances, Fund, LedgerEntry, NewFund};
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::FundSource;
@@ -118,27 +117,10 @@ pub async fn list_funds(
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
-    let district = match actor.role {
-        Role::Admin => q.district_id,
-        _ => Some(
-            actor
-                .district_id()
-                .ok_or_else(AppError::forbidden)?
-                .to_owned(),
-        ),
-    };
-    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let (limit, fetch, after, district) = (page.limit, page.fetch(), page.after, q.district_id);
     let rows = state
         .db
-        .read(move |c| {
-            let funds = repo::list(c, district.as_deref(), after.as_deref(), fetch)?;
-            let mut out = Vec::with_capacity(funds.len());
-            for f in funds {
-                let b = repo::balances(c, &f.id)?;
-                out.push((f, b));
-            }
-            Ok(out)
-        })
+        .read(move |c| service::list(c, &actor, district, after.as_deref(), fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
@@ -204,10 +186,7 @@ pub async fn fund_ledger(
     let (limit, fetch, after, id) = (page.limit, page.fetch(), page.after, id.into_inner());
     let rows = state
         .db
-        .read(move |c| {
-            service::get(c, &actor, &id)?;
-            Ok(repo::list_entries(c, &id, after.as_deref(), fetch)?)
-        })
+        .read(move |c| service::ledger(c, &actor, &id, after.as_deref(), fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,

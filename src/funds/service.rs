@@ -1,9 +1,11 @@
-//! Fund use cases and the ledger moves other areas make inside their own transactions.
+//! Fund use cases (create; read and list with balances, scoped to who may manage them; the
+//! ledger page) and the ledger moves other areas make inside their own transactions.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::repo::{self, Balances, Fund, LedgerEntry};
+use super::repo;
+pub use super::repo::{Balances, Fund, LedgerEntry};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
 use crate::db::{write_tx, DbConn, Tx};
@@ -81,6 +83,44 @@ pub fn get(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<(Fund, Balan
         .ok_or_else(|| AppError::not_found("fund"))?;
     let b = repo::balances(conn, &fund.id)?;
     Ok((fund, b))
+}
+
+/// The funds a listing shows `actor`, with their balances (one query): an admin's choice of
+/// district (all when `None`), a bureau's own district whatever it asks.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    district_id: Option<String>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(Fund, Balances)>, AppError> {
+    let district = match actor.role {
+        Role::Admin => district_id,
+        _ => Some(
+            actor
+                .district_id()
+                .ok_or_else(AppError::forbidden)?
+                .to_owned(),
+        ),
+    };
+    Ok(repo::list_with_balances(
+        conn,
+        district.as_deref(),
+        after,
+        limit,
+    )?)
+}
+
+/// A page of the fund's ledger, oldest first, if the caller may see the fund.
+pub fn ledger(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<LedgerEntry>, AppError> {
+    get(conn, actor, id)?;
+    Ok(repo::list_entries(conn, id, after, limit)?)
 }
 
 pub fn available(fund: &Fund, b: &Balances) -> i64 {
