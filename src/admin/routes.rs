@@ -6,9 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::audit::{self, Event};
+use super::service;
 use crate::auth::{Access, AuthUser, Role};
-use crate::db::write_tx;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::Json;
@@ -74,25 +73,9 @@ pub async fn set_clock(
         }
     }
     let reading = state.clock.reading();
-    let at = reading.now.naive_utc();
     state
         .db
-        .write(move |conn| {
-            write_tx(conn, |tx| {
-                audit::append(
-                    tx,
-                    Event {
-                        actor_id: Some(&actor.id),
-                        action: "sandbox.clock_set",
-                        entity: "clock",
-                        entity_id: "sandbox",
-                        district_id: None,
-                        summary: json!({"after": {"now": reading.now, "frozen": reading.frozen}}),
-                    },
-                    at,
-                )
-            })
-        })
+        .write(move |conn| service::clock_set(conn, &actor, reading))
         .await?;
     Ok(HttpResponse::Ok().json(json!({"now": reading.now, "frozen": reading.frozen})))
 }

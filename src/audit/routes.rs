@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{self, AuditFilter, AuditRow};
-use super::service::{self, Verification};
+use super::service::{self, AuditRow, Verification};
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::error::AppError;
@@ -78,24 +77,11 @@ pub async fn list_events(
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
     let page = PageParams::<i64>::parse(q.limit, q.cursor.as_deref())?;
-    let district_id = match actor.role {
-        Role::Admin => None,
-        _ => Some(
-            actor
-                .district_id()
-                .ok_or_else(AppError::forbidden)?
-                .to_owned(),
-        ),
-    };
-    let filter = AuditFilter {
-        entity: q.entity,
-        entity_id: q.entity_id,
-        district_id,
-    };
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let (entity, entity_id) = (q.entity, q.entity_id);
     let rows = state
         .db
-        .read(move |conn| Ok(repo::list(conn, &filter, after, fetch)?))
+        .read(move |conn| service::list(conn, &actor, entity, entity_id, after, fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,

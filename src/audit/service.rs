@@ -1,4 +1,5 @@
-//! Appending to and verifying the audit chain.
+//! Appending to, reading (scoped: a bureau reads its own district) and verifying the audit
+//! chain.
 //! `hash = sha256(prev_hash ‖ canonical_json(event))`, the event being every stored column
 //! but `hash`, with `at` as RFC 3339 in microseconds and `summary` as JSON.
 
@@ -6,7 +7,9 @@ use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::repo::{self, AuditRow};
+pub use super::repo::AuditRow;
+use super::repo::{self, AuditFilter};
+use crate::auth::{AuthUser, Role};
 use crate::db::{BeforeCommit, DbConn, Tx};
 use crate::error::AppError;
 use diesel::QueryResult;
@@ -148,6 +151,33 @@ pub struct Verification {
     /// Why that link is broken.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A page of events, newest first before `before_seq`, optionally of one entity: all of them
+/// for an admin, the events of its own district for anyone else.
+pub fn list(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    entity: Option<String>,
+    entity_id: Option<String>,
+    before_seq: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    let district_id = match actor.role {
+        Role::Admin => None,
+        _ => Some(
+            actor
+                .district_id()
+                .ok_or_else(AppError::forbidden)?
+                .to_owned(),
+        ),
+    };
+    let filter = AuditFilter {
+        entity,
+        entity_id,
+        district_id,
+    };
+    Ok(repo::list(conn, &filter, before_seq, limit)?)
 }
 
 /// Recomputes the whole chain in batches and names the first broken link.

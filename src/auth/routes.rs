@@ -70,7 +70,7 @@ pub async fn login(
     let lookup = email.clone();
     let found = state
         .db
-        .read(move |conn| Ok(crate::users::repo::find_by_email(conn, &lookup)?))
+        .read(move |conn| service::find_account(conn, &lookup))
         .await?;
     let checked = crate::db::run_blocking(move || service::check_password(found, &password)).await;
     let user = match checked {

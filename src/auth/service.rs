@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::repo::{self, RefreshToken};
 use super::tokens::{new_refresh_token, refresh_hash};
 use crate::auth::passwords;
-use crate::db::{write_tx, Tx};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::error::AppError;
 use crate::users::model::User;
 
@@ -18,6 +18,11 @@ fn invalid_refresh() -> AppError {
         "invalid_refresh_token",
         "the refresh token is unknown, expired or revoked",
     )
+}
+
+/// The account that signs in with `email` (trimmed and lowercased), if there is one.
+pub fn find_account(conn: &mut DbConn, email: &str) -> Result<Option<User>, AppError> {
+    Ok(crate::users::repo::find_by_email(conn, email)?)
 }
 
 /// The user whose password matches, or `invalid_credentials` — the same answer, after the

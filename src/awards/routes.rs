@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{Award, Objection};
-use super::service;
+use super::service::{self, Notice, Objection};
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::Money;
@@ -48,7 +47,7 @@ pub struct AwardResponse {
     pub finalized_at: Option<DateTime<Utc>>,
 }
 
-fn respond(a: Award, panel: Vec<String>) -> AwardResponse {
+fn respond(Notice { award: a, panel }: Notice) -> AwardResponse {
     AwardResponse {
         id: a.id,
         project_id: a.project_id,
@@ -88,30 +87,19 @@ pub async fn award_project(
         validate::text("justification", j, 0, 4000)?;
     }
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
-    let (a, panel) = state
+    let notice = state
         .db
-        .write(move |c| {
-            let a = service::award(c, &actor, &id, &b.bid_id, b.justification, &st.rules, now)?;
-            let panel = service::panel_names(c, &a)?;
-            Ok((a, panel))
-        })
+        .write(move |c| service::award(c, &actor, &id, &b.bid_id, b.justification, &st.rules, now))
         .await?;
-    Ok(HttpResponse::Created().json(respond(a, panel)))
+    Ok(HttpResponse::Created().json(respond(notice)))
 }
 
 #[utoipa::path(get, path = "/api/v1/awards/{id}", tag = "awards", params(("id" = String, Path)),
     responses((status = 200, body = AwardResponse), (status = 404, body = Problem)))]
 pub async fn get_award(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (a, panel) = state
-        .db
-        .read(move |c| {
-            let a = service::get(c, &id)?;
-            let panel = service::panel_names(c, &a)?;
-            Ok((a, panel))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(respond(a, panel)))
+    let notice = state.db.read(move |c| service::get_notice(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(respond(notice)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -3,7 +3,8 @@
 use chrono::{Duration, FixedOffset, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::json;
 
-use super::repo::{self, Award, Objection};
+use super::repo;
+pub use super::repo::{Award, Objection};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::bids::model::BidStatus;
@@ -86,8 +87,8 @@ pub fn award(
     justification: Option<String>,
     packs: &RulePacks,
     now: NaiveDateTime,
-) -> Result<Award, AppError> {
-    write_tx(conn, |tx| {
+) -> Result<Notice, AppError> {
+    let a = write_tx(conn, |tx| {
         let p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
@@ -170,15 +171,35 @@ pub fn award(
             now,
         )?;
         Ok(a)
-    })
+    })?;
+    notice(conn, a)
+}
+
+/// An award as its notice publishes it, with the names of the panel that evaluated its round
+/// (实施条例 art 43).
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub award: Award,
+    pub panel: Vec<String>,
+}
+
+fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
+    let panel = panel_names(conn, &a)?;
+    Ok(Notice { award: a, panel })
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
     repo::find(conn, id)?.ok_or_else(|| AppError::not_found("award"))
 }
 
+/// The award's public notice (anyone may read it).
+pub fn get_notice(conn: &mut DbConn, id: &str) -> Result<Notice, AppError> {
+    let a = get(conn, id)?;
+    notice(conn, a)
+}
+
 /// The names of the panel that evaluated the award's round (public with the notice).
-pub fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError> {
+fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError> {
     let mut names = Vec::new();
     for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
         if s.is(SeatStatus::Accepted) {

@@ -314,13 +314,14 @@ pub async fn opening(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let (p, round, bids, draw) = state
+    let service::Opening {
+        project: p,
+        round,
+        bids,
+        draw,
+    } = state
         .db
-        .read(move |c| {
-            let (p, round, bids) = service::opening(c, viewer.0.as_ref(), &id)?;
-            let draw = crate::evaluation::repo::find_draw(c, &p.id, round)?;
-            Ok((p, round, bids, draw))
-        })
+        .read(move |c| service::opening(c, viewer.0.as_ref(), &id))
         .await?;
     let draw = draw.map(|d| DrawInputs {
         eligible_ids: serde_json::from_str(&d.eligible_ids).unwrap_or_default(),

@@ -1,5 +1,6 @@
 //! The vocabulary shared by needs, projects and organizations, and the project specification
-//! ("对象要准、需求要清、服务要实、目标要明") with the structural rules a rule pack sets.
+//! ("对象要准、需求要清、服务要实、目标要明") with the structural rules a rule pack sets, and
+//! which of its keys an amendment may change (`keys`).
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,9 @@ use utoipa::ToSchema;
 
 use super::money::Money;
 use super::rules::{Method, Policy, RulePack};
+
+mod keys;
+pub use keys::WhenOpen;
 
 /// A field that breaks a rule, named as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{ScoreSheet, Seat, SeatStatus};
-use super::service;
+use super::service::{self, ScoreSheet, Seat, SeatStatus};
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::bids::routes::DrawInputs;
 use crate::clock::utc;
@@ -83,13 +82,9 @@ async fn panel_response(
     viewer: Option<AuthUser>,
     id: String,
 ) -> Result<HttpResponse, AppError> {
-    let (draw, seats, seed) = state
+    let service::Panel { draw, seats, seed } = state
         .db
-        .read(move |c| {
-            let (d, s) = service::panel(c, viewer.as_ref(), &id)?;
-            let seed = crate::projects::repo::find(c, &id)?.and_then(|p| p.seed);
-            Ok((d, s, seed))
-        })
+        .read(move |c| service::panel(c, viewer.as_ref(), &id))
         .await?;
     let mut members = Vec::new();
     let mut alternates = Vec::new();

@@ -5,8 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{self, Expert, Relationship};
-use super::service::{self, NewExpert, NewRelationship};
+use super::service::{self, Expert, NewExpert, NewRelationship, Relationship};
 use crate::auth::{passwords, Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::Category;
@@ -156,14 +155,7 @@ pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpRespo
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
         .db
-        .read(move |c| {
-            let mut out = Vec::new();
-            for e in repo::list(c, after.as_deref(), fetch)? {
-                let rels = repo::relationships(c, &e.id)?;
-                out.push((e, rels));
-            }
-            Ok(out)
-        })
+        .read(move |c| service::list(c, after.as_deref(), fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
@@ -179,11 +171,7 @@ pub async fn get_expert(state: State, id: web::Path<String>) -> Result<HttpRespo
     let id = id.into_inner();
     let (e, r) = state
         .db
-        .read(move |c| {
-            let e = service::get(c, &id)?;
-            let r = repo::relationships(c, &e.id)?;
-            Ok((e, r))
-        })
+        .read(move |c| service::get_with_relationships(c, &id))
         .await?;
     Ok(HttpResponse::Ok().json(respond(e, r)))
 }

@@ -1,10 +1,11 @@
-//! Expert use cases: create (admin), declare relationships (admin or the expert), and the
-//! eligibility of the pool for a panel (实施条例 art 9).
+//! Expert use cases: create (admin), read and list with their relationships, declare
+//! relationships (admin or the expert), and the eligibility of the pool for a panel (实施条例 art 9).
 
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::repo::{self, Expert, Relationship};
+use super::repo;
+pub use super::repo::{Expert, Relationship};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
 use crate::db::{write_tx, DbConn, Tx};
@@ -90,6 +91,30 @@ pub fn create(
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Expert, AppError> {
     repo::find(conn, id)?.ok_or_else(|| AppError::not_found("expert"))
+}
+
+/// The expert with the relationships it declared.
+pub fn get_with_relationships(
+    conn: &mut DbConn,
+    id: &str,
+) -> Result<(Expert, Vec<Relationship>), AppError> {
+    let e = get(conn, id)?;
+    let r = repo::relationships(conn, &e.id)?;
+    Ok((e, r))
+}
+
+/// A page of the pool (by id, after `after`), each expert with its relationships.
+pub fn list(
+    conn: &mut DbConn,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(Expert, Vec<Relationship>)>, AppError> {
+    let mut out = Vec::new();
+    for e in repo::list(conn, after, limit)? {
+        let rels = repo::relationships(conn, &e.id)?;
+        out.push((e, rels));
+    }
+    Ok(out)
 }
 
 pub struct NewRelationship {

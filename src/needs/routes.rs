@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::model::Need;
-use super::repo::{self, NeedCursor, NeedFilter, NeedSort, RegionFilter};
-use super::service::{self, Corrections, NewNeed};
-use crate::auth::{Access, AuthUser, RegionKind, Role};
+use super::service::{
+    self, check_beneficiaries, Corrections, NeedCursor, NeedQuery, NeedSort, NewNeed,
+};
+use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::{Category, Source, Urgency};
-use crate::error::{AppError, FieldError, Problem};
+use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
 use crate::state::State;
@@ -90,39 +91,6 @@ fn ok(n: Need) -> HttpResponse {
     HttpResponse::Ok().json(NeedResponse::from(n))
 }
 
-fn check_ref(
-    errors: &mut Errors,
-    source: Source,
-    external_ref: &Option<String>,
-) -> Option<Option<String>> {
-    let r = external_ref
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    match r {
-        Some(t) if t.chars().count() > 100 => {
-            errors.push("external_ref", "must be at most 100 characters");
-            None
-        }
-        None if source == Source::Hotline12345 => {
-            errors.push(
-                "external_ref",
-                "a 12345 hotline need carries its ticket number",
-            );
-            None
-        }
-        _ => Some(r.map(str::to_owned)),
-    }
-}
-
-fn check_beneficiaries(field: &str, n: i64) -> Result<i64, FieldError> {
-    if (1..=10_000_000).contains(&n) {
-        Ok(n)
-    } else {
-        Err(FieldError::new(field, "must be 1 to 10000000"))
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNeedRequest {
@@ -155,7 +123,10 @@ pub async fn create_need(
         200,
     ));
     let beneficiaries = e.take(check_beneficiaries("beneficiaries", b.beneficiaries));
-    let external_ref = check_ref(&mut e, b.source, &b.external_ref);
+    let external_ref = e.take(service::ticket(
+        b.source.as_str(),
+        b.external_ref.as_deref(),
+    ));
     e.finish()?;
     let cmd = NewNeed {
         title: title.unwrap_or_default(),
@@ -226,49 +197,22 @@ pub async fn list_needs(
     if !cursor_fits {
         return Err(AppError::field("cursor", "belongs to another sort order"));
     }
-    let mut scope = Vec::new();
-    if actor.role != Role::Admin {
-        let mine = actor.region.as_ref().ok_or_else(AppError::forbidden)?;
-        scope.push(region_filter(mine.kind, &mine.id));
-    }
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
-    let filter_region = q.region_id.clone();
-    let mut filter = NeedFilter {
-        scope,
+    let query = NeedQuery {
         status: q.status,
         category: q.category.map(|c| c.as_str().to_owned()),
+        region_id: q.region_id,
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
     };
     let rows = state
         .db
-        .read(move |c| {
-            if let Some(rid) = filter_region {
-                // The caller's own region (the usual guide-list query) is already known.
-                let own = actor.region.clone().filter(|mine| mine.id == rid);
-                let path = match own {
-                    Some(path) => path,
-                    None => crate::regions::repo::find_path(c, &rid)?
-                        .filter(|p| actor.can_see_region(p))
-                        .ok_or_else(|| AppError::not_found("region"))?,
-                };
-                filter.scope.push(region_filter(path.kind, &path.id));
-            }
-            Ok(repo::list(c, &filter, sort, after.as_ref(), fetch)?)
-        })
+        .read(move |c| service::list(c, &actor, query, sort, after.as_ref(), fetch))
         .await?;
     let key = move |n: &Need| match sort {
         NeedSort::Supporters => NeedCursor::Supporters(n.supporters, n.urgency_rank, n.id.clone()),
         NeedSort::Newest => NeedCursor::Newest(n.id.clone()),
     };
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, key, NeedResponse::from)))
-}
-
-fn region_filter(kind: RegionKind, id: &str) -> RegionFilter {
-    match kind {
-        RegionKind::District => RegionFilter::District(id.to_owned()),
-        RegionKind::Street => RegionFilter::Street(id.to_owned()),
-        RegionKind::Community => RegionFilter::Community(id.to_owned()),
-    }
 }
 
 #[utoipa::path(get, path = "/api/v1/needs/{id}", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),

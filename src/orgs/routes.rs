@@ -5,8 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{self, OrgFilter, Organization};
-use super::service::{self, Decision, Registration};
+use super::service::{self, Decision, Organization, Registration};
 use crate::auth::{passwords, Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
 use crate::domain::spec::{OrgType, Rating};
@@ -240,33 +239,14 @@ pub async fn list_organizations(
         return Err(AppError::field("status", "is not an organization status"));
     }
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
-    let viewer = viewer.0;
-    let mut filter = OrgFilter {
-        q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
-        ..Default::default()
-    };
-    match viewer.as_ref().map(|u| u.role) {
-        Some(Role::Admin) => filter.statuses = q.status.map(|s| vec![s]),
-        Some(Role::Bureau) => {
-            filter.district_id = viewer
-                .as_ref()
-                .and_then(|u| u.district_id().map(str::to_owned));
-            filter.statuses = q.status.map(|s| vec![s]);
-        }
-        _ => {
-            if q.status.as_deref().is_some_and(|s| s != "verified") {
-                return Err(AppError::field(
-                    "status",
-                    "only verified organizations are listed publicly",
-                ));
-            }
-            filter.statuses = Some(vec!["verified".into()]);
-        }
-    }
-    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let text = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (limit, fetch, after, status) = (page.limit, page.fetch(), page.after, q.status);
     let rows = state
         .db
-        .read(move |c| Ok(repo::list(c, &filter, after.as_deref(), fetch)?))
+        .read(move |c| {
+            let viewer = viewer.0.as_ref();
+            service::list(c, viewer, status, text, after.as_deref(), fetch)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,
@@ -311,12 +291,6 @@ async fn decide(
         .filter(|r| !r.is_empty())
     {
         Some(r) => Some(validate::text("reason", r, 1, 1000)?),
-        None if !matches!(d, Decision::Verify) => {
-            return Err(AppError::field(
-                "reason",
-                "is required to reject or suspend",
-            ))
-        }
         None => None,
     };
     let now = state.clock.now_naive();

@@ -1,9 +1,11 @@
-//! Organization use cases: register (with the first member), verify, reject, suspend.
+//! Organization use cases: register (with the first member), read and list (who sees which
+//! organization), verify, reject, suspend.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::repo::{self, Organization};
+pub use super::repo::Organization;
+use super::repo::{self, OrgFilter};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
 use crate::db::{write_tx, DbConn, Tx};
@@ -111,6 +113,40 @@ pub fn get(
         .ok_or_else(|| AppError::not_found("organization"))
 }
 
+/// The organizations a listing shows `viewer`: an admin, any status; a bureau, its district's
+/// of any status; anyone else, verified ones only (asking for another status is refused).
+/// `q` is a substring of the name or the credit code.
+pub fn list(
+    conn: &mut DbConn,
+    viewer: Option<&AuthUser>,
+    status: Option<String>,
+    q: Option<String>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Organization>, AppError> {
+    let mut filter = OrgFilter {
+        q,
+        ..Default::default()
+    };
+    match viewer.map(|u| u.role) {
+        Some(Role::Admin) => filter.statuses = status.map(|s| vec![s]),
+        Some(Role::Bureau) => {
+            filter.district_id = viewer.and_then(|u| u.district_id().map(str::to_owned));
+            filter.statuses = status.map(|s| vec![s]);
+        }
+        _ => {
+            if status.as_deref().is_some_and(|s| s != "verified") {
+                return Err(AppError::field(
+                    "status",
+                    "only verified organizations are listed publicly",
+                ));
+            }
+            filter.statuses = Some(vec!["verified".into()]);
+        }
+    }
+    Ok(repo::list(conn, &filter, after, limit)?)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Decision {
     Verify,
@@ -128,7 +164,8 @@ impl Decision {
     }
 }
 
-/// The bureau of the organization's district decides; the contact is mailed.
+/// The bureau of the organization's district decides, with a reason to reject or suspend;
+/// the contact is mailed.
 pub fn decide(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -137,6 +174,12 @@ pub fn decide(
     reason: Option<String>,
     now: NaiveDateTime,
 ) -> Result<Organization, AppError> {
+    if reason.is_none() && !matches!(d, Decision::Verify) {
+        return Err(AppError::field(
+            "reason",
+            "is required to reject or suspend",
+        ));
+    }
     write_tx(conn, |tx| {
         let org = repo::find(tx, id)?
             .filter(|o| actor.district_id() == Some(o.district_id.as_str()))

@@ -1,17 +1,13 @@
 //! HTTP for projects.
 
-use std::sync::Arc;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::model::{Amendment, Project};
-use super::repo::{self, ProjectFilter, RegionFilter};
-use super::service;
-use crate::auth::{Access, AuthUser, MaybeUser, RegionKind, Role};
+use super::service::{self, Listed, ProjectQuery};
+use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
 use crate::domain::rules::Method;
 use crate::domain::spec::{Category, ProjectSpec};
@@ -135,16 +131,6 @@ pub async fn update_project(
         Some(serde_json::Value::String(s)) => Some(s),
         Some(_) => return Err(AppError::field("reason", "must be a string")),
     };
-    // Unknown keys are refused here, before they could be merged.
-    let known = serde_json::to_value(sample_keys()).unwrap_or_default();
-    let unknown: Vec<crate::error::FieldError> = patch
-        .keys()
-        .filter(|k| known.get(k.as_str()).is_none())
-        .map(|k| crate::error::FieldError::new(k.clone(), "unknown field"))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(AppError::validation(unknown));
-    }
     let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let p = state
         .db
@@ -164,34 +150,6 @@ pub async fn update_project(
         })
         .await?;
     one(&state, actix_web::http::StatusCode::OK, p)
-}
-
-/// Every key a project spec has.
-fn sample_keys() -> serde_json::Map<String, serde_json::Value> {
-    [
-        "title",
-        "summary",
-        "category",
-        "region_id",
-        "need_ids",
-        "target_group",
-        "services",
-        "objectives",
-        "budget_ceiling",
-        "fund_id",
-        "method",
-        "bid_close_at",
-        "service_start",
-        "service_end",
-        "eligibility",
-        "evaluation",
-        "payment_plan",
-        "review_plan",
-        "min_qualified_bids",
-    ]
-    .into_iter()
-    .map(|k| (k.to_owned(), serde_json::Value::Null))
-    .collect()
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{id}/publish", tag = "projects", params(("id" = String, Path)), security(("bearer" = [])),
@@ -275,44 +233,20 @@ pub async fn list_projects(
         }
     }
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
-    let viewer = viewer.0;
-    let mut filter = ProjectFilter {
+    let query = ProjectQuery {
         status: q.status,
         category: q.category.map(|c| c.as_str().to_owned()),
         method: q.method.map(|m| m.as_str().to_owned()),
-        region: None,
+        region_id: q.region_id,
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
-        drafts_of: viewer
-            .as_ref()
-            .filter(|u| u.role == Role::Bureau)
-            .and_then(|u| u.district_id().map(str::to_owned)),
-        all_drafts: viewer.as_ref().is_some_and(|u| u.role == Role::Admin),
     };
-    let (limit, fetch, after, region_id) = (page.limit, page.fetch(), page.after, q.region_id);
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rendered = state.projects_rendered.clone();
     let listed = state
         .db
         .read(move |c| {
-            if let Some(rid) = region_id {
-                let path = crate::regions::repo::find_path(c, &rid)?
-                    .ok_or_else(|| AppError::field("region_id", "no such region"))?;
-                filter.region = Some(match path.kind {
-                    RegionKind::District => RegionFilter::District(path.id),
-                    RegionKind::Street => RegionFilter::Street(path.id),
-                    RegionKind::Community => RegionFilter::Region(path.id),
-                });
-            }
-            // Usually every project on the page is already rendered at its current version:
-            // then ids and versions are all the page needs from the database.
-            let versions = repo::list_versions(c, &filter, after.as_deref(), fetch)?;
-            let known: Option<Vec<_>> = versions
-                .into_iter()
-                .map(|(id, version)| rendered.get(&id, version).map(|doc| (id, doc)))
-                .collect();
-            Ok(match known {
-                Some(docs) => Listed::Rendered(docs),
-                None => Listed::Rows(repo::list(c, &filter, after.as_deref(), fetch)?),
-            })
+            let viewer = viewer.0.as_ref();
+            service::list(c, viewer, query, &rendered, after.as_deref(), fetch)
         })
         .await?;
     let docs = match listed {
@@ -335,12 +269,6 @@ pub async fn list_projects(
         |(id, _)| id.clone(),
         |(_, doc)| doc,
     )))
-}
-
-/// A listing page as read: documents already rendered, or rows to render.
-enum Listed {
-    Rendered(Vec<(String, Arc<RawValue>)>),
-    Rows(Vec<Project>),
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -377,10 +305,7 @@ pub async fn list_amendments(
     let id = id.into_inner();
     let rows = state
         .db
-        .read(move |c| {
-            service::get(c, viewer.0.as_ref(), &id)?;
-            Ok(repo::amendments(c, &id)?)
-        })
+        .read(move |c| service::amendments(c, viewer.0.as_ref(), &id))
         .await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()

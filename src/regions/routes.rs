@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::repo::{self, Region};
-use super::service::{self, CreateRegion};
+use super::service::{self, CreateRegion, Region};
 use crate::auth::{Access, AuthUser, RegionKind, Role};
 use crate::clock::utc;
 use crate::error::{AppError, Problem};
@@ -102,13 +101,8 @@ pub async fn list_regions(
     let rows = state
         .db
         .read(move |conn| {
-            Ok(repo::list(
-                conn,
-                q.kind.map(|k| k.as_str()),
-                q.parent_id.as_deref(),
-                after.as_deref(),
-                fetch,
-            )?)
+            let parent = q.parent_id.as_deref();
+            service::list_regions(conn, q.kind, parent, after.as_deref(), fetch)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(

@@ -1,19 +1,37 @@
-//! Creating regions: a district has no parent, a street's parent is a district, a
-//! community's a street. Names are unique among siblings.
+//! Creating regions (a district has no parent, a street's parent is a district, a
+//! community's a street; names are unique among siblings) and listing them.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::repo::{self, Region};
+use super::repo;
+pub use super::repo::Region;
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind};
-use crate::db::{write_tx, Tx};
+use crate::db::{write_tx, DbConn, Tx};
 use crate::error::AppError;
 
 pub struct CreateRegion {
     pub name: String,
     pub kind: RegionKind,
     pub parent_id: Option<String>,
+}
+
+/// A page of regions, by id after `after`, optionally of one kind or under one parent.
+pub fn list_regions(
+    conn: &mut DbConn,
+    kind: Option<RegionKind>,
+    parent_id: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Region>, AppError> {
+    Ok(repo::list(
+        conn,
+        kind.map(|k| k.as_str()),
+        parent_id,
+        after,
+        limit,
+    )?)
 }
 
 pub fn create_region(

@@ -6,8 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::model::User;
-use super::repo::{self, UserFilter};
-use super::service::{self, CreateUser, UpdateUser};
+use super::service::{self, CreateUser, UpdateUser, UserFilter};
 use crate::auth::{passwords, Access, AuthUser, Role};
 use crate::clock::utc;
 use crate::error::{AppError, Problem};
@@ -141,7 +140,7 @@ pub async fn list_users(
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
         .db
-        .read(move |conn| Ok(repo::list(conn, &filter, after.as_deref(), fetch)?))
+        .read(move |conn| service::list_users(conn, &filter, after.as_deref(), fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,

@@ -1,10 +1,11 @@
-//! Account use cases: create (admin), update (admin, versioned), read. Each write is one
+//! Account use cases: create (admin), update (admin, versioned), read and list. Each write is one
 //! transaction with its audit event and, where someone must be told, an outbox mail.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::model::{NewUser, User};
+pub use super::repo::UserFilter;
 use super::repo::{self, UserChanges};
 use crate::audit::{self, Event};
 use crate::auth::{passwords, AuthUser, Role};
@@ -143,6 +144,16 @@ pub fn create_user_hashed(
         repo::find(tx, &user.id)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished")))
     })
+}
+
+/// A page of accounts matching `filter`, by id after `after`.
+pub fn list_users(
+    conn: &mut DbConn,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, AppError> {
+    Ok(repo::list(conn, filter, after, limit)?)
 }
 
 pub fn get_user(conn: &mut DbConn, id: &str) -> Result<User, AppError> {

@@ -1,6 +1,7 @@
 //! Reading bids under the sealing rules, and the opening of a closed round.
 
 use super::*;
+use crate::evaluation::repo::PanelDraw;
 
 /// Whether `viewer` may read bid `b` of project `p`: its organization always; after its
 /// round closed, the bureau of the district (the panel comes with the evaluation).
@@ -86,12 +87,22 @@ pub struct Opened {
     pub organization_name: String,
 }
 
-/// The opening of the latest closed round: receipts, statuses and reasons.
+/// The opening of a round: its project, the bids opened, and the draw of its panel (none
+/// when the round failed).
+#[derive(Debug, Clone)]
+pub struct Opening {
+    pub project: Project,
+    pub round: i32,
+    pub bids: Vec<Opened>,
+    pub draw: Option<PanelDraw>,
+}
+
+/// The opening of the latest closed round: receipts, statuses and reasons, and the panel draw.
 pub fn opening(
     conn: &mut DbConn,
     viewer: Option<&AuthUser>,
     project_id: &str,
-) -> Result<(Project, i32, Vec<Opened>), AppError> {
+) -> Result<Opening, AppError> {
     let p = projects::get(conn, viewer, project_id)?;
     let round = last_closed_round(&p).ok_or_else(not_closed)?;
     let mut out = Vec::new();
@@ -107,5 +118,11 @@ pub fn opening(
             organization_name: name,
         });
     }
-    Ok((p, round, out))
+    let draw = crate::evaluation::repo::find_draw(conn, &p.id, round)?;
+    Ok(Opening {
+        project: p,
+        round,
+        bids: out,
+        draw,
+    })
 }

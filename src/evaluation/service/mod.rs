@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::repo::{self, PanelDraw, ScoreSheet, Seat, SeatStatus};
+use super::repo::{self, PanelDraw};
+pub use super::repo::{ScoreSheet, Seat, SeatStatus};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::bids::model::{Bid, BidStatus};

@@ -202,12 +202,20 @@ pub fn evaluation(
     })
 }
 
+/// A round's panel: the draw, every seat with its expert's name, and the project's seed.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub draw: PanelDraw,
+    pub seats: Vec<(Seat, String)>,
+    pub seed: Option<String>,
+}
+
 /// The panel of the latest closed round, for the bureau and the panel's members.
 pub fn panel(
     conn: &mut DbConn,
     viewer: Option<&AuthUser>,
     project_id: &str,
-) -> Result<(PanelDraw, Vec<(Seat, String)>), AppError> {
+) -> Result<Panel, AppError> {
     let p = crate::projects::service::get(conn, viewer, project_id)?;
     let round = crate::rounds::last_closed_round(&p).ok_or_else(crate::rounds::not_closed)?;
     let allowed = awarded(&p)
@@ -235,5 +243,9 @@ pub fn panel(
             .unwrap_or_default();
         out.push((s, name));
     }
-    Ok((d, out))
+    Ok(Panel {
+        draw: d,
+        seats: out,
+        seed: p.seed,
+    })
 }

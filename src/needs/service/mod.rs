@@ -1,5 +1,6 @@
-//! Need use cases. Each is one write transaction: load, check scope and status, move with a
-//! guarded update, append the audit event, and queue mail where someone must act.
+//! Need use cases. Each write is one transaction: load, check scope and status, move with a
+//! guarded update, append the audit event, and queue mail where someone must act. Reads
+//! (`load`, the scoped `list`) check the caller's scope here too.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
@@ -7,13 +8,15 @@ use serde_json::json;
 use super::model::{Need, NeedAction, NeedStatus};
 use super::repo::{self, NeedEdits};
 use crate::audit::{self, Event};
-use crate::auth::{AuthUser, RegionKind, RegionPath};
+use crate::auth::{AuthUser, RegionKind, RegionPath, Role};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::spec::{Category, Source, Urgency};
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::notify::{self, Mail};
 
+mod list;
 mod review;
+pub use list::*;
 pub use review::*;
 
 /// A validated new need.
@@ -40,6 +43,32 @@ pub struct Corrections {
     pub beneficiary_group: Option<String>,
     pub beneficiaries: Option<i64>,
     pub urgency: Option<Urgency>,
+}
+
+/// The ticket number rule at intake: at most 100 characters, and a need from the 12345
+/// hotline carries one. Returns the number trimmed, `None` when empty.
+pub fn ticket(source: &str, external_ref: Option<&str>) -> Result<Option<String>, FieldError> {
+    let external_ref = external_ref.map(str::trim).filter(|s| !s.is_empty());
+    match external_ref {
+        Some(t) if t.chars().count() > 100 => Err(FieldError::new(
+            "external_ref",
+            "must be at most 100 characters",
+        )),
+        None if source == Source::Hotline12345.as_str() => Err(FieldError::new(
+            "external_ref",
+            "a 12345 hotline need carries its ticket number",
+        )),
+        _ => Ok(external_ref.map(str::to_owned)),
+    }
+}
+
+/// How many people a need may name as its beneficiaries.
+pub fn check_beneficiaries(field: &str, n: i64) -> Result<i64, FieldError> {
+    if (1..=10_000_000).contains(&n) {
+        Ok(n)
+    } else {
+        Err(FieldError::new(field, "must be 1 to 10000000"))
+    }
 }
 
 pub fn path_of(n: &Need) -> RegionPath {

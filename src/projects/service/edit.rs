@@ -78,7 +78,8 @@ pub struct Change {
 }
 
 /// Edits a draft, or amends an open project (with a reason, recorded, extending the close
-/// when fewer than three days remain). 412 when `version` is stale.
+/// when fewer than three days remain). 422 for a key the spec does not have; 412 when
+/// `version` is stale.
 pub fn update(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -92,6 +93,15 @@ pub fn update(
         patch,
         reason,
     } = change;
+    // Unknown keys are refused before anything is loaded, let alone merged.
+    let unknown: Vec<FieldError> = patch
+        .keys()
+        .filter(|k| ProjectSpec::key(k).is_none())
+        .map(|k| FieldError::new(k.clone(), "unknown field"))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::validation(unknown));
+    }
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
         if p.version != version {
@@ -133,7 +143,7 @@ pub fn update(
                     })?;
                 let frozen: Vec<FieldError> = patch
                     .keys()
-                    .filter(|k| FROZEN_WHEN_OPEN.contains(&k.as_str()))
+                    .filter(|k| ProjectSpec::key(k) == Some(WhenOpen::Frozen))
                     .map(|k| {
                         FieldError::new(
                             k.clone(),

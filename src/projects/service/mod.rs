@@ -1,5 +1,6 @@
 //! Project use cases: draft, edit, publish (reserve the budget, commit the seed, link the
-//! needs), amend in the open, cancel (return the budget, release the needs), read.
+//! needs), amend in the open, cancel (return the budget, release the needs), read and list
+//! (who sees drafts is decided here, once).
 
 use chrono::{Duration, NaiveDateTime};
 use serde_json::json;
@@ -12,7 +13,7 @@ use crate::auth::{AuthUser, RegionKind, Role};
 use crate::crypto::Sealer;
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::{RulePack, RulePacks};
-use crate::domain::spec::ProjectSpec;
+use crate::domain::spec::{ProjectSpec, WhenOpen};
 use crate::domain::Money;
 use crate::error::{AppError, FieldError};
 use crate::funds::service::{self as funds, Move};
@@ -20,22 +21,15 @@ use crate::http::conditional;
 use crate::needs::model::{NeedAction, NeedStatus};
 
 mod edit;
+mod list;
 mod publish;
 pub use edit::*;
+pub use list::*;
 pub use publish::*;
 
 /// When fewer than this many days remain before close, an amendment extends the close so
 /// that this many remain (Prozorro's rule).
 pub const AMENDMENT_MIN_DAYS: i64 = 3;
-
-/// Fields that cannot change once a project is open: they moved money or defined who may bid.
-pub const FROZEN_WHEN_OPEN: [&str; 5] = [
-    "budget_ceiling",
-    "fund_id",
-    "method",
-    "region_id",
-    "need_ids",
-];
 
 pub fn status_of(p: &Project) -> Result<ProjectStatus, AppError> {
     ProjectStatus::parse(&p.status).ok_or_else(|| {
@@ -57,15 +51,36 @@ pub fn pack_of(p: &Project, packs: &RulePacks, spec: &ProjectSpec) -> Result<Rul
     }
 }
 
+/// Whose drafts a viewer may see; every other project is public.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drafts {
+    None,
+    /// A bureau sees the drafts of its own district.
+    Of(String),
+    /// An admin sees every draft.
+    All,
+}
+
+/// The drafts `viewer` may see: the one rule behind [`visible`] and the listing.
+pub fn drafts_visible_to(viewer: Option<&AuthUser>) -> Drafts {
+    match viewer {
+        Some(u) if u.role == Role::Admin => Drafts::All,
+        Some(u) if u.role == Role::Bureau => u
+            .district_id()
+            .map_or(Drafts::None, |d| Drafts::Of(d.to_owned())),
+        _ => Drafts::None,
+    }
+}
+
 /// Whether `viewer` may see a project of this status and district.
 pub fn visible(viewer: Option<&AuthUser>, p: &Project) -> bool {
     if !p.is(ProjectStatus::Draft) {
         return true;
     }
-    match viewer {
-        Some(u) if u.role == Role::Admin => true,
-        Some(u) if u.role == Role::Bureau => u.district_id() == Some(p.district_id.as_str()),
-        _ => false,
+    match drafts_visible_to(viewer) {
+        Drafts::All => true,
+        Drafts::Of(d) => d == p.district_id,
+        Drafts::None => false,
     }
 }
 
