@@ -230,6 +230,34 @@ async fn a_hotline_need_keeps_its_ticket_number() {
 }
 
 #[tokio::test]
+async fn a_resubmitted_ticket_number_is_held_to_the_same_length_as_at_intake() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    let id = need_in(&app, &d, "returned").await;
+    let url = format!("/api/v1/needs/{id}/resubmit");
+    let r = app
+        .post(
+            &url,
+            Some(&d.community),
+            json!({"external_ref": "9".repeat(101)}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["external_ref"]);
+    assert_eq!(status(&app, &d, &id).await["status"], "returned");
+    let ok = app
+        .post(
+            &url,
+            Some(&d.community),
+            json!({"external_ref": "9".repeat(100)}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(ok.body["external_ref"], "9".repeat(100));
+    assert_eq!(ok.body["status"], "submitted");
+}
+
+#[tokio::test]
 async fn bad_need_fields_are_named() {
     let app = spawn_app().await;
     let d = app.district().await;

@@ -45,8 +45,8 @@ pub struct Corrections {
     pub urgency: Option<Urgency>,
 }
 
-/// The ticket number rule at intake: at most 100 characters, and a need from the 12345
-/// hotline carries one. Returns the number trimmed, `None` when empty.
+/// The ticket number rule, for intake and resubmission alike: at most 100 characters, and a
+/// need from the 12345 hotline carries one. Returns the number trimmed, `None` when empty.
 pub fn ticket(source: &str, external_ref: Option<&str>) -> Result<Option<String>, FieldError> {
     let external_ref = external_ref.map(str::trim).filter(|s| !s.is_empty());
     match external_ref {

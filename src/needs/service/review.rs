@@ -123,12 +123,7 @@ pub fn resubmit(
             Some(r) => r.clone(),
             None => current.external_ref.clone(),
         };
-        if source == Source::Hotline12345.as_str() && external_ref.is_none() {
-            return Err(AppError::field(
-                "external_ref",
-                "a 12345 hotline need carries its ticket number",
-            ));
-        }
+        ticket(&source, external_ref.as_deref())?;
         let (before, _) = step(tx, actor, id, NeedAction::Resubmit, None, now)?;
         let edits = NeedEdits {
             title: c.title.clone(),
