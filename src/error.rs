@@ -267,6 +267,30 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// This error and every cause under it, for the log (never for the client): `Display`
+    /// alone stops at "500 … internal_error: an internal error occurred".
+    pub fn chain(&self) -> String {
+        chain_of(self)
+    }
+}
+
+/// `error` and its sources, outermost first, joined by ": ". A cause whose text is already in
+/// the line is not repeated (many errors print their source inside their own message).
+pub fn chain_of(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<crate::domain::spec::Invalid> for FieldError {
@@ -275,5 +299,35 @@ impl From<crate::domain::spec::Invalid> for FieldError {
             field: i.field,
             message: i.message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that prints its source in its own message, as lettre's do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("network error: {0}")]
+    struct Network(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e = AppError::internal(anyhow::Error::new(Network(io)).context("sending mail"));
+        let line = e.chain();
+        assert!(
+            line.starts_with("500 Internal Server Error internal_error"),
+            "{line}"
+        );
+        assert!(
+            line.contains(": sending mail: network error: connection refused"),
+            "{line}"
+        );
+        assert_eq!(line.matches("connection refused").count(), 1, "{line}");
+        // Display alone drops the causes, which is why the logs use the chain.
+        assert!(!e.to_string().contains("sending mail"));
+        let plain = AppError::conflict("bid_exists", "a live bid exists");
+        assert_eq!(plain.chain(), plain.to_string());
     }
 }

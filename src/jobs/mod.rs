@@ -73,7 +73,7 @@ pub async fn start(state: State) -> anyhow::Result<JobScheduler> {
                         "job ran"
                     ),
                     Ok(_) => {}
-                    Err(e) => tracing::error!(job = name, error = %e, "job failed"),
+                    Err(e) => tracing::error!(job = name, error = %e.chain(), "job failed"),
                 }
             })
         })
