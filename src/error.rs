@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::http::request_id;
 
+mod unique;
+
 /// A field that failed validation, named as the client sent it (`organization.uscc`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
@@ -210,13 +212,18 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::not_found("resource"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => AppError::conflict(
-                "conflict",
-                format!(
-                    "already exists ({})",
-                    info.constraint_name().unwrap_or("unique")
-                ),
-            ),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // The constraint's name is the schema's business: it goes to the log only.
+                tracing::info!(
+                    constraint = info.constraint_name().unwrap_or(""),
+                    message = info.message(),
+                    "unique violation"
+                );
+                AppError::conflict(
+                    "conflict",
+                    unique::message(info.constraint_name(), info.message()),
+                )
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::db_unavailable(e)
             }

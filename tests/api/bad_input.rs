@@ -230,6 +230,33 @@ async fn a_bare_post_without_body_or_content_type_takes_an_optional_body_as_empt
 }
 
 #[tokio::test]
+async fn a_unique_conflict_says_what_conflicts_and_never_names_the_constraint() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    // A constraint no service knows about reaches the generic conversion.
+    app.sql("CREATE UNIQUE INDEX needs_title_secret_idx ON needs (title)")
+        .unwrap();
+    app.need(&d.community, "加装电梯", "high").await;
+    let r = app
+        .post(
+            "/api/v1/needs",
+            Some(&d.community),
+            json!({"title": "加装电梯", "description": "又一次", "category": "elderly", "source": "grid",
+                   "beneficiary_group": "老人", "beneficiaries": 3, "urgency": "low"}),
+        )
+        .await
+        .problem(409, "conflict");
+    let text = r.body.to_string();
+    assert_eq!(
+        r.body["detail"], "conflicts with an existing record",
+        "{text}"
+    );
+    for leak in ["needs_title_secret_idx", "needs.title", "UNIQUE", "unique"] {
+        assert!(!text.contains(leak), "{leak} leaked: {text}");
+    }
+}
+
+#[tokio::test]
 async fn bad_query_parameters_are_422_naming_the_parameter() {
     let app = spawn_app().await;
     for (q, field) in [
