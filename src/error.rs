@@ -298,6 +298,20 @@ pub fn chain_of(error: &(dyn std::error::Error + 'static)) -> String {
     line
 }
 
+/// Decodes the JSON kept in a text column. Text that does not decode is corrupt data: an
+/// internal error whose cause (the column and serde's complaint) goes to the log, never an
+/// empty value passed off as the data.
+pub fn decode_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> AppResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(column, e))
+}
+
+/// An internal error for a stored value of `column` that does not read back.
+pub fn corrupt(column: &str, cause: impl std::fmt::Display) -> AppError {
+    AppError::internal(anyhow::anyhow!(
+        "{column} holds an unreadable value: {cause}"
+    ))
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<crate::domain::spec::Invalid> for FieldError {
