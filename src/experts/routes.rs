@@ -76,9 +76,9 @@ pub struct ExpertResponse {
     pub created_at: DateTime<Utc>,
 }
 
-fn respond(e: Expert, rels: Vec<Relationship>) -> ExpertResponse {
-    ExpertResponse {
-        specialties: service::specialties(&e),
+fn respond(e: Expert, rels: Vec<Relationship>) -> Result<ExpertResponse, AppError> {
+    Ok(ExpertResponse {
+        specialties: service::specialties(&e)?,
         id: e.id,
         user_id: e.user_id,
         name: e.name,
@@ -87,7 +87,7 @@ fn respond(e: Expert, rels: Vec<Relationship>) -> ExpertResponse {
         bureau_district_id: e.bureau_district_id,
         relationships: rels.into_iter().map(Into::into).collect(),
         created_at: utc(e.created_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -140,7 +140,7 @@ pub async fn create_expert(
         .db
         .write(move |c| service::create(c, &actor, cmd, now))
         .await?;
-    Ok(HttpResponse::Created().json(respond(ex, vec![])))
+    Ok(HttpResponse::Created().json(respond(ex, vec![])?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -165,12 +165,11 @@ pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpRespo
             Ok(out)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |(e, _)| e.id.clone(),
-        |(e, r)| respond(e, r),
-    )))
+    let rows = rows
+        .into_iter()
+        .map(|(e, r)| respond(e, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), |e| e)))
 }
 
 #[utoipa::path(get, path = "/api/v1/experts/{id}", tag = "experts", params(("id" = String, Path)), security(("bearer" = [])),
@@ -185,7 +184,7 @@ pub async fn get_expert(state: State, id: web::Path<String>) -> Result<HttpRespo
             Ok((e, r))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(respond(e, r)))
+    Ok(HttpResponse::Ok().json(respond(e, r)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
