@@ -77,9 +77,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The log filter when `RUST_LOG` is unset: our INFO, but only warnings from libraries that
+/// narrate their own start (actix's workers, tokio-cron-scheduler's "Uninited" and "Job
+/// creator created").
+const DEFAULT_LOG_FILTER: &str = "info,actix_server=warn,tokio_cron_scheduler=warn";
+
+/// `RUST_LOG` when it is set and parses, else the default.
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    rust_log
+        .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER))
+}
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -264,4 +275,62 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         server.await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What a subscriber with `filter` prints for the scheduler's start-up lines and ours.
+    fn printed(rust_log: Option<&str>) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let out = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(log_filter(rust_log))
+            .with_writer(move || out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "tokio_cron_scheduler::job_scheduler", "Uninited");
+            tracing::info!(target: "tokio_cron_scheduler::job_scheduler", "Job creator created");
+            tracing::warn!(target: "tokio_cron_scheduler::job_scheduler", "scheduler trouble");
+            tracing::info!(target: "gongyi::cli", "gongyi is listening");
+        });
+        let text = buf.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn the_default_filter_keeps_the_schedulers_start_up_chatter_out() {
+        let text = printed(None);
+        assert!(
+            !text.contains("Uninited") && !text.contains("Job creator"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scheduler trouble"),
+            "its warnings still show: {text}"
+        );
+        assert!(text.contains("gongyi is listening"), "{text}");
+    }
+
+    #[test]
+    fn rust_log_still_overrides_the_default() {
+        let text = printed(Some("info"));
+        assert!(text.contains("Uninited"), "{text}");
+        // A RUST_LOG that does not parse falls back to the default.
+        assert!(!printed(Some("=[{")).contains("Uninited"));
+    }
 }

@@ -97,6 +97,7 @@ pub struct JobSettings {
     pub send_mail_cron: String,
     pub close_bidding_cron: String,
     pub finalize_awards_cron: String,
+    pub expire_invitations_cron: String,
 }
 
 const DEFAULTS: &str = r#"
@@ -131,6 +132,7 @@ scheduler = true
 send_mail_cron = "*/15 * * * * *"
 close_bidding_cron = "*/10 * * * * *"
 finalize_awards_cron = "0 */5 * * * *"
+expire_invitations_cron = "0 */5 * * * *"
 "#;
 
 impl Settings {

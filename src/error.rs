@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::http::request_id;
 
+mod unique;
+
 /// A field that failed validation, named as the client sent it (`organization.uscc`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
@@ -229,13 +231,18 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => AppError::not_found("resource"),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => AppError::conflict(
-                "conflict",
-                format!(
-                    "already exists ({})",
-                    info.constraint_name().unwrap_or("unique")
-                ),
-            ),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                // The constraint's name is the schema's business: it goes to the log only.
+                tracing::info!(
+                    constraint = info.constraint_name().unwrap_or(""),
+                    message = info.message(),
+                    "unique violation"
+                );
+                AppError::conflict(
+                    "conflict",
+                    unique::message(info.constraint_name(), info.message()),
+                )
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::db_unavailable(e)
             }
@@ -286,6 +293,44 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// This error and every cause under it, for the log (never for the client): `Display`
+    /// alone stops at "500 … internal_error: an internal error occurred".
+    pub fn chain(&self) -> String {
+        chain_of(self)
+    }
+}
+
+/// `error` and its sources, outermost first, joined by ": ". A cause whose text is already in
+/// the line is not repeated (many errors print their source inside their own message).
+pub fn chain_of(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
+/// Decodes the JSON kept in a text column. Text that does not decode is corrupt data: an
+/// internal error whose cause (the column and serde's complaint) goes to the log, never an
+/// empty value passed off as the data.
+pub fn decode_json<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> AppResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(column, e))
+}
+
+/// An internal error for a stored value of `column` that does not read back.
+pub fn corrupt(column: &str, cause: impl std::fmt::Display) -> AppError {
+    AppError::internal(anyhow::anyhow!(
+        "{column} holds an unreadable value: {cause}"
+    ))
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 impl From<crate::domain::spec::Invalid> for FieldError {
@@ -294,5 +339,35 @@ impl From<crate::domain::spec::Invalid> for FieldError {
             field: i.field,
             message: i.message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that prints its source in its own message, as lettre's do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("network error: {0}")]
+    struct Network(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e = AppError::internal(anyhow::Error::new(Network(io)).context("sending mail"));
+        let line = e.chain();
+        assert!(
+            line.starts_with("500 Internal Server Error internal_error"),
+            "{line}"
+        );
+        assert!(
+            line.contains(": sending mail: network error: connection refused"),
+            "{line}"
+        );
+        assert_eq!(line.matches("connection refused").count(), 1, "{line}");
+        // Display alone drops the causes, which is why the logs use the chain.
+        assert!(!e.to_string().contains("sending mail"));
+        let plain = AppError::conflict("bid_exists", "a live bid exists");
+        assert_eq!(plain.chain(), plain.to_string());
     }
 }

@@ -56,13 +56,23 @@ pub struct BidResponse {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<BidView> for BidResponse {
-    fn from(v: BidView) -> Self {
+/// A bid's stored reasons as `rule: reason` lines; stored reasons that do not read back are an
+/// internal error.
+fn reasons(text: &str) -> Result<Vec<String>, AppError> {
+    let failures: Vec<Failure> = crate::error::decode_json("bids.disqualified_reasons", text)?;
+    Ok(failures
+        .into_iter()
+        .map(|f| format!("{}: {}", f.rule, f.reason))
+        .collect())
+}
+
+impl TryFrom<BidView> for BidResponse {
+    type Error = AppError;
+    fn try_from(v: BidView) -> Result<Self, AppError> {
         let b = v.bid;
-        let reasons: Vec<Failure> =
-            serde_json::from_str(&b.disqualified_reasons).unwrap_or_default();
+        let disqualified_reasons = reasons(&b.disqualified_reasons)?;
         let c = v.contents;
-        BidResponse {
+        Ok(BidResponse {
             price: c.as_ref().map(|c| c.price),
             plan: c.as_ref().map(|c| c.plan.clone()),
             team: c.as_ref().map(|c| c.team.clone()),
@@ -73,10 +83,7 @@ impl From<BidView> for BidResponse {
             round: b.round,
             organization_id: b.organization_id,
             status: b.status,
-            disqualified_reasons: reasons
-                .into_iter()
-                .map(|f| format!("{}: {}", f.rule, f.reason))
-                .collect(),
+            disqualified_reasons,
             receipt: Receipt {
                 sha256: b.receipt_sha256,
                 received_at: utc(b.received_at),
@@ -84,7 +91,7 @@ impl From<BidView> for BidResponse {
             version: b.version,
             created_at: utc(b.created_at),
             updated_at: utc(b.updated_at),
-        }
+        })
     }
 }
 
@@ -172,7 +179,8 @@ pub async fn create_bid(
             // when the request arrived (it may have waited for the connection).
             let now = st.clock.now_naive();
             idempotency::once(tx, &st.sealer, &call, 201, now, |tx| {
-                service::place(tx, &st.sealer, &actor, &pid, &offer, now).map(BidResponse::from)
+                service::place(tx, &st.sealer, &actor, &pid, &offer, now)
+                    .and_then(BidResponse::try_from)
             })
         })
         .await?;
@@ -197,7 +205,8 @@ pub async fn replace_bid(
         .write_grouped(&lane(&actor), move |tx| {
             let now = st.clock.now_naive();
             idempotency::once(tx, &st.sealer, &call, 200, now, |tx| {
-                service::replace(tx, &st.sealer, &actor, &bid, &offer, now).map(BidResponse::from)
+                service::replace(tx, &st.sealer, &actor, &bid, &offer, now)
+                    .and_then(BidResponse::try_from)
             })
         })
         .await?;
@@ -216,7 +225,7 @@ pub async fn withdraw_bid(
         .db
         .write(move |c| service::withdraw(c, &st.sealer, &actor, &id, st.clock.now_naive()))
         .await?;
-    Ok(HttpResponse::Ok().json(BidResponse::from(v)))
+    Ok(HttpResponse::Ok().json(BidResponse::try_from(v)?))
 }
 
 #[utoipa::path(get, path = "/api/v1/bids/{id}", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),
@@ -231,7 +240,7 @@ pub async fn get_bid(
         .db
         .read(move |c| service::get(c, &st.sealer, &actor, &id))
         .await?;
-    Ok(HttpResponse::Ok().json(BidResponse::from(v)))
+    Ok(HttpResponse::Ok().json(BidResponse::try_from(v)?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -261,12 +270,11 @@ pub async fn list_bids(
         .db
         .read(move |c| service::list(c, &st.sealer, &actor, &id, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |v| v.bid.id.clone(),
-        BidResponse::from,
-    )))
+    let rows = rows
+        .into_iter()
+        .map(BidResponse::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |b| b.id.clone(), |b| b)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -323,13 +331,16 @@ pub async fn opening(
         .db
         .read(move |c| service::opening(c, viewer.0.as_ref(), &id))
         .await?;
-    let draw = draw.map(|d| DrawInputs {
-        eligible_ids: serde_json::from_str(&d.eligible_ids).unwrap_or_default(),
-        receipts: serde_json::from_str(&d.receipts).unwrap_or_default(),
-        receipts_root: d.receipts_root,
-        size: d.size,
-        status: d.status,
-    });
+    let draw = match draw {
+        Some(d) => Some(DrawInputs {
+            eligible_ids: crate::error::decode_json("panel_draws.eligible_ids", &d.eligible_ids)?,
+            receipts: crate::error::decode_json("panel_draws.receipts", &d.receipts)?,
+            receipts_root: d.receipts_root,
+            size: d.size,
+            status: d.status,
+        }),
+        None => None,
+    };
     let current = round == p.round;
     Ok(HttpResponse::Ok().json(OpeningResponse {
         project_id: p.id,
@@ -341,21 +352,16 @@ pub async fn opening(
         bids: bids
             .into_iter()
             .map(|o| {
-                let reasons: Vec<Failure> =
-                    serde_json::from_str(&o.bid.disqualified_reasons).unwrap_or_default();
-                OpenedBid {
+                Ok(OpenedBid {
                     bid_id: o.bid.id,
                     organization_id: o.bid.organization_id,
                     organization_name: o.organization_name,
                     sha256: o.bid.receipt_sha256,
                     received_at: utc(o.bid.received_at),
                     status: o.bid.status,
-                    disqualified_reasons: reasons
-                        .into_iter()
-                        .map(|f| format!("{}: {}", f.rule, f.reason))
-                        .collect(),
-                }
+                    disqualified_reasons: reasons(&o.bid.disqualified_reasons)?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, AppError>>()?,
     }))
 }

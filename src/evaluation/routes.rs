@@ -13,7 +13,7 @@ use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::bids::routes::DrawInputs;
 use crate::clock::utc;
 use crate::domain::scoring::display;
-use crate::error::{AppError, Problem};
+use crate::error::{decode_json, AppError, Problem};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
 use crate::state::State;
@@ -109,8 +109,8 @@ async fn panel_response(
         draw: PanelDraw {
             seed,
             inputs: DrawInputs {
-                eligible_ids: serde_json::from_str(&draw.eligible_ids).unwrap_or_default(),
-                receipts: serde_json::from_str(&draw.receipts).unwrap_or_default(),
+                eligible_ids: decode_json("panel_draws.eligible_ids", &draw.eligible_ids)?,
+                receipts: decode_json("panel_draws.receipts", &draw.receipts)?,
                 receipts_root: draw.receipts_root,
                 size: draw.size,
                 status: draw.status,
@@ -250,16 +250,18 @@ pub struct SheetResponse {
     pub submitted_at: DateTime<Utc>,
 }
 
-impl From<ScoreSheet> for SheetResponse {
-    fn from(s: ScoreSheet) -> Self {
-        SheetResponse {
-            points: service::points_of(&s),
+impl TryFrom<ScoreSheet> for SheetResponse {
+    type Error = AppError;
+
+    fn try_from(s: ScoreSheet) -> Result<Self, AppError> {
+        Ok(SheetResponse {
+            points: service::points_of(&s)?,
             expert_id: s.expert_id,
             bid_id: s.bid_id,
             comment: s.comment,
             dissent: s.dissent,
             submitted_at: utc(s.submitted_at),
-        }
+        })
     }
 }
 
@@ -299,7 +301,7 @@ pub async fn score_bid(
         .db
         .write(move |c| service::score(c, &actor, &id, points, comment, dissent, now))
         .await?;
-    Ok(HttpResponse::Ok().json(SheetResponse::from(s)))
+    Ok(HttpResponse::Ok().json(SheetResponse::try_from(s)?))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -342,7 +344,11 @@ pub async fn get_evaluation(
         } else {
             "scoring".into()
         },
-        sheets: v.sheets.into_iter().map(SheetResponse::from).collect(),
+        sheets: v
+            .sheets
+            .into_iter()
+            .map(SheetResponse::try_from)
+            .collect::<Result<_, _>>()?,
         ranking: v.ranking.map(|rows| {
             rows.into_iter()
                 .map(|r| RankingRow {

@@ -75,9 +75,9 @@ pub struct ExpertResponse {
     pub created_at: DateTime<Utc>,
 }
 
-fn respond(e: Expert, rels: Vec<Relationship>) -> ExpertResponse {
-    ExpertResponse {
-        specialties: service::specialties(&e),
+fn respond(e: Expert, rels: Vec<Relationship>) -> Result<ExpertResponse, AppError> {
+    Ok(ExpertResponse {
+        specialties: service::specialties(&e)?,
         id: e.id,
         user_id: e.user_id,
         name: e.name,
@@ -86,7 +86,7 @@ fn respond(e: Expert, rels: Vec<Relationship>) -> ExpertResponse {
         bureau_district_id: e.bureau_district_id,
         relationships: rels.into_iter().map(Into::into).collect(),
         created_at: utc(e.created_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -139,7 +139,7 @@ pub async fn create_expert(
         .db
         .write(move |c| service::create(c, &actor, cmd, now))
         .await?;
-    Ok(HttpResponse::Created().json(respond(ex, vec![])))
+    Ok(HttpResponse::Created().json(respond(ex, vec![])?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -157,12 +157,11 @@ pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpRespo
         .db
         .read(move |c| service::list(c, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |(e, _)| e.id.clone(),
-        |(e, r)| respond(e, r),
-    )))
+    let rows = rows
+        .into_iter()
+        .map(|(e, r)| respond(e, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), |e| e)))
 }
 
 #[utoipa::path(get, path = "/api/v1/experts/{id}", tag = "experts", params(("id" = String, Path)), security(("bearer" = [])),
@@ -173,7 +172,7 @@ pub async fn get_expert(state: State, id: web::Path<String>) -> Result<HttpRespo
         .db
         .read(move |c| service::get_with_relationships(c, &id))
         .await?;
-    Ok(HttpResponse::Ok().json(respond(e, r)))
+    Ok(HttpResponse::Ok().json(respond(e, r)?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -25,11 +25,15 @@ pub struct NewExpert {
     pub bureau_district_id: Option<String>,
 }
 
-pub fn specialties(e: &Expert) -> Vec<Category> {
-    serde_json::from_str::<Vec<String>>(&e.specialties)
-        .unwrap_or_default()
+/// The expert's specialties; a stored list that does not read back is an internal error.
+pub fn specialties(e: &Expert) -> Result<Vec<Category>, AppError> {
+    crate::error::decode_json::<Vec<String>>("experts.specialties", &e.specialties)?
         .iter()
-        .filter_map(|s| Category::parse(s))
+        .map(|s| {
+            Category::parse(s).ok_or_else(|| {
+                crate::error::corrupt("experts.specialties", format!("unknown category {s:?}"))
+            })
+        })
         .collect()
 }
 
@@ -189,7 +193,10 @@ pub fn eligible(
             .collect();
     let mut ids: Vec<String> = repo::all(conn)?
         .into_iter()
-        .filter(|e| specialties(e).contains(&category))
+        .map(|e| Ok((specialties(&e)?.contains(&category), e)))
+        .collect::<Result<Vec<_>, AppError>>()?
+        .into_iter()
+        .filter_map(|(specialist, e)| specialist.then_some(e))
         .filter(|e| e.bureau_district_id.as_deref() != Some(district_id))
         .filter(|e| !conflicted.contains(&e.id))
         .filter(|e| {

@@ -1,6 +1,8 @@
 //! Strict extractors. `Json<T>` accepts only JSON content types (415 otherwise), bodies up to
 //! the configured limit (413), and answers 400 for malformed JSON and 422 naming the field for
-//! wrong types, missing and unknown fields. `Query<T>` answers 422 naming the parameter.
+//! wrong types, missing and unknown fields. A bare request (no body, no `Content-Type`, what
+//! curl and REST clients send for an action) reads as `{}`, so an optional body may be left
+//! out. `Query<T>` answers 422 naming the parameter.
 
 use std::future::Future;
 use std::ops::Deref;
@@ -27,14 +29,25 @@ impl<T> Deref for Json<T> {
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(ct) = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
+/// What the `Content-Type` header says about the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Declared {
+    Json,
+    Other,
+    Absent,
+}
+
+fn content_type(req: &HttpRequest) -> Declared {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+        return Declared::Absent;
     };
+    match ct.to_str() {
+        Ok(ct) if is_json(ct) => Declared::Json,
+        _ => Declared::Other,
+    }
+}
+
+fn is_json(ct: &str) -> bool {
     let essence = ct
         .split(';')
         .next()
@@ -50,7 +63,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
+        let declared_type = content_type(req);
         let limit = req
             .app_data::<BodyLimit>()
             .map(|l| l.0)
@@ -62,12 +75,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
-            if !json {
-                return Err(AppError::new(
+            let not_json = || {
+                AppError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
                     "the body must be JSON (Content-Type: application/json)",
-                ));
+                )
+            };
+            // Without a Content-Type only an empty body is accepted (as `{}`); a body that is
+            // sent must say it is JSON.
+            let bare_allowed = declared_type == Declared::Absent;
+            if declared_type == Declared::Other || (bare_allowed && declared.is_some_and(|n| n > 0))
+            {
+                return Err(not_json());
             }
             let too_large = || {
                 AppError::new(
@@ -88,6 +108,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
+            }
+            if bare_allowed {
+                if !body.is_empty() {
+                    return Err(not_json());
+                }
+                return parse_json(b"{}").map(Json);
             }
             parse_json(&body).map(Json)
         })

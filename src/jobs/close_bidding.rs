@@ -17,6 +17,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let (mut processed, mut failed) = (0, 0);
     for p in due {
         let st = state.clone();
+        let project_id = p.id.clone();
         let outcome = state
             .db
             .write(move |c| crate::rounds::close_round(c, &st.sealer, &st.rules, &p.id, naive))
@@ -26,7 +27,12 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             Ok(None) => {}
             Err(e) => {
                 failed += 1;
-                tracing::error!(error = %e, "closing a project failed; it will be retried");
+                tracing::error!(
+                    job = "close_bidding",
+                    %project_id,
+                    error = %e.chain(),
+                    "closing a project failed; it will be retried"
+                );
             }
         }
     }

@@ -16,6 +16,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
         .await?;
     let (mut processed, mut failed) = (0, 0);
     for a in due {
+        let award_id = a.id.clone();
         match state
             .db
             .write(move |c| crate::awards::service::finalize(c, &a.id, naive))
@@ -25,7 +26,12 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             Ok(false) => {}
             Err(e) => {
                 failed += 1;
-                tracing::error!(error = %e, "finalising an award failed; it will be retried");
+                tracing::error!(
+                    job = "finalize_awards",
+                    %award_id,
+                    error = %e.chain(),
+                    "finalising an award failed; it will be retried"
+                );
             }
         }
     }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::config::JobSettings;
 use crate::error::AppError;
 use crate::state::State;
 
@@ -45,41 +46,70 @@ pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobRep
     }
 }
 
+/// When each job of `JOBS` fires: its cron expression from the settings (seconds field first,
+/// UTC). The one table `start` schedules from, so a job missing here is a failing test.
+pub fn schedules(jobs: &JobSettings) -> Vec<(&'static str, String)> {
+    vec![
+        ("send_mail", jobs.send_mail_cron.clone()),
+        ("close_bidding", jobs.close_bidding_cron.clone()),
+        ("finalize_awards", jobs.finalize_awards_cron.clone()),
+        ("expire_invitations", jobs.expire_invitations_cron.clone()),
+    ]
+}
+
 /// Starts the cron triggers. Keep the returned scheduler alive for as long as jobs should run.
 pub async fn start(state: State) -> anyhow::Result<JobScheduler> {
     let sched = JobScheduler::new().await?;
-    let schedules = [
-        ("send_mail", state.settings.jobs.send_mail_cron.clone()),
-        (
-            "close_bidding",
-            state.settings.jobs.close_bidding_cron.clone(),
-        ),
-        (
-            "finalize_awards",
-            state.settings.jobs.finalize_awards_cron.clone(),
-        ),
-    ];
-    for (name, cron) in schedules {
-        let st = state.clone();
-        let job = Job::new_async(cron.as_str(), move |_id, _sched| {
-            let st = st.clone();
-            Box::pin(async move {
-                let now = st.clock.now();
-                match run(&st, name, now).await {
-                    Ok(r) if r.processed > 0 || r.failed > 0 => tracing::info!(
-                        job = name,
-                        processed = r.processed,
-                        failed = r.failed,
-                        "job ran"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(job = name, error = %e, "job failed"),
-                }
-            })
-        })
-        .map_err(|e| anyhow::anyhow!("job {name}: bad cron {cron:?}: {e}"))?;
+    for (name, cron) in schedules(&state.settings.jobs) {
+        let job = trigger(state.clone(), name, &cron)?;
         sched.add(job).await?;
     }
     sched.start().await?;
     Ok(sched)
+}
+
+/// The cron job that runs `name` with the clock's time and logs what it did.
+fn trigger(state: State, name: &'static str, cron: &str) -> anyhow::Result<Job> {
+    Job::new_async(cron, move |_id, _sched| {
+        let st = state.clone();
+        Box::pin(async move {
+            let now = st.clock.now();
+            match run(&st, name, now).await {
+                Ok(r) if r.processed > 0 || r.failed > 0 => tracing::info!(
+                    job = name,
+                    processed = r.processed,
+                    failed = r.failed,
+                    "job ran"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(job = name, error = %e.chain(), "job failed"),
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("job {name}: bad cron {cron:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::config::Settings;
+
+    #[tokio::test]
+    async fn every_job_has_a_schedule_that_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        for settings in [Settings::defaults(), Settings::load(&dir).unwrap()] {
+            let table = schedules(&settings.jobs);
+            let scheduled: BTreeSet<&str> = table.iter().map(|(name, _)| *name).collect();
+            assert_eq!(scheduled.len(), table.len(), "a job is scheduled twice");
+            assert_eq!(scheduled, JOBS.iter().copied().collect::<BTreeSet<_>>());
+            for (name, cron) in table {
+                assert!(
+                    Job::new_async(cron.as_str(), |_, _| Box::pin(async {})).is_ok(),
+                    "{name}: {cron:?} does not parse"
+                );
+            }
+        }
+    }
 }

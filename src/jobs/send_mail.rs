@@ -50,7 +50,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
                     .saturating_mul(1i64 << (row.attempts.clamp(0, 12)))
                     .min(6 * 3600);
                 let retry_at = naive + Duration::seconds(wait);
-                tracing::warn!(outbox_id = %row.id, attempts, dead, %error, "mail delivery failed");
+                tracing::warn!(job = "send_mail", outbox_id = %row.id, attempts, dead, %error, "mail delivery failed");
                 state
                     .db
                     .write(move |conn| Ok(repo::mark_failed(conn, &id, &error, retry_at, dead)?))

@@ -81,12 +81,12 @@ impl Mailer {
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(|e| crate::error::chain_of(&e)),
             Mailer::Files { transport, .. } => transport
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map_err(|e| crate::error::chain_of(&e)),
         }
     }
 }

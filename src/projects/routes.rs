@@ -11,7 +11,7 @@ use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
 use crate::domain::rules::Method;
 use crate::domain::spec::{Category, ProjectSpec};
-use crate::error::{AppError, Problem};
+use crate::error::{decode_json, AppError, Problem};
 use crate::http::conditional::{etag, if_match};
 use crate::http::routes::Router;
 use crate::http::{Json, Page, PageParams, Query};
@@ -67,7 +67,7 @@ fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
     let pack = service::pack_of(&p, &state.rules, &spec)?;
     Ok(ProjectResponse {
         rule_pack: serde_json::to_value(&pack).map_err(AppError::internal)?,
-        warnings: serde_json::from_str(&p.warnings).unwrap_or_default(),
+        warnings: decode_json("projects.warnings", &p.warnings)?,
         bid_open_at: utc(p.closed_at.unwrap_or(p.bid_close_at)),
         id: p.id,
         spec,
@@ -282,16 +282,18 @@ pub struct AmendmentResponse {
     pub at: DateTime<Utc>,
 }
 
-impl From<Amendment> for AmendmentResponse {
-    fn from(a: Amendment) -> Self {
-        AmendmentResponse {
+impl TryFrom<Amendment> for AmendmentResponse {
+    type Error = AppError;
+
+    fn try_from(a: Amendment) -> Result<Self, AppError> {
+        Ok(AmendmentResponse {
+            changes: decode_json("project_amendments.changes", &a.changes)?,
             id: a.id,
             reason: a.reason,
-            changes: serde_json::from_str(&a.changes).unwrap_or_default(),
             old_close_at: utc(a.old_close_at),
             new_close_at: utc(a.new_close_at),
             at: utc(a.at),
-        }
+        })
     }
 }
 
@@ -309,8 +311,8 @@ pub async fn list_amendments(
         .await?;
     Ok(HttpResponse::Ok().json(
         rows.into_iter()
-            .map(AmendmentResponse::from)
-            .collect::<Vec<_>>(),
+            .map(AmendmentResponse::try_from)
+            .collect::<Result<Vec<_>, _>>()?,
     ))
 }
 

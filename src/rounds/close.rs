@@ -9,7 +9,7 @@ use crate::bids::model::{Bid, BidStatus};
 use crate::bids::repo;
 use crate::crypto::Sealer;
 use crate::db::{write_tx, Tx};
-use crate::domain::eligibility::{Credentials, Failure};
+use crate::domain::eligibility::{standing, Credentials, Failure};
 use crate::domain::rules::RulePacks;
 use crate::domain::Money;
 use crate::error::AppError;
@@ -74,6 +74,10 @@ pub fn close_round(
                 }],
                 (Some(_), Ok(creds)) => creds.check(&spec.eligibility, &p.district_id, now.date()),
             };
+            // The standing at the opening counts too: a suspension after the bid disqualifies.
+            if let Some(o) = crate::orgs::repo::find(tx, &b.organization_id)? {
+                reasons.extend(standing(&o.status, o.status_reason.as_deref()));
+            }
             if contents.is_none() {
                 tracing::error!(bid_id = %b.id, "a sealed bid did not open to its receipt");
             }

@@ -168,6 +168,95 @@ async fn a_body_that_is_not_json_is_415() {
 }
 
 #[tokio::test]
+async fn a_bare_post_without_body_or_content_type_takes_an_optional_body_as_empty() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    let bare = |path: &str, token: &str| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(token)
+            .header("content-length", "0")
+    };
+    // What `curl -X POST` sends: no body, no Content-Type.
+    let (org, _) = app.register_org(&d, |_| {}).await;
+    let verify = format!("/api/v1/organizations/{org}/verify");
+    let r = into_reply(bare(&verify, &d.bureau).send().await.unwrap())
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "verified");
+    let r = into_reply(
+        bare("/api/v1/admin/jobs/send_mail/run", &app.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.body["name"], "send_mail");
+    let need = app.need(&d.community, "楼道照明", "low").await;
+    let r = into_reply(
+        bare(&format!("/api/v1/needs/{need}/forward"), &d.street)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(r.body["status"], "forwarded");
+    // A required body is still required: the empty object is 422 naming the fields.
+    let r = into_reply(
+        bare("/api/v1/users", &app.admin_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .problem(422, "validation_failed");
+    assert!(r.fields().iter().any(|f| f == "email"), "{}", r.body);
+    // A body that is sent must still say it is JSON.
+    let (other, _) = app.register_org(&d, |_| {}).await;
+    let req = app
+        .client
+        .post(app.url(&format!("/api/v1/organizations/{other}/reject")))
+        .bearer_auth(&d.bureau)
+        .body(r#"{"reason":"材料不全"}"#);
+    into_reply(req.send().await.unwrap())
+        .await
+        .problem(415, "unsupported_media_type");
+    let req = bare(&verify, &d.bureau).header("content-type", "application/json");
+    into_reply(req.send().await.unwrap())
+        .await
+        .problem(400, "malformed_json");
+}
+
+#[tokio::test]
+async fn a_unique_conflict_says_what_conflicts_and_never_names_the_constraint() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    // A constraint no service knows about reaches the generic conversion.
+    app.sql("CREATE UNIQUE INDEX needs_title_secret_idx ON needs (title)")
+        .unwrap();
+    app.need(&d.community, "加装电梯", "high").await;
+    let r = app
+        .post(
+            "/api/v1/needs",
+            Some(&d.community),
+            json!({"title": "加装电梯", "description": "又一次", "category": "elderly", "source": "grid",
+                   "beneficiary_group": "老人", "beneficiaries": 3, "urgency": "low"}),
+        )
+        .await
+        .problem(409, "conflict");
+    let text = r.body.to_string();
+    assert_eq!(
+        r.body["detail"], "conflicts with an existing record",
+        "{text}"
+    );
+    for leak in ["needs_title_secret_idx", "needs.title", "UNIQUE", "unique"] {
+        assert!(!text.contains(leak), "{leak} leaked: {text}");
+    }
+}
+
+#[tokio::test]
 async fn bad_query_parameters_are_422_naming_the_parameter() {
     let app = spawn_app().await;
     for (q, field) in [

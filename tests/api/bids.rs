@@ -649,6 +649,57 @@ async fn eligibility_is_checked_at_bid_time_and_again_at_close() {
 }
 
 #[tokio::test]
+async fn an_organization_suspended_after_bidding_is_disqualified_at_the_opening() {
+    let app = app().await;
+    let d = app.district().await;
+    let p = app.open_project(&d, |_| {}).await;
+    let pid = p["id"].as_str().unwrap();
+    let (suspended, token) = app.verified_org(&d).await;
+    let bid = app.bid(pid, &token, "100000.00").await.expect(201).body;
+    let bid_id = bid["id"].as_str().unwrap();
+    let (_, fine) = app.verified_org(&d).await;
+    app.bid(pid, &fine, "120000.00").await.expect(201);
+    // Its credentials were fine when it bid; its standing changes before the opening.
+    app.post(
+        &format!("/api/v1/organizations/{suspended}/suspend"),
+        Some(&d.bureau),
+        json!({"reason": "年检不合格"}),
+    )
+    .await
+    .expect(200);
+    close(&app, &p).await;
+    let opened = app
+        .get(&format!("/api/v1/bids/{bid_id}"), Some(&d.bureau))
+        .await
+        .expect(200);
+    assert_eq!(opened.body["status"], "disqualified", "{}", opened.body);
+    let reasons: Vec<&str> = opened.body["disqualified_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("standing: ") && r.contains("suspended")),
+        "the reason names the suspension: {reasons:?}"
+    );
+    let opening = app
+        .get(&format!("/api/v1/projects/{pid}/opening"), None)
+        .await
+        .expect(200);
+    for b in opening.body["bids"].as_array().unwrap() {
+        let want = if b["bid_id"] == bid_id {
+            "disqualified"
+        } else {
+            "qualified"
+        };
+        assert_eq!(b["status"], want, "{b}");
+    }
+}
+
+#[tokio::test]
 async fn an_unverified_organization_cannot_bid_and_prices_stay_under_the_ceiling() {
     let app = app().await;
     let d = app.district().await;

@@ -920,3 +920,37 @@ async fn first_seat(app: &TestApp, token: &str) -> String {
         .body;
     inbox["items"][0]["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn corrupt_score_sheets_and_panel_draws_are_a_500_not_empty_values() {
+    let app = app().await;
+    let s = scored(&app).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let evaluation = format!("/api/v1/projects/{pid}/evaluation");
+    app.get(&evaluation, Some(&s.d.bureau)).await.expect(200);
+    // Points that are JSON but not numbers are as corrupt as broken JSON.
+    app.sql(&format!(
+        "UPDATE score_sheets SET points = '{{\"plan\": \"lots\", \"team\": \"20\"}}' WHERE bid_id = '{}'",
+        s.bids[0]
+    ))
+    .unwrap();
+    let r = app.get(&evaluation, Some(&s.d.bureau)).await;
+    crate::stored_json::assert_internal(r, &["sheets", "ranking"]);
+    app.sql(&format!(
+        "UPDATE score_sheets SET points = '{{not json' WHERE bid_id = '{}'",
+        s.bids[0]
+    ))
+    .unwrap();
+    let r = app.get(&evaluation, Some(&s.d.bureau)).await;
+    crate::stored_json::assert_internal(r, &["sheets", "ranking"]);
+    let panel = format!("/api/v1/projects/{pid}/panel");
+    app.get(&panel, Some(&s.d.bureau)).await.expect(200);
+    for (broken, intact) in [("eligible_ids", "receipts"), ("receipts", "eligible_ids")] {
+        app.sql(&format!(
+            "UPDATE panel_draws SET {broken} = '{{not json', {intact} = '[]' WHERE project_id = '{pid}'"
+        ))
+        .unwrap();
+        let r = app.get(&panel, Some(&s.d.bureau)).await;
+        crate::stored_json::assert_internal(r, &["members", "draw"]);
+    }
+}

@@ -21,4 +21,5 @@ mod projects;
 mod readiness;
 mod regions;
 mod schema_parity;
+mod stored_json;
 mod users;

@@ -106,11 +106,14 @@ pub struct EvaluationView {
     pub ranking: Option<Vec<Ranked>>,
 }
 
-pub fn points_of(s: &ScoreSheet) -> BTreeMap<String, Decimal> {
-    serde_json::from_str::<BTreeMap<String, String>>(&s.points)
-        .unwrap_or_default()
+/// A sheet's points; stored points that do not read back are an internal error.
+pub fn points_of(s: &ScoreSheet) -> Result<BTreeMap<String, Decimal>, AppError> {
+    crate::error::decode_json::<BTreeMap<String, String>>("score_sheets.points", &s.points)?
         .into_iter()
-        .filter_map(|(k, v)| v.parse().ok().map(|d| (k, d)))
+        .map(|(k, v)| match v.parse() {
+            Ok(d) => Ok((k, d)),
+            Err(e) => Err(crate::error::corrupt("score_sheets.points", e)),
+        })
         .collect()
 }
 
@@ -180,12 +183,14 @@ pub fn evaluation(
             .collect();
         let sheets: Vec<scoring::Sheet> = all
             .iter()
-            .map(|s| scoring::Sheet {
-                expert_id: s.expert_id.clone(),
-                bid_id: s.bid_id.clone(),
-                points: points_of(s),
+            .map(|s| {
+                Ok(scoring::Sheet {
+                    expert_id: s.expert_id.clone(),
+                    bid_id: s.bid_id.clone(),
+                    points: points_of(s)?,
+                })
             })
-            .collect();
+            .collect::<Result<_, AppError>>()?;
         Some(scoring::rank(
             &offers,
             &sheets,

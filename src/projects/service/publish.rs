@@ -216,7 +216,7 @@ pub fn republish(
         p.status_reason = None;
         p.published_at = Some(now);
         p.updated_at = now;
-        let warnings: Vec<String> = serde_json::from_str(&p.warnings).unwrap_or_default();
+        let warnings: Vec<String> = crate::error::decode_json("projects.warnings", &p.warnings)?;
         let street = p.street_id.clone();
         apply_spec(&mut p, &spec, street, &warnings);
         let version = p.version;
