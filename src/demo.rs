@@ -10,6 +10,7 @@ use crate::db::{DbConn, Tx};
 use crate::domain::spec::{Category, FundSource, ProjectSpec, Source, Urgency};
 use crate::domain::Money;
 use crate::error::AppError;
+use crate::projects::model::ProjectStatus;
 use crate::state::AppState;
 use crate::users::service::CreateUser;
 
@@ -90,7 +91,14 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     println!(
         "funds: 2; projects: {}",
         made.iter()
-            .map(|(t, p)| format!("{t} ({})", if *p { "open" } else { "draft" }))
+            .map(|(t, p)| format!(
+                "{t} ({})",
+                if *p {
+                    ProjectStatus::Open
+                } else {
+                    ProjectStatus::Draft
+                }
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );

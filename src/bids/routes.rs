@@ -72,7 +72,7 @@ impl From<BidView> for BidResponse {
             project_id: b.project_id,
             round: b.round,
             organization_id: b.organization_id,
-            status: b.status,
+            status: b.status.into(),
             disqualified_reasons: reasons
                 .into_iter()
                 .map(|f| format!("{}: {}", f.rule, f.reason))
@@ -327,7 +327,7 @@ pub async fn opening(
         receipts: serde_json::from_str(&d.receipts).unwrap_or_default(),
         receipts_root: d.receipts_root,
         size: d.size,
-        status: d.status,
+        status: d.status.into(),
     });
     let current = round == p.round;
     Ok(HttpResponse::Ok().json(OpeningResponse {
@@ -348,7 +348,7 @@ pub async fn opening(
                     organization_name: o.organization_name,
                     sha256: o.bid.receipt_sha256,
                     received_at: utc(o.bid.received_at),
-                    status: o.bid.status,
+                    status: o.bid.status.into(),
                     disqualified_reasons: reasons
                         .into_iter()
                         .map(|f| format!("{}: {}", f.rule, f.reason))
