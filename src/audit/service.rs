@@ -68,7 +68,7 @@ fn hash_of(row: &AuditRow) -> Result<String, String> {
 /// write context and is chained with the transaction's others just before it commits (after
 /// every other write, so the head row is locked once per transaction, and only for the commit).
 /// A savepoint that rolls back forgets the events appended inside it, so the chain records
-/// exactly what commits. Outside a transaction it is written at once.
+/// exactly what commits. Outside a transaction it is written in one of its own.
 pub fn append(tx: &mut Tx<'_>, event: Event<'_>, at: NaiveDateTime) -> Result<(), AppError> {
     let summary =
         serde_json_canonicalizer::to_string(&event.summary).map_err(AppError::internal)?;
@@ -86,10 +86,14 @@ pub fn append(tx: &mut Tx<'_>, event: Event<'_>, at: NaiveDateTime) -> Result<()
     };
     if tx.in_transaction() {
         tx.pending::<PendingEvents>().0.push(row);
-        Ok(())
-    } else {
-        Ok(write_chained(tx, vec![row])?)
+        return Ok(());
     }
+    // Outside a transaction, one of its own: the head must stay locked from its read to the
+    // commit of the new event.
+    crate::db::write_tx(tx, |tx| {
+        tx.pending::<PendingEvents>().0.push(row);
+        Ok(())
+    })
 }
 
 /// The events of a transaction, chained just before its commit.

@@ -50,6 +50,29 @@ impl BidContents {
     }
 }
 
+/// The context a bid is sealed under (the seal opens only for its own id).
+pub fn seal_context(bid_id: &str) -> String {
+    format!("bid:{bid_id}")
+}
+
+/// Opens a sealed bid for its own organization (the server holds the key).
+pub fn unseal(sealer: &Sealer, b: &Bid) -> Result<Option<BidContents>, AppError> {
+    if let Some(c) = &b.contents {
+        return Ok(Some(serde_json::from_str(c).map_err(AppError::internal)?));
+    }
+    match &b.sealed {
+        Some(s) => {
+            let plain = sealer
+                .open(&seal_context(&b.id), s)
+                .map_err(AppError::internal)?;
+            Ok(Some(
+                serde_json::from_slice(&plain).map_err(AppError::internal)?,
+            ))
+        }
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,28 +99,5 @@ mod tests {
             r#"{"kpis":[],"matching_funds":null,"organization_id":"o","plan":"方案","price":"290000.00","project_id":"p","round":1,"team":[{"certified":true,"name":"张三","role":"督导"}]}"#
         );
         assert_eq!(c.receipt(), hex::encode(Sha256::digest(text.as_bytes())));
-    }
-}
-
-/// The context a bid is sealed under (the seal opens only for its own id).
-pub fn seal_context(bid_id: &str) -> String {
-    format!("bid:{bid_id}")
-}
-
-/// Opens a sealed bid for its own organization (the server holds the key).
-pub fn unseal(sealer: &Sealer, b: &Bid) -> Result<Option<BidContents>, AppError> {
-    if let Some(c) = &b.contents {
-        return Ok(Some(serde_json::from_str(c).map_err(AppError::internal)?));
-    }
-    match &b.sealed {
-        Some(s) => {
-            let plain = sealer
-                .open(&seal_context(&b.id), s)
-                .map_err(AppError::internal)?;
-            Ok(Some(
-                serde_json::from_slice(&plain).map_err(AppError::internal)?,
-            ))
-        }
-        None => Ok(None),
     }
 }

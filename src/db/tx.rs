@@ -21,6 +21,9 @@ use super::DbConn;
 pub trait BeforeCommit: Any {
     /// How many items are pending.
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Forgets the items after the first `len` (their savepoint rolled back).
     fn truncate(&mut self, len: usize);
     /// Writes and forgets the pending items; how many were written.
@@ -92,7 +95,7 @@ impl<'c> Tx<'c> {
         let mut written = 0;
         for last in [false, true] {
             for (_, p) in self.pending.iter_mut().filter(|(_, p)| p.last() == last) {
-                if p.len() > 0 {
+                if !p.is_empty() {
                     written += p.write(self.conn)?;
                 }
             }

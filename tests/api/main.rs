@@ -12,6 +12,7 @@ mod calendar;
 mod demo;
 mod evaluation;
 mod forged_tokens;
+mod idempotency;
 mod mail;
 mod needs;
 mod openapi;
