@@ -91,14 +91,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     println!(
         "funds: 2; projects: {}",
         made.iter()
-            .map(|(t, p)| format!(
-                "{t} ({})",
-                if *p {
-                    ProjectStatus::Open
-                } else {
-                    ProjectStatus::Draft
-                }
-            ))
+            .map(|(t, s)| format!("{t} ({s})"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -310,7 +303,7 @@ fn projects(
     d: &District,
     funds: &Funds,
     accepted: &[String],
-) -> Result<Vec<(&'static str, bool)>, AppError> {
+) -> Result<Vec<(&'static str, ProjectStatus)>, AppError> {
     let close = Utc::now() + Duration::days(30);
     let spec = |title: &str,
                 category: &str,
@@ -389,7 +382,7 @@ fn projects(
             &state.rules,
             now(),
         )?;
-        if publish {
+        let p = if publish {
             crate::projects::service::publish(
                 conn,
                 &d.bureau,
@@ -397,9 +390,11 @@ fn projects(
                 &state.rules,
                 &state.sealer,
                 now(),
-            )?;
-        }
-        made.push((title, publish));
+            )?
+        } else {
+            p
+        };
+        made.push((title, p.status));
     }
     Ok(made)
 }
