@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::model::OrgStatus;
 use super::repo::{self, OrgFilter, Organization};
 use super::service::{self, Decision, Registration};
 use crate::auth::{passwords, Access, AuthUser, MaybeUser, Role};
@@ -94,7 +95,7 @@ impl From<Organization> for OrganizationResponse {
             social_workers: o.social_workers,
             district_id: o.district_id,
             contact_email: o.contact_email,
-            status: o.status,
+            status: o.status.into(),
             status_reason: o.status_reason,
             version: o.version,
             created_at: utc(o.created_at),
@@ -235,10 +236,13 @@ pub async fn list_organizations(
     query: Query<ListOrganizationsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
-    const STATUSES: [&str; 4] = ["pending_verification", "verified", "rejected", "suspended"];
-    if q.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(AppError::field("status", "is not an organization status"));
-    }
+    let status = match &q.status {
+        Some(s) => Some(
+            OrgStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "is not an organization status"))?,
+        ),
+        None => None,
+    };
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let viewer = viewer.0;
     let mut filter = OrgFilter {
@@ -246,21 +250,21 @@ pub async fn list_organizations(
         ..Default::default()
     };
     match viewer.as_ref().map(|u| u.role) {
-        Some(Role::Admin) => filter.statuses = q.status.map(|s| vec![s]),
+        Some(Role::Admin) => filter.statuses = status.map(|s| vec![s]),
         Some(Role::Bureau) => {
             filter.district_id = viewer
                 .as_ref()
                 .and_then(|u| u.district_id().map(str::to_owned));
-            filter.statuses = q.status.map(|s| vec![s]);
+            filter.statuses = status.map(|s| vec![s]);
         }
         _ => {
-            if q.status.as_deref().is_some_and(|s| s != "verified") {
+            if status.is_some_and(|s| s != OrgStatus::Verified) {
                 return Err(AppError::field(
                     "status",
                     "only verified organizations are listed publicly",
                 ));
             }
-            filter.statuses = Some(vec!["verified".into()]);
+            filter.statuses = Some(vec![OrgStatus::Verified]);
         }
     }
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);

@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
+use super::model::{OrgAction, OrgStatus};
 use super::repo::{self, Organization};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, RegionKind, Role};
@@ -12,6 +13,7 @@ use crate::domain::spec::{OrgType, Rating};
 use crate::domain::uscc::Uscc;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
+use crate::status::Lifecycle;
 use crate::users::model::User;
 use crate::users::service::CreateUser;
 
@@ -50,7 +52,7 @@ pub fn register(
             social_workers: r.social_workers,
             district_id: r.district_id.clone(),
             contact_email: r.contact_email.clone(),
-            status: "pending_verification".into(),
+            status: OrgStatus::PendingVerification,
             status_reason: None,
             version: 1,
             created_at: now,
@@ -88,7 +90,7 @@ pub fn register(
 /// Whether `viewer` may read this organization: anyone once verified; its members; staff of
 /// its district; admins.
 pub fn visible(viewer: Option<&AuthUser>, o: &Organization) -> bool {
-    if o.status == "verified" {
+    if o.status == OrgStatus::Verified {
         return true;
     }
     match viewer {
@@ -119,11 +121,11 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn transition(self) -> (&'static str, &'static str, &'static str) {
+    fn action(self) -> OrgAction {
         match self {
-            Decision::Verify => ("pending_verification", "verified", "verified"),
-            Decision::Reject => ("pending_verification", "rejected", "rejected"),
-            Decision::Suspend => ("verified", "suspended", "suspended"),
+            Decision::Verify => OrgAction::Verify,
+            Decision::Reject => OrgAction::Reject,
+            Decision::Suspend => OrgAction::Suspend,
         }
     }
 }
@@ -141,13 +143,10 @@ pub fn decide(
         let org = repo::find(tx, id)?
             .filter(|o| actor.district_id() == Some(o.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("organization"))?;
-        let (from, to, word) = d.transition();
-        if org.status != from {
-            return Err(AppError::invalid_state(format!(
-                "an organization that is {} cannot be {word}",
-                org.status
-            )));
-        }
+        let from = org.status;
+        let to = from.step(d.action())?;
+        // verified, rejected, suspended: the audit action and the mail say the new status.
+        let word = to.as_str();
         if !repo::transition(tx, id, from, to, reason.as_deref(), now)? {
             return Err(AppError::conflict(
                 "concurrent_update",

@@ -18,6 +18,7 @@ use crate::error::{AppError, FieldError};
 use crate::funds::service::{self as funds, Move};
 use crate::http::conditional;
 use crate::needs::model::{NeedAction, NeedStatus};
+use crate::status::Lifecycle;
 
 mod edit;
 mod publish;
@@ -36,12 +37,6 @@ pub const FROZEN_WHEN_OPEN: [&str; 5] = [
     "region_id",
     "need_ids",
 ];
-
-pub fn status_of(p: &Project) -> Result<ProjectStatus, AppError> {
-    ProjectStatus::parse(&p.status).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("project {} has status {}", p.id, p.status))
-    })
-}
 
 pub fn spec_of(p: &Project) -> Result<ProjectSpec, AppError> {
     serde_json::from_str(&p.spec)
@@ -114,7 +109,7 @@ fn check_references(
         let field = format!("need_ids[{i}]");
         match crate::needs::repo::find(conn, nid)? {
             Some(n) if n.district_id == district => {
-                if NeedStatus::parse(&n.status) != Some(NeedStatus::Accepted) {
+                if n.status != NeedStatus::Accepted {
                     errors.push(FieldError::new(
                         field,
                         format!("the need is {}, not accepted", n.status),
