@@ -10,6 +10,7 @@ use crate::db::{DbConn, Tx};
 use crate::domain::spec::{Category, FundSource, ProjectSpec, Source, Urgency};
 use crate::domain::Money;
 use crate::error::AppError;
+use crate::projects::model::ProjectStatus;
 use crate::state::AppState;
 use crate::users::service::CreateUser;
 
@@ -90,7 +91,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     println!(
         "funds: 2; projects: {}",
         made.iter()
-            .map(|(t, p)| format!("{t} ({})", if *p { "open" } else { "draft" }))
+            .map(|(t, s)| format!("{t} ({s})"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -302,7 +303,7 @@ fn projects(
     d: &District,
     funds: &Funds,
     accepted: &[String],
-) -> Result<Vec<(&'static str, bool)>, AppError> {
+) -> Result<Vec<(&'static str, ProjectStatus)>, AppError> {
     let close = Utc::now() + Duration::days(30);
     let spec = |title: &str,
                 category: &str,
@@ -381,7 +382,7 @@ fn projects(
             &state.rules,
             now(),
         )?;
-        if publish {
+        let p = if publish {
             crate::projects::service::publish(
                 conn,
                 &d.bureau,
@@ -389,9 +390,11 @@ fn projects(
                 &state.rules,
                 &state.sealer,
                 now(),
-            )?;
-        }
-        made.push((title, publish));
+            )?
+        } else {
+            p
+        };
+        made.push((title, p.status));
     }
     Ok(made)
 }

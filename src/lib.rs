@@ -31,6 +31,7 @@ pub mod projects;
 pub mod regions;
 pub mod rounds;
 pub mod state;
+pub mod status;
 pub mod users;
 pub mod validate;
 pub mod verify_draw;

@@ -3,6 +3,7 @@
 //! within the window of working days (政府采购法 art 52); a job finalises awards whose window
 //! passed with no open objection.
 
+pub mod model;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::bids::model::BidStatus;
-use crate::db::schema::{awards, bids, objections};
+use super::model::{AwardStatus, ObjectionStatus};
+use crate::db::schema::{awards, objections};
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -18,7 +18,7 @@ pub struct Award {
     pub amount_fen: i64,
     pub justification: Option<String>,
     pub objection_deadline: NaiveDateTime,
-    pub status: String,
+    pub status: AwardStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub finalized_at: Option<NaiveDateTime>,
@@ -31,7 +31,7 @@ pub struct Objection {
     pub award_id: String,
     pub organization_id: String,
     pub grounds: String,
-    pub status: String,
+    pub status: ObjectionStatus,
     pub reply: Option<String>,
     pub filed_by: String,
     pub created_at: NaiveDateTime,
@@ -54,14 +54,16 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Award>> {
         .optional()
 }
 
+/// Moves an award from `from` to `to` (a final one records when); false when it is no longer
+/// at `from`.
 pub fn set_status(
     conn: &mut DbConn,
     id: &str,
-    from: &str,
-    to: &str,
+    from: AwardStatus,
+    to: AwardStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let finalized = (to == "final").then_some(now);
+    let finalized = (to == AwardStatus::Final).then_some(now);
     let n = diesel::update(
         awards::table
             .filter(awards::id.eq(id))
@@ -75,7 +77,7 @@ pub fn set_status(
 /// Awards still in their objection window whose deadline has passed.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Award>> {
     awards::table
-        .filter(awards::status.eq("pending_objections"))
+        .filter(awards::status.eq(AwardStatus::PendingObjections))
         .filter(awards::objection_deadline.lt(now))
         .order(awards::objection_deadline.asc())
         .limit(limit)
@@ -106,10 +108,13 @@ pub fn objections_of(conn: &mut DbConn, award_id: &str) -> QueryResult<Vec<Objec
         .load(conn)
 }
 
+/// Answers an objection, from `from` to `to`; false when it is no longer at `from`.
+#[allow(clippy::too_many_arguments)]
 pub fn resolve(
     conn: &mut DbConn,
     id: &str,
-    outcome: &str,
+    from: ObjectionStatus,
+    to: ObjectionStatus,
     reply: &str,
     by: &str,
     now: NaiveDateTime,
@@ -117,61 +122,14 @@ pub fn resolve(
     let n = diesel::update(
         objections::table
             .filter(objections::id.eq(id))
-            .filter(objections::status.eq("open")),
+            .filter(objections::status.eq(from)),
     )
     .set((
-        objections::status.eq(outcome),
+        objections::status.eq(to),
         objections::reply.eq(reply),
         objections::resolved_by.eq(by),
         objections::resolved_at.eq(now),
     ))
     .execute(conn)?;
     Ok(n == 1)
-}
-
-/// Sets the verdict of a round's scored bids: the winner `awarded`, other qualified `lost`;
-/// `None` puts them all back to `qualified` (a revoked award).
-pub fn settle_bids(
-    conn: &mut DbConn,
-    project_id: &str,
-    round: i32,
-    winner: Option<&str>,
-    now: NaiveDateTime,
-) -> QueryResult<()> {
-    let scored = BidStatus::SCORED.map(BidStatus::as_str);
-    let round_bids = bids::table
-        .filter(bids::project_id.eq(project_id))
-        .filter(bids::round.eq(round))
-        .filter(bids::status.eq_any(scored));
-    match winner {
-        Some(w) => {
-            diesel::update(round_bids.filter(bids::id.eq(w)))
-                .set((
-                    bids::status.eq(BidStatus::Awarded.as_str()),
-                    bids::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            diesel::update(
-                bids::table
-                    .filter(bids::project_id.eq(project_id))
-                    .filter(bids::round.eq(round))
-                    .filter(bids::status.eq_any(scored))
-                    .filter(bids::id.ne(w)),
-            )
-            .set((
-                bids::status.eq(BidStatus::Lost.as_str()),
-                bids::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        }
-        None => {
-            diesel::update(round_bids)
-                .set((
-                    bids::status.eq(BidStatus::Qualified.as_str()),
-                    bids::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-    }
-    Ok(())
 }

@@ -58,7 +58,7 @@ fn respond(Notice { award: a, panel }: Notice) -> AwardResponse {
         justification: a.justification,
         panel,
         objection_deadline: utc(a.objection_deadline),
-        status: a.status,
+        status: a.status.into(),
         created_at: utc(a.created_at),
         finalized_at: a.finalized_at.map(utc),
     }
@@ -122,7 +122,7 @@ impl From<Objection> for ObjectionResponse {
             award_id: o.award_id,
             organization_id: o.organization_id,
             grounds: o.grounds,
-            status: o.status,
+            status: o.status.into(),
             reply: o.reply,
             created_at: utc(o.created_at),
             resolved_at: o.resolved_at.map(utc),

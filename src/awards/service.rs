@@ -3,17 +3,19 @@
 use chrono::{Duration, FixedOffset, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::json;
 
+use super::model::{AwardAction, AwardStatus, ObjectionAction, ObjectionStatus};
 use super::repo;
 pub use super::repo::{Award, Objection};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
-use crate::bids::model::BidStatus;
+use crate::bids::model::{BidAction, BidStatus};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::RulePacks;
 use crate::error::AppError;
 use crate::evaluation::repo::SeatStatus;
 use crate::notify::{self, Mail};
-use crate::projects::model::{Project, ProjectStatus};
+use crate::projects::model::{Project, ProjectAction};
+use crate::status::Lifecycle;
 
 /// Deadlines fall at the end of a working day in China Standard Time (UTC+8).
 fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
@@ -92,12 +94,7 @@ pub fn award(
         let p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
-        if !p.is(ProjectStatus::Evaluating) {
-            return Err(AppError::invalid_state(format!(
-                "a project that is {} cannot be awarded",
-                p.status
-            )));
-        }
+        let awarded = p.status.step(ProjectAction::Award)?;
         let ev = crate::evaluation::service::evaluation(tx, Some(actor), &p.id, packs)?;
         let ranking = ev.ranking.ok_or_else(|| {
             AppError::conflict(
@@ -133,7 +130,7 @@ pub fn award(
             amount_fen: bid.price_fen.unwrap_or(0),
             justification: justification.clone(),
             objection_deadline: end_of_day_cst(counted.date),
-            status: "pending_objections".into(),
+            status: AwardStatus::PendingObjections,
             created_by: actor.id.clone(),
             created_at: now,
             finalized_at: None,
@@ -143,7 +140,7 @@ pub fn award(
             "the round has an award",
         ))?;
         let mut project = p.clone();
-        project.status = ProjectStatus::Awarded.as_str().into();
+        project.status = awarded;
         project.updated_at = now;
         if !crate::projects::repo::save(tx, &project, p.version)? {
             return Err(AppError::concurrent_update("project"));
@@ -184,7 +181,14 @@ pub struct Notice {
 }
 
 fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
-    let panel = panel_names(conn, &a)?;
+    let mut panel = Vec::new();
+    for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
+        if s.is(SeatStatus::Accepted) {
+            if let Some(e) = crate::experts::repo::find(conn, &s.expert_id)? {
+                panel.push(e.name);
+            }
+        }
+    }
     Ok(Notice { award: a, panel })
 }
 
@@ -196,19 +200,6 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
 pub fn get_notice(conn: &mut DbConn, id: &str) -> Result<Notice, AppError> {
     let a = get(conn, id)?;
     notice(conn, a)
-}
-
-/// The names of the panel that evaluated the award's round (public with the notice).
-fn panel_names(conn: &mut DbConn, a: &Award) -> Result<Vec<String>, AppError> {
-    let mut names = Vec::new();
-    for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
-        if s.is(SeatStatus::Accepted) {
-            if let Some(e) = crate::experts::repo::find(conn, &s.expert_id)? {
-                names.push(e.name);
-            }
-        }
-    }
-    Ok(names)
 }
 
 pub fn object(
@@ -234,12 +225,7 @@ pub fn object(
                 "only organizations that bid in the round may object",
             ));
         }
-        if a.status != "pending_objections" {
-            return Err(AppError::invalid_state(format!(
-                "the award is {}",
-                a.status
-            )));
-        }
+        a.status.step(AwardAction::Object)?;
         if now > a.objection_deadline {
             return Err(AppError::conflict(
                 "deadline_passed",
@@ -254,7 +240,7 @@ pub fn object(
             award_id: a.id.clone(),
             organization_id: org,
             grounds,
-            status: "open".into(),
+            status: ObjectionStatus::Open,
             reply: None,
             filed_by: actor.id.clone(),
             created_at: now,
@@ -293,22 +279,33 @@ pub fn resolve(
                 actor.role == Role::Bureau && actor.district_id() == Some(p.district_id.as_str())
             })
             .ok_or_else(|| AppError::not_found("objection"))?;
-        let outcome = if upheld { "upheld" } else { "dismissed" };
-        if !repo::resolve(tx, &o.id, outcome, &reply, &actor.id, now)? {
-            return Err(AppError::invalid_state(format!(
-                "the objection is {}",
-                o.status
-            )));
+        let action = if upheld {
+            ObjectionAction::Uphold
+        } else {
+            ObjectionAction::Dismiss
+        };
+        let to = o.status.step(action)?;
+        if !repo::resolve(tx, &o.id, o.status, to, &reply, &actor.id, now)? {
+            // Answered meanwhile: refused from where it is now.
+            let current = repo::find_objection(tx, &o.id)?.map_or(o.status, |x| x.status);
+            return Err(current.refuse(action));
         }
-        if upheld && repo::set_status(tx, &a.id, "pending_objections", "revoked", now)? {
+        // upheld or dismissed: the audit and the mail say the new status.
+        let outcome = to.as_str();
+        // An award already final or revoked (by another objection) stays as it is.
+        let revoked = match a.status.next(AwardAction::Revoke) {
+            Some(to) if upheld => repo::set_status(tx, &a.id, a.status, to, now)?,
+            _ => false,
+        };
+        if revoked {
             // The award is revoked and the evaluation reopened.
             let mut project = p.clone();
-            project.status = ProjectStatus::Evaluating.as_str().into();
+            project.status = p.status.step(ProjectAction::Revoke)?;
             project.updated_at = now;
             if !crate::projects::repo::save(tx, &project, p.version)? {
                 return Err(AppError::concurrent_update("project"));
             }
-            repo::settle_bids(tx, &a.project_id, a.round, None, now)?;
+            settle_bids(tx, &a.project_id, a.round, None, now)?;
         }
         audit_award(
             tx,
@@ -339,19 +336,23 @@ pub fn resolve(
 pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
     write_tx(conn, |tx| {
         let a = get(tx, award_id)?;
-        if a.status != "pending_objections" || a.objection_deadline >= now {
+        // Already final or revoked: nothing to do (a job skips, it does not refuse).
+        let Some(to) = a.status.next(AwardAction::Finalize) else {
+            return Ok(false);
+        };
+        if a.objection_deadline >= now {
             return Ok(false);
         }
         if repo::objections_of(tx, &a.id)?
             .iter()
-            .any(|o| o.status == "open")
+            .any(|o| o.status == ObjectionStatus::Open)
         {
             return Ok(false);
         }
-        if !repo::set_status(tx, &a.id, "pending_objections", "final", now)? {
+        if !repo::set_status(tx, &a.id, a.status, to, now)? {
             return Ok(false);
         }
-        repo::settle_bids(tx, &a.project_id, a.round, Some(&a.bid_id), now)?;
+        settle_bids(tx, &a.project_id, a.round, Some(&a.bid_id), now)?;
         let p = crate::projects::repo::find(tx, &a.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
         audit_award(
@@ -373,4 +374,27 @@ pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result
         )?;
         Ok(true)
     })
+}
+
+/// Sets the verdict of a round's bids through their state machine: the winner awarded, the
+/// other qualified bids lost; `None` puts them back to qualified (a revoked award). A bid that
+/// cannot take the move (withdrawn, disqualified) stays as it is.
+fn settle_bids(
+    conn: &mut Tx<'_>,
+    project_id: &str,
+    round: i32,
+    winner: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for b in crate::bids::repo::list_round(conn, project_id, round)? {
+        let action = match winner {
+            Some(w) if w == b.id => BidAction::Win,
+            Some(_) => BidAction::Lose,
+            None => BidAction::Reopen,
+        };
+        if let Some(to) = b.status.next(action) {
+            crate::bids::repo::move_status(conn, &b.id, b.status, to, now)?;
+        }
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::bids;
+use crate::status::{action_enum, status_enum, Lifecycle};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = bids)]
@@ -12,7 +13,7 @@ pub struct Bid {
     pub project_id: String,
     pub round: i32,
     pub organization_id: String,
-    pub status: String,
+    pub status: BidStatus,
     pub sealed: Option<String>,
     pub contents: Option<String>,
     pub price_fen: Option<i64>,
@@ -27,33 +28,89 @@ pub struct Bid {
 
 impl Bid {
     pub fn is(&self, status: BidStatus) -> bool {
-        self.status == status.as_str()
+        self.status == status
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BidStatus {
-    Submitted,
-    Withdrawn,
-    Qualified,
-    Disqualified,
-    Awarded,
-    Lost,
+status_enum! {
+    /// Where a bid stands: sealed while `submitted`, opened at the close into `qualified` or
+    /// `disqualified`, and a qualified bid `awarded` or `lost` once its award is final.
+    pub enum BidStatus {
+        Submitted = "submitted",
+        Withdrawn = "withdrawn",
+        Qualified = "qualified",
+        Disqualified = "disqualified",
+        Awarded = "awarded",
+        Lost = "lost",
+    }
+}
+
+action_enum! {
+    pub enum BidAction {
+        /// New sealed contents and a new receipt, before the close.
+        Replace = "be replaced",
+        Withdraw = "be withdrawn",
+        /// Opened at the close, its frozen credentials eligible.
+        Qualify = "be qualified",
+        /// Opened at the close, not eligible (or not opening to its receipt).
+        Disqualify = "be disqualified",
+        /// A panel member scores it.
+        Score = "be scored",
+        /// Its award is final.
+        Win = "be awarded",
+        /// Another bid's award is final.
+        Lose = "lose",
+        /// The round's award was revoked: back to the evaluation.
+        Reopen = "be reopened",
+    }
 }
 
 impl BidStatus {
     /// A bid that was opened qualified and has been (or is being) scored: qualified, then
     /// awarded or lost.
     pub const SCORED: [BidStatus; 3] = [BidStatus::Qualified, BidStatus::Awarded, BidStatus::Lost];
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BidStatus::Submitted => "submitted",
-            BidStatus::Withdrawn => "withdrawn",
-            BidStatus::Qualified => "qualified",
-            BidStatus::Disqualified => "disqualified",
-            BidStatus::Awarded => "awarded",
-            BidStatus::Lost => "lost",
+impl Lifecycle for BidStatus {
+    type Action = BidAction;
+    const NOUN: &'static str = "a bid";
+
+    fn next(self, action: BidAction) -> Option<BidStatus> {
+        use BidAction as A;
+        use BidStatus as S;
+        match (self, action) {
+            (S::Submitted, A::Replace) => Some(S::Submitted),
+            (S::Submitted, A::Withdraw) => Some(S::Withdrawn),
+            (S::Submitted, A::Qualify) => Some(S::Qualified),
+            (S::Submitted, A::Disqualify) => Some(S::Disqualified),
+            (S::Qualified, A::Score) => Some(S::Qualified),
+            (S::Qualified, A::Win) => Some(S::Awarded),
+            (S::Qualified, A::Lose) => Some(S::Lost),
+            (S::Qualified | S::Awarded | S::Lost, A::Reopen) => Some(S::Qualified),
+            _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BidAction as A;
+    use super::BidStatus as S;
+    use crate::status::assert_diagram;
+
+    #[test]
+    fn exactly_the_moves_of_the_diagram_are_allowed() {
+        assert_diagram(&[
+            (S::Submitted, A::Replace, S::Submitted),
+            (S::Submitted, A::Withdraw, S::Withdrawn),
+            (S::Submitted, A::Qualify, S::Qualified),
+            (S::Submitted, A::Disqualify, S::Disqualified),
+            (S::Qualified, A::Score, S::Qualified),
+            (S::Qualified, A::Win, S::Awarded),
+            (S::Qualified, A::Lose, S::Lost),
+            (S::Qualified, A::Reopen, S::Qualified),
+            (S::Awarded, A::Reopen, S::Qualified),
+            (S::Lost, A::Reopen, S::Qualified),
+        ]);
     }
 }

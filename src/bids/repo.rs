@@ -51,11 +51,13 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bid>> {
         .optional()
 }
 
-/// Replaces a submitted bid's sealed contents, if it is still at `version`.
+/// Replaces a bid's sealed contents, if it is still at `version` and `status`.
+#[allow(clippy::too_many_arguments)]
 pub fn reseal(
     conn: &mut DbConn,
     id: &str,
     version: i64,
+    status: BidStatus,
     sealed: &str,
     credentials: &str,
     receipt: &str,
@@ -65,7 +67,7 @@ pub fn reseal(
         bids::table
             .filter(bids::id.eq(id))
             .filter(bids::version.eq(version))
-            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
+            .filter(bids::status.eq(status)),
     )
     .set((
         bids::sealed.eq(sealed),
@@ -79,20 +81,24 @@ pub fn reseal(
     Ok(n == 1)
 }
 
+/// Withdraws a bid from `from` to `to` (its sealed contents dropped), if it is still at
+/// `version` and `from`.
 pub fn withdraw(
     conn: &mut DbConn,
     id: &str,
     version: i64,
+    from: BidStatus,
+    to: BidStatus,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         bids::table
             .filter(bids::id.eq(id))
             .filter(bids::version.eq(version))
-            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
+            .filter(bids::status.eq(from)),
     )
     .set((
-        bids::status.eq(BidStatus::Withdrawn.as_str()),
+        bids::status.eq(to),
         bids::sealed.eq(None::<String>),
         bids::version.eq(version + 1),
         bids::updated_at.eq(now),
@@ -101,11 +107,13 @@ pub fn withdraw(
     Ok(n == 1)
 }
 
-/// Opens a bid at close: its contents in clear, its price, its verdict.
+/// Opens a bid at close, from `from` to its verdict `to`: its contents in clear, its price.
+#[allow(clippy::too_many_arguments)]
 pub fn open(
     conn: &mut DbConn,
     id: &str,
-    status: &str,
+    from: BidStatus,
+    to: BidStatus,
     contents: Option<&str>,
     price_fen: Option<i64>,
     reasons: &str,
@@ -114,10 +122,10 @@ pub fn open(
     let n = diesel::update(
         bids::table
             .filter(bids::id.eq(id))
-            .filter(bids::status.eq(BidStatus::Submitted.as_str())),
+            .filter(bids::status.eq(from)),
     )
     .set((
-        bids::status.eq(status),
+        bids::status.eq(to),
         bids::sealed.eq(None::<String>),
         bids::contents.eq(contents),
         bids::price_fen.eq(price_fen),
@@ -125,6 +133,24 @@ pub fn open(
         bids::version.eq(bids::version + 1),
         bids::updated_at.eq(now),
     ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Moves a bid from `from` to `to`; false when it is no longer at `from`.
+pub fn move_status(
+    conn: &mut DbConn,
+    id: &str,
+    from: BidStatus,
+    to: BidStatus,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        bids::table
+            .filter(bids::id.eq(id))
+            .filter(bids::status.eq(from)),
+    )
+    .set((bids::status.eq(to), bids::updated_at.eq(now)))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -155,7 +181,7 @@ pub fn list_project(
     if let Some(r) = rounds_up_to {
         q = q
             .filter(bids::round.le(r))
-            .filter(bids::status.ne(BidStatus::Withdrawn.as_str()));
+            .filter(bids::status.ne(BidStatus::Withdrawn));
     }
     if let Some(a) = after {
         q = q.filter(bids::id.gt(a.to_owned()));

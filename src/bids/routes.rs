@@ -82,7 +82,7 @@ impl TryFrom<BidView> for BidResponse {
             project_id: b.project_id,
             round: b.round,
             organization_id: b.organization_id,
-            status: b.status,
+            status: b.status.into(),
             disqualified_reasons,
             receipt: Receipt {
                 sha256: b.receipt_sha256,
@@ -337,7 +337,7 @@ pub async fn opening(
             receipts: crate::error::decode_json("panel_draws.receipts", &d.receipts)?,
             receipts_root: d.receipts_root,
             size: d.size,
-            status: d.status,
+            status: d.status.into(),
         }),
         None => None,
     };
@@ -358,7 +358,7 @@ pub async fn opening(
                     organization_name: o.organization_name,
                     sha256: o.bid.receipt_sha256,
                     received_at: utc(o.bid.received_at),
-                    status: o.bid.status,
+                    status: o.bid.status.into(),
                     disqualified_reasons: reasons(&o.bid.disqualified_reasons)?,
                 })
             })

@@ -100,49 +100,9 @@ impl Credentials {
     }
 }
 
-/// Why an organization in `status` may not be opened as qualified, if it may not: only a
-/// verified organization is in good standing. Checked at the opening besides the frozen
-/// credentials, since a suspension between the bid and the close must count.
-pub fn standing(status: &str, status_reason: Option<&str>) -> Option<Failure> {
-    let why = status_reason
-        .map(|r| format!(" (reason: {r})"))
-        .unwrap_or_default();
-    let reason = match status {
-        "verified" => return None,
-        "suspended" => {
-            format!("the organization was suspended by the civil-affairs bureau before the opening{why}")
-        }
-        "rejected" => {
-            format!("the organization's registration was rejected by the civil-affairs bureau{why}")
-        }
-        other => format!("the organization is {other}, not verified, at the opening"),
-    };
-    Some(Failure {
-        rule: "standing".into(),
-        reason,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_verified_organization_is_in_good_standing() {
-        assert_eq!(standing("verified", None), None);
-        let s = standing("suspended", Some("年检不合格")).unwrap();
-        assert_eq!(s.rule, "standing");
-        assert!(
-            s.reason.contains("suspended") && s.reason.contains("年检不合格"),
-            "{s:?}"
-        );
-        let r = standing("rejected", None).unwrap();
-        assert!(
-            r.reason.contains("rejected") && !r.reason.contains("reason:"),
-            "{r:?}"
-        );
-        assert!(standing("pending_verification", None).is_some());
-    }
 
     fn creds() -> Credentials {
         Credentials {

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+pub use super::model::{DrawStatus, SeatStatus};
 use crate::db::schema::{panel_draws, panel_seats, score_sheets};
 use crate::db::DbConn;
 
@@ -11,35 +12,12 @@ use crate::db::DbConn;
 pub struct PanelDraw {
     pub project_id: String,
     pub round: i32,
-    pub status: String,
+    pub status: DrawStatus,
     pub size: i32,
     pub eligible_ids: String,
     pub receipts: String,
     pub receipts_root: String,
     pub drawn_at: NaiveDateTime,
-}
-
-/// Where a panel seat stands: members are invited, alternates wait on standby until a member
-/// declines or lets the invitation expire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeatStatus {
-    Invited,
-    Standby,
-    Accepted,
-    Declined,
-    Expired,
-}
-
-impl SeatStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SeatStatus::Invited => "invited",
-            SeatStatus::Standby => "standby",
-            SeatStatus::Accepted => "accepted",
-            SeatStatus::Declined => "declined",
-            SeatStatus::Expired => "expired",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -50,7 +28,7 @@ pub struct Seat {
     pub round: i32,
     pub expert_id: String,
     pub position: i32,
-    pub status: String,
+    pub status: SeatStatus,
     pub invited_at: Option<NaiveDateTime>,
     pub declaration: Option<String>,
     pub decline_reason: Option<String>,
@@ -60,7 +38,7 @@ pub struct Seat {
 
 impl Seat {
     pub fn is(&self, status: SeatStatus) -> bool {
-        self.status == status.as_str()
+        self.status == status
     }
 }
 
@@ -130,7 +108,7 @@ pub fn seats_of_expert(
 ) -> QueryResult<Vec<Seat>> {
     let mut q = panel_seats::table
         .filter(panel_seats::expert_id.eq(expert_id))
-        .filter(panel_seats::status.ne(SeatStatus::Standby.as_str()))
+        .filter(panel_seats::status.ne(SeatStatus::Standby))
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(panel_seats::id.gt(a.to_owned()));
@@ -145,8 +123,8 @@ pub fn seats_of_expert(
 pub fn move_seat(
     conn: &mut DbConn,
     id: &str,
-    from: &str,
-    to: &str,
+    from: SeatStatus,
+    to: SeatStatus,
     declaration: Option<&str>,
     reason: Option<&str>,
     now: NaiveDateTime,
@@ -182,17 +160,21 @@ pub fn sheets(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResult<Ve
         .load(conn)
 }
 
-/// Invites a standby seat (an alternate moving up).
-pub fn invite(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+/// Invites a seat from `from` to `to` (an alternate moving up); false when it is no longer at
+/// `from`.
+pub fn invite(
+    conn: &mut DbConn,
+    id: &str,
+    from: SeatStatus,
+    to: SeatStatus,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let n = diesel::update(
         panel_seats::table
             .filter(panel_seats::id.eq(id))
-            .filter(panel_seats::status.eq(SeatStatus::Standby.as_str())),
+            .filter(panel_seats::status.eq(from)),
     )
-    .set((
-        panel_seats::status.eq(SeatStatus::Invited.as_str()),
-        panel_seats::invited_at.eq(now),
-    ))
+    .set((panel_seats::status.eq(to), panel_seats::invited_at.eq(now)))
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -204,7 +186,7 @@ pub fn stale_invitations(
     limit: i64,
 ) -> QueryResult<Vec<Seat>> {
     panel_seats::table
-        .filter(panel_seats::status.eq(SeatStatus::Invited.as_str()))
+        .filter(panel_seats::status.eq(SeatStatus::Invited))
         .filter(panel_seats::invited_at.lt(cutoff))
         .order(panel_seats::invited_at.asc())
         .limit(limit)

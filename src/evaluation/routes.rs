@@ -93,7 +93,7 @@ async fn panel_response(
         let m = PanelMember {
             expert_id: s.expert_id,
             name,
-            status: s.status.clone(),
+            status: s.status.into(),
             position: s.position,
         };
         // Alternates wait on standby; one invited after a decline has joined the members.
@@ -113,7 +113,7 @@ async fn panel_response(
                 receipts: decode_json("panel_draws.receipts", &draw.receipts)?,
                 receipts_root: draw.receipts_root,
                 size: draw.size,
-                status: draw.status,
+                status: draw.status.into(),
             },
         },
     }))
@@ -140,7 +140,7 @@ impl From<Seat> for AssignmentResponse {
             project_id: s.project_id,
             review_id: None,
             round: s.round,
-            status: s.status,
+            status: s.status.into(),
             due_at: None,
         }
     }

@@ -6,8 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::JobReport;
 use crate::error::AppError;
+use crate::notify::model::OutboxAction;
 use crate::notify::repo;
 use crate::state::State;
+use crate::status::Lifecycle;
 
 /// How long a claim protects a row being sent.
 const CLAIM_SECS: i64 = 120;
@@ -33,13 +35,14 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let base = state.settings.mail.retry_base_secs;
     for row in claimed {
         let outcome = state.mailer.send(&row).await;
-        let id = row.id.clone();
+        let (id, from) = (row.id.clone(), row.status);
         match outcome {
             Ok(()) => {
                 sent += 1;
+                let to = from.step(OutboxAction::Deliver)?;
                 state
                     .db
-                    .write(move |conn| Ok(repo::mark_sent(conn, &id, naive)?))
+                    .write(move |conn| Ok(repo::mark_sent(conn, &id, from, to, naive)?))
                     .await?;
             }
             Err(error) => {
@@ -51,9 +54,16 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
                     .min(6 * 3600);
                 let retry_at = naive + Duration::seconds(wait);
                 tracing::warn!(job = "send_mail", outbox_id = %row.id, attempts, dead, %error, "mail delivery failed");
+                let to = from.step(if dead {
+                    OutboxAction::GiveUp
+                } else {
+                    OutboxAction::Retry
+                })?;
                 state
                     .db
-                    .write(move |conn| Ok(repo::mark_failed(conn, &id, &error, retry_at, dead)?))
+                    .write(move |conn| {
+                        Ok(repo::mark_failed(conn, &id, &error, retry_at, from, to)?)
+                    })
                     .await?;
             }
         }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::needs;
+use crate::status::{action_enum, status_enum, Lifecycle};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = needs)]
@@ -22,7 +23,7 @@ pub struct Need {
     pub urgency: String,
     pub urgency_rank: i32,
     pub supporters: i64,
-    pub status: String,
+    pub status: NeedStatus,
     pub status_reason: Option<String>,
     pub merged_into: Option<String>,
     pub project_id: Option<String>,
@@ -32,58 +33,43 @@ pub struct Need {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NeedStatus {
-    Submitted,
-    Forwarded,
-    Returned,
-    Accepted,
-    Rejected,
-    Merged,
-    InProject,
-    Met,
+status_enum! {
+    /// Where a need stands (DESIGN.md, "Needs").
+    pub enum NeedStatus {
+        Submitted = "submitted",
+        Forwarded = "forwarded",
+        Returned = "returned",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Merged = "merged",
+        InProject = "in_project",
+        Met = "met",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NeedAction {
-    Forward,
-    Return,
-    Resubmit,
-    Accept,
-    Reject,
-    Merge,
-    Support,
-    /// Linked to a published project.
-    LinkProject,
-    /// The project it was linked to was cancelled before a contract.
-    UnlinkProject,
+action_enum! {
+    pub enum NeedAction {
+        Forward = "be forwarded",
+        Return = "be returned",
+        Resubmit = "be resubmitted",
+        Accept = "be accepted",
+        Reject = "be rejected",
+        Merge = "be merged",
+        Support = "take more support",
+        /// Linked to a published project.
+        LinkProject = "be linked to a project",
+        /// The project it was linked to was cancelled before a contract.
+        UnlinkProject = "be released from a project",
+        /// Another need is merged into this one (it stays where it is).
+        Absorb = "absorb another need",
+    }
 }
 
-impl NeedStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NeedStatus::Submitted => "submitted",
-            NeedStatus::Forwarded => "forwarded",
-            NeedStatus::Returned => "returned",
-            NeedStatus::Accepted => "accepted",
-            NeedStatus::Rejected => "rejected",
-            NeedStatus::Merged => "merged",
-            NeedStatus::InProject => "in_project",
-            NeedStatus::Met => "met",
-        }
-    }
+impl Lifecycle for NeedStatus {
+    type Action = NeedAction;
+    const NOUN: &'static str = "a need";
 
-    pub fn parse(s: &str) -> Option<NeedStatus> {
-        use NeedStatus::*;
-        [
-            Submitted, Forwarded, Returned, Accepted, Rejected, Merged, InProject, Met,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
-    /// The status after `action`, or `None` when the action is not allowed from here.
-    pub fn next(self, action: NeedAction) -> Option<NeedStatus> {
+    fn next(self, action: NeedAction) -> Option<NeedStatus> {
         use NeedAction as A;
         use NeedStatus as S;
         match (self, action) {
@@ -99,19 +85,9 @@ impl NeedStatus {
             ) => Some(self),
             (S::Accepted, A::LinkProject) => Some(S::InProject),
             (S::InProject, A::UnlinkProject) => Some(S::Accepted),
+            (S::Submitted | S::Forwarded | S::Accepted | S::InProject, A::Absorb) => Some(self),
             _ => None,
         }
-    }
-
-    /// Whether a need in this status can receive another merged into it.
-    pub fn can_absorb(self) -> bool {
-        matches!(
-            self,
-            NeedStatus::Submitted
-                | NeedStatus::Forwarded
-                | NeedStatus::Accepted
-                | NeedStatus::InProject
-        )
     }
 }
 
@@ -119,6 +95,34 @@ impl NeedStatus {
 mod tests {
     use super::NeedAction as A;
     use super::NeedStatus as S;
+    use crate::status::{assert_diagram, Lifecycle};
+
+    #[test]
+    fn exactly_the_moves_of_the_diagram_are_allowed() {
+        assert_diagram(&[
+            (S::Submitted, A::Forward, S::Forwarded),
+            (S::Submitted, A::Return, S::Returned),
+            (S::Submitted, A::Reject, S::Rejected),
+            (S::Submitted, A::Merge, S::Merged),
+            (S::Submitted, A::Support, S::Submitted),
+            (S::Submitted, A::Absorb, S::Submitted),
+            (S::Returned, A::Resubmit, S::Submitted),
+            (S::Returned, A::Support, S::Returned),
+            (S::Forwarded, A::Accept, S::Accepted),
+            (S::Forwarded, A::Reject, S::Rejected),
+            (S::Forwarded, A::Merge, S::Merged),
+            (S::Forwarded, A::Support, S::Forwarded),
+            (S::Forwarded, A::Absorb, S::Forwarded),
+            (S::Accepted, A::Reject, S::Rejected),
+            (S::Accepted, A::Merge, S::Merged),
+            (S::Accepted, A::Support, S::Accepted),
+            (S::Accepted, A::LinkProject, S::InProject),
+            (S::Accepted, A::Absorb, S::Accepted),
+            (S::InProject, A::Support, S::InProject),
+            (S::InProject, A::UnlinkProject, S::Accepted),
+            (S::InProject, A::Absorb, S::InProject),
+        ]);
+    }
 
     #[test]
     fn the_happy_path_and_the_return_loop() {
@@ -151,5 +155,8 @@ mod tests {
         );
         assert_eq!(S::Forwarded.next(A::Forward), None);
         assert_eq!(S::InProject.next(A::Reject), None);
+        let e = S::Merged.step(A::Support).unwrap_err();
+        assert_eq!((e.status.as_u16(), &*e.code), (409, "invalid_state"));
+        assert_eq!(e.detail, "a need that is merged cannot take more support");
     }
 }

@@ -5,7 +5,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Text};
 
-use super::model::Need;
+use super::model::{Need, NeedStatus};
 use crate::db::schema::needs;
 use crate::db::{escape_like, DbConn};
 
@@ -28,9 +28,9 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Need>> {
 pub fn transition(
     conn: &mut DbConn,
     id: &str,
-    from: &str,
+    from: NeedStatus,
     version: i64,
-    to: &str,
+    to: NeedStatus,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -109,7 +109,7 @@ pub fn set_project(
     conn: &mut DbConn,
     id: &str,
     project_id: Option<&str>,
-    status: &str,
+    status: NeedStatus,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(needs::table.filter(needs::id.eq(id)))
@@ -150,7 +150,7 @@ pub enum NeedCursor {
 #[derive(Debug, Clone, Default)]
 pub struct NeedFilter {
     pub scope: Vec<RegionFilter>,
-    pub status: Option<String>,
+    pub status: Option<NeedStatus>,
     pub category: Option<String>,
     pub q: Option<String>,
 }
@@ -172,7 +172,7 @@ pub fn list(
         };
     }
     if let Some(s) = &f.status {
-        q = q.filter(needs::status.eq(s.clone()));
+        q = q.filter(needs::status.eq(*s));
     }
     if let Some(c) = &f.category {
         q = q.filter(needs::category.eq(c.clone()));

@@ -76,7 +76,7 @@ impl From<Need> for NeedResponse {
             beneficiaries: n.beneficiaries,
             urgency: n.urgency,
             supporters: n.supporters,
-            status: n.status,
+            status: n.status.into(),
             status_reason: n.status_reason,
             merged_into: n.merged_into,
             project_id: n.project_id,
@@ -175,15 +175,17 @@ pub async fn list_needs(
     query: Query<ListNeedsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
-    if let Some(s) = &q.status {
-        if super::model::NeedStatus::parse(s).is_none() {
-            return Err(AppError::field("status", "is not a need status"));
-        }
-    }
+    let status = match &q.status {
+        Some(s) => Some(
+            super::model::NeedStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "is not a need status"))?,
+        ),
+        None => None,
+    };
     let sort = match q.sort {
         Some(SortParam::Supporters) => NeedSort::Supporters,
         Some(SortParam::Newest) => NeedSort::Newest,
-        None if q.status.as_deref() == Some("accepted") => NeedSort::Supporters,
+        None if status == Some(super::model::NeedStatus::Accepted) => NeedSort::Supporters,
         None => NeedSort::Newest,
     };
     let page = PageParams::<NeedCursor>::parse(q.limit, q.cursor.as_deref())?;
@@ -199,7 +201,7 @@ pub async fn list_needs(
     }
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let query = NeedQuery {
-        status: q.status,
+        status,
         category: q.category.map(|c| c.as_str().to_owned()),
         region_id: q.region_id,
         q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),

@@ -4,6 +4,7 @@
 //! that rolled back.
 
 pub mod mailer;
+pub mod model;
 pub mod repo;
 
 use chrono::NaiveDateTime;

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::model::OutboxStatus;
 use super::Mail;
 use crate::db::schema::outbox;
 use crate::db::DbConn;
@@ -15,7 +16,7 @@ pub struct OutboxRow {
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -33,7 +34,7 @@ pub struct NewMail {
     pub recipient: String,
     pub subject: String,
     pub body: String,
-    pub status: &'static str,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
@@ -47,7 +48,7 @@ impl NewMail {
             recipient: mail.to.clone(),
             subject: mail.subject.clone(),
             body: mail.body.clone(),
-            status: "pending",
+            status: OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
@@ -84,7 +85,7 @@ impl crate::db::BatchRow for NewMail {
 /// Pending rows that are due and not claimed by a live sender.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::next_attempt_at.le(now))
         .filter(
             outbox::locked_until
@@ -107,7 +108,7 @@ pub fn claim(
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
             .filter(
                 outbox::locked_until
                     .is_null()
@@ -119,14 +120,21 @@ pub fn claim(
     Ok(n == 1)
 }
 
-pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+/// Records a delivered mail, from `from` to `to`.
+pub fn mark_sent(
+    conn: &mut DbConn,
+    id: &str,
+    from: OutboxStatus,
+    to: OutboxStatus,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("pending")),
+            .filter(outbox::status.eq(from)),
     )
     .set((
-        outbox::status.eq("sent"),
+        outbox::status.eq(to),
         outbox::sent_at.eq(now),
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -135,21 +143,23 @@ pub fn mark_sent(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult
     Ok(())
 }
 
-/// Records a failed attempt: back to pending at `retry_at`, or `dead` when attempts run out.
+/// Records a failed attempt, from `from` to `to`: pending again at `retry_at`, or dead when
+/// the attempts ran out.
 pub fn mark_failed(
     conn: &mut DbConn,
     id: &str,
     error: &str,
     retry_at: NaiveDateTime,
-    dead: bool,
+    from: OutboxStatus,
+    to: OutboxStatus,
 ) -> QueryResult<()> {
     diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("pending")),
+            .filter(outbox::status.eq(from)),
     )
     .set((
-        outbox::status.eq(if dead { "dead" } else { "pending" }),
+        outbox::status.eq(to),
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::next_attempt_at.eq(retry_at),
         outbox::last_error.eq(error),

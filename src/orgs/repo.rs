@@ -3,6 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::model::OrgStatus;
 use crate::db::schema::organizations;
 use crate::db::DbConn;
 
@@ -19,7 +20,7 @@ pub struct Organization {
     pub social_workers: i32,
     pub district_id: String,
     pub contact_email: String,
-    pub status: String,
+    pub status: OrgStatus,
     pub status_reason: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -44,8 +45,8 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Organization>> {
 pub fn transition(
     conn: &mut DbConn,
     id: &str,
-    from: &str,
-    to: &str,
+    from: OrgStatus,
+    to: OrgStatus,
     reason: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -67,7 +68,7 @@ pub fn transition(
 #[derive(Debug, Clone, Default)]
 pub struct OrgFilter {
     /// Only these statuses (`None`: any).
-    pub statuses: Option<Vec<String>>,
+    pub statuses: Option<Vec<OrgStatus>>,
     pub district_id: Option<String>,
     pub q: Option<String>,
 }

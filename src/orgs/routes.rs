@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::model::OrgStatus;
 use super::service::{self, Decision, Organization, Registration};
 use crate::auth::{passwords, Access, AuthUser, MaybeUser, Role};
 use crate::clock::utc;
@@ -93,7 +94,7 @@ impl From<Organization> for OrganizationResponse {
             social_workers: o.social_workers,
             district_id: o.district_id,
             contact_email: o.contact_email,
-            status: o.status,
+            status: o.status.into(),
             status_reason: o.status_reason,
             version: o.version,
             created_at: utc(o.created_at),
@@ -234,13 +235,16 @@ pub async fn list_organizations(
     query: Query<ListOrganizationsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
-    const STATUSES: [&str; 4] = ["pending_verification", "verified", "rejected", "suspended"];
-    if q.status.as_deref().is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(AppError::field("status", "is not an organization status"));
-    }
+    let status = match &q.status {
+        Some(s) => Some(
+            OrgStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "is not an organization status"))?,
+        ),
+        None => None,
+    };
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let text = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let (limit, fetch, after, status) = (page.limit, page.fetch(), page.after, q.status);
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
         .db
         .read(move |c| {

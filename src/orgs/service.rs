@@ -4,6 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
+use super::model::{OrgAction, OrgStatus};
 pub use super::repo::Organization;
 use super::repo::{self, OrgFilter};
 use crate::audit::{self, Event};
@@ -14,6 +15,7 @@ use crate::domain::spec::{OrgType, Rating};
 use crate::domain::uscc::Uscc;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
+use crate::status::Lifecycle;
 use crate::users::model::User;
 use crate::users::service::CreateUser;
 
@@ -52,7 +54,7 @@ pub fn register(
             social_workers: r.social_workers,
             district_id: r.district_id.clone(),
             contact_email: r.contact_email.clone(),
-            status: "pending_verification".into(),
+            status: OrgStatus::PendingVerification,
             status_reason: None,
             version: 1,
             created_at: now,
@@ -90,7 +92,7 @@ pub fn register(
 /// Whether `viewer` may read this organization: anyone once verified; its members; staff of
 /// its district; admins.
 pub fn visible(viewer: Option<&AuthUser>, o: &Organization) -> bool {
-    if o.status == "verified" {
+    if o.status == OrgStatus::Verified {
         return true;
     }
     match viewer {
@@ -119,7 +121,7 @@ pub fn get(
 pub fn list(
     conn: &mut DbConn,
     viewer: Option<&AuthUser>,
-    status: Option<String>,
+    status: Option<OrgStatus>,
     q: Option<String>,
     after: Option<&str>,
     limit: i64,
@@ -135,13 +137,13 @@ pub fn list(
             filter.statuses = status.map(|s| vec![s]);
         }
         _ => {
-            if status.as_deref().is_some_and(|s| s != "verified") {
+            if status.is_some_and(|s| s != OrgStatus::Verified) {
                 return Err(AppError::field(
                     "status",
                     "only verified organizations are listed publicly",
                 ));
             }
-            filter.statuses = Some(vec!["verified".into()]);
+            filter.statuses = Some(vec![OrgStatus::Verified]);
         }
     }
     Ok(repo::list(conn, &filter, after, limit)?)
@@ -155,11 +157,11 @@ pub enum Decision {
 }
 
 impl Decision {
-    fn transition(self) -> (&'static str, &'static str, &'static str) {
+    fn action(self) -> OrgAction {
         match self {
-            Decision::Verify => ("pending_verification", "verified", "verified"),
-            Decision::Reject => ("pending_verification", "rejected", "rejected"),
-            Decision::Suspend => ("verified", "suspended", "suspended"),
+            Decision::Verify => OrgAction::Verify,
+            Decision::Reject => OrgAction::Reject,
+            Decision::Suspend => OrgAction::Suspend,
         }
     }
 }
@@ -184,13 +186,10 @@ pub fn decide(
         let org = repo::find(tx, id)?
             .filter(|o| actor.district_id() == Some(o.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("organization"))?;
-        let (from, to, word) = d.transition();
-        if org.status != from {
-            return Err(AppError::invalid_state(format!(
-                "an organization that is {} cannot be {word}",
-                org.status
-            )));
-        }
+        let from = org.status;
+        let to = from.step(d.action())?;
+        // verified, rejected, suspended: the audit action and the mail say the new status.
+        let word = to.as_str();
         if !repo::transition(tx, id, from, to, reason.as_deref(), now)? {
             return Err(AppError::concurrent_update("organization"));
         }

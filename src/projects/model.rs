@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{project_amendments, projects};
+use crate::status::{action_enum, status_enum, Lifecycle};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = projects)]
@@ -21,7 +22,7 @@ pub struct Project {
     pub spec: String,
     pub rule_pack: Option<String>,
     pub warnings: String,
-    pub status: String,
+    pub status: ProjectStatus,
     pub round: i32,
     pub seed_sealed: Option<String>,
     pub seed_commitment: Option<String>,
@@ -48,57 +49,54 @@ pub struct Amendment {
     pub at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProjectStatus {
-    Draft,
-    Open,
-    Evaluating,
-    Awarded,
-    Contracted,
-    Failed,
-    Cancelled,
+status_enum! {
+    /// Where a project stands (DESIGN.md, "Projects").
+    pub enum ProjectStatus {
+        Draft = "draft",
+        Open = "open",
+        Evaluating = "evaluating",
+        Awarded = "awarded",
+        Contracted = "contracted",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProjectAction {
-    Edit,
-    Publish,
-    Amend,
-    Cancel,
-    Close,
-    Fail,
-    Republish,
+action_enum! {
+    pub enum ProjectAction {
+        Edit = "be changed",
+        Publish = "be published",
+        /// A change to an open project, recorded with its reason.
+        Amend = "be changed",
+        Cancel = "be cancelled",
+        /// Bidding closed with enough qualified bids: the evaluation starts.
+        Close = "be closed",
+        /// Bidding closed with too few qualified bids (流标).
+        Fail = "be failed",
+        Republish = "be republished",
+        /// A bid is placed, replaced or withdrawn (before the close, which the clock decides).
+        Bid = "take bids",
+        /// A panel member scores a bid.
+        Score = "take scores",
+        /// The panel of the current round is drawn again.
+        Redraw = "have its panel redrawn",
+        Award = "be awarded",
+        /// An upheld objection revokes the award: the evaluation reopens.
+        Revoke = "have its award revoked",
+    }
 }
 
 impl Project {
     pub fn is(&self, status: ProjectStatus) -> bool {
-        self.status == status.as_str()
+        self.status == status
     }
 }
 
-impl ProjectStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProjectStatus::Draft => "draft",
-            ProjectStatus::Open => "open",
-            ProjectStatus::Evaluating => "evaluating",
-            ProjectStatus::Awarded => "awarded",
-            ProjectStatus::Contracted => "contracted",
-            ProjectStatus::Failed => "failed",
-            ProjectStatus::Cancelled => "cancelled",
-        }
-    }
+impl Lifecycle for ProjectStatus {
+    type Action = ProjectAction;
+    const NOUN: &'static str = "a project";
 
-    pub fn parse(s: &str) -> Option<ProjectStatus> {
-        use ProjectStatus::*;
-        [
-            Draft, Open, Evaluating, Awarded, Contracted, Failed, Cancelled,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
-    pub fn next(self, action: ProjectAction) -> Option<ProjectStatus> {
+    fn next(self, action: ProjectAction) -> Option<ProjectStatus> {
         use ProjectAction as A;
         use ProjectStatus as S;
         match (self, action) {
@@ -109,10 +107,16 @@ impl ProjectStatus {
             (S::Open, A::Close) => Some(S::Evaluating),
             (S::Open, A::Fail) => Some(S::Failed),
             (S::Failed, A::Republish) => Some(S::Open),
+            (S::Open, A::Bid) => Some(S::Open),
+            (S::Evaluating, A::Score | A::Redraw) => Some(S::Evaluating),
+            (S::Evaluating, A::Award) => Some(S::Awarded),
+            (S::Awarded, A::Revoke) => Some(S::Evaluating),
             _ => None,
         }
     }
+}
 
+impl ProjectStatus {
     /// Whether the budget ceiling is held in the fund in this status.
     pub fn holds_reservation(self) -> bool {
         matches!(
@@ -126,6 +130,28 @@ impl ProjectStatus {
 mod tests {
     use super::ProjectAction as A;
     use super::ProjectStatus as S;
+    use crate::status::{assert_diagram, Lifecycle};
+
+    #[test]
+    fn exactly_the_moves_of_the_diagram_are_allowed() {
+        assert_diagram(&[
+            (S::Draft, A::Edit, S::Draft),
+            (S::Draft, A::Publish, S::Open),
+            (S::Draft, A::Cancel, S::Cancelled),
+            (S::Open, A::Amend, S::Open),
+            (S::Open, A::Bid, S::Open),
+            (S::Open, A::Close, S::Evaluating),
+            (S::Open, A::Fail, S::Failed),
+            (S::Open, A::Cancel, S::Cancelled),
+            (S::Evaluating, A::Score, S::Evaluating),
+            (S::Evaluating, A::Redraw, S::Evaluating),
+            (S::Evaluating, A::Award, S::Awarded),
+            (S::Evaluating, A::Cancel, S::Cancelled),
+            (S::Awarded, A::Revoke, S::Evaluating),
+            (S::Failed, A::Republish, S::Open),
+            (S::Failed, A::Cancel, S::Cancelled),
+        ]);
+    }
 
     #[test]
     fn transitions_follow_the_lifecycle() {
@@ -139,5 +165,9 @@ mod tests {
         assert_eq!(S::Awarded.next(A::Cancel), None, "only before an award");
         assert_eq!(S::Failed.next(A::Republish), Some(S::Open));
         assert_eq!(S::Cancelled.next(A::Cancel), None);
+        assert_eq!(
+            S::Open.step(A::Award).unwrap_err().detail,
+            "a project that is open cannot be awarded"
+        );
     }
 }

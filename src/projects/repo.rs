@@ -5,7 +5,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::model::{Amendment, Project};
+use super::model::{Amendment, Project, ProjectStatus};
 use crate::db::schema::{project_amendments, project_needs, projects};
 use crate::db::{escape_like, DbConn};
 
@@ -44,7 +44,7 @@ pub fn save(conn: &mut DbConn, p: &Project, version: i64) -> QueryResult<bool> {
         projects::spec.eq(&p.spec),
         projects::rule_pack.eq(&p.rule_pack),
         projects::warnings.eq(&p.warnings),
-        projects::status.eq(&p.status),
+        projects::status.eq(p.status),
         projects::round.eq(p.round),
         projects::seed_sealed.eq(&p.seed_sealed),
         projects::seed_commitment.eq(&p.seed_commitment),
@@ -105,7 +105,7 @@ pub enum RegionFilter {
 
 #[derive(Debug, Clone, Default)]
 pub struct ProjectFilter {
-    pub status: Option<String>,
+    pub status: Option<ProjectStatus>,
     pub category: Option<String>,
     pub method: Option<String>,
     pub region: Option<RegionFilter>,
@@ -124,20 +124,20 @@ fn filtered(
     pg: bool,
 ) -> projects::BoxedQuery<'static, Backend> {
     let mut q = projects::table.into_boxed();
-    if let Some(s) = &f.status {
-        q = q.filter(projects::status.eq(s.clone()));
+    if let Some(s) = f.status {
+        q = q.filter(projects::status.eq(s));
     }
     // Drafts are hidden from whoever may not see them. An explicit non-draft status already
     // excludes them, and repeating it as `status <> 'draft'` misleads PostgreSQL's planner.
-    let only_published = f.status.as_deref().is_some_and(|s| s != "draft");
+    let only_published = f.status.is_some_and(|s| s != ProjectStatus::Draft);
     if !f.all_drafts && !only_published {
         q = match &f.drafts_of {
             Some(d) => q.filter(
                 projects::status
-                    .ne("draft")
+                    .ne(ProjectStatus::Draft)
                     .or(projects::district_id.eq(d.clone())),
             ),
-            None => q.filter(projects::status.ne("draft")),
+            None => q.filter(projects::status.ne(ProjectStatus::Draft)),
         };
     }
     if let Some(c) = &f.category {
@@ -205,7 +205,7 @@ pub fn due_to_close(
     limit: i64,
 ) -> QueryResult<Vec<Project>> {
     projects::table
-        .filter(projects::status.eq("open"))
+        .filter(projects::status.eq(ProjectStatus::Open))
         .filter(projects::bid_close_at.le(now))
         .order(projects::bid_close_at.asc())
         .limit(limit)
@@ -214,14 +214,14 @@ pub fn due_to_close(
 }
 
 /// Claims a project for a state move: bumps its version if it is still at `version` and
-/// `status`. On PostgreSQL the row stays locked until the transaction ends, so a second
+/// `from`. On PostgreSQL the row stays locked until the transaction ends, so a second
 /// runner waits, then finds the version moved and touches nothing.
-pub fn claim(conn: &mut DbConn, id: &str, version: i64, status: &str) -> QueryResult<bool> {
+pub fn claim(conn: &mut DbConn, id: &str, version: i64, from: ProjectStatus) -> QueryResult<bool> {
     let n = diesel::update(
         projects::table
             .filter(projects::id.eq(id))
             .filter(projects::version.eq(version))
-            .filter(projects::status.eq(status)),
+            .filter(projects::status.eq(from)),
     )
     .set(projects::version.eq(version + 1))
     .execute(conn)?;

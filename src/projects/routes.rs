@@ -72,7 +72,7 @@ fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
         id: p.id,
         spec,
         district_id: p.district_id,
-        status: p.status,
+        status: p.status.into(),
         status_reason: p.status_reason,
         round: p.round,
         seed_commitment: p.seed_commitment,
@@ -227,14 +227,16 @@ pub async fn list_projects(
     query: Query<ListProjectsQuery>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
-    if let Some(s) = &q.status {
-        if super::model::ProjectStatus::parse(s).is_none() {
-            return Err(AppError::field("status", "is not a project status"));
-        }
-    }
+    let status = match &q.status {
+        Some(s) => Some(
+            super::model::ProjectStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "is not a project status"))?,
+        ),
+        None => None,
+    };
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let query = ProjectQuery {
-        status: q.status,
+        status,
         category: q.category.map(|c| c.as_str().to_owned()),
         method: q.method.map(|m| m.as_str().to_owned()),
         region_id: q.region_id,

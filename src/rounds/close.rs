@@ -5,17 +5,18 @@ use serde_json::json;
 
 use crate::audit::{self, Event};
 use crate::bids::contents::unseal;
-use crate::bids::model::{Bid, BidStatus};
+use crate::bids::model::{Bid, BidAction, BidStatus};
 use crate::bids::repo;
 use crate::crypto::Sealer;
 use crate::db::{write_tx, Tx};
-use crate::domain::eligibility::{standing, Credentials, Failure};
+use crate::domain::eligibility::{Credentials, Failure};
 use crate::domain::rules::RulePacks;
 use crate::domain::Money;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
-use crate::projects::model::ProjectStatus;
+use crate::projects::model::{ProjectAction, ProjectStatus};
 use crate::projects::service as projects;
+use crate::status::Lifecycle;
 
 /// What closing a round did.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +45,7 @@ pub fn close_round(
         if !p.is(ProjectStatus::Open) || p.bid_close_at > now {
             return Ok(None);
         }
-        if !crate::projects::repo::claim(tx, &p.id, p.version, ProjectStatus::Open.as_str())? {
+        if !crate::projects::repo::claim(tx, &p.id, p.version, p.status)? {
             return Ok(None);
         }
         p.version += 1;
@@ -76,24 +77,25 @@ pub fn close_round(
             };
             // The standing at the opening counts too: a suspension after the bid disqualifies.
             if let Some(o) = crate::orgs::repo::find(tx, &b.organization_id)? {
-                reasons.extend(standing(&o.status, o.status_reason.as_deref()));
+                reasons.extend(o.status.standing(o.status_reason.as_deref()));
             }
             if contents.is_none() {
                 tracing::error!(bid_id = %b.id, "a sealed bid did not open to its receipt");
             }
             reasons.dedup();
-            let status = if reasons.is_empty() {
-                BidStatus::Qualified
+            let status = b.status.step(if reasons.is_empty() {
+                BidAction::Qualify
             } else {
-                BidStatus::Disqualified
-            };
+                BidAction::Disqualify
+            })?;
             let text = contents
                 .as_ref()
                 .map(|c| serde_json::to_string(c).unwrap_or_default());
             repo::open(
                 tx,
                 &b.id,
-                status.as_str(),
+                b.status,
+                status,
                 text.as_deref(),
                 contents.as_ref().map(|c| c.price.fen()),
                 &serde_json::to_string(&reasons).map_err(AppError::internal)?,
@@ -106,11 +108,11 @@ pub fn close_round(
             opened.push((b, status, reasons));
         }
         result.failed = (result.qualified as u32) < spec.min_bids(&pack);
-        let next = if result.failed {
-            ProjectStatus::Failed
+        let next = p.status.step(if result.failed {
+            ProjectAction::Fail
         } else {
-            ProjectStatus::Evaluating
-        };
+            ProjectAction::Close
+        })?;
         if result.failed {
             crate::funds::service::unreserve(
                 tx,
@@ -141,7 +143,7 @@ pub fn close_round(
                 );
             }
         }
-        p.status = next.as_str().into();
+        p.status = next;
         p.closed_at = Some(now);
         p.updated_at = now;
         let version = p.version;
@@ -158,7 +160,7 @@ pub fn close_round(
                 district_id: Some(&p.district_id),
                 summary: json!({
                     "after": {"status": p.status, "round": p.round, "seed": p.seed, "qualified": result.qualified, "disqualified": result.disqualified},
-                    "receipts": opened.iter().map(|(b, s, _)| json!({"bid_id": b.id, "sha256": b.receipt_sha256, "status": s.as_str()})).collect::<Vec<_>>(),
+                    "receipts": opened.iter().map(|(b, s, _)| json!({"bid_id": b.id, "sha256": b.receipt_sha256, "status": s})).collect::<Vec<_>>(),
                 }),
             },
             now,
@@ -183,7 +185,7 @@ pub fn close_round(
                             now.and_utc().to_rfc3339(),
                             b.id,
                             b.receipt_sha256,
-                            status.as_str(),
+                            status,
                             if why.is_empty() { String::new() } else { format!("\n{why}") },
                             p.status
                         ),

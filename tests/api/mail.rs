@@ -59,7 +59,7 @@ async fn outbox_status(app: &crate::helpers::TestApp, email: &str) -> Vec<(Strin
         gongyi::notify::repo::list_by_recipient(&mut conn, &email)
             .unwrap()
             .into_iter()
-            .map(|r| (r.status, r.attempts))
+            .map(|r| (r.status.into(), r.attempts))
             .collect()
     })
     .await

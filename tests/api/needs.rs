@@ -549,3 +549,25 @@ async fn deep_pages_return_every_row_exactly_once_while_rows_are_added() {
         "every row present before paging began was served"
     );
 }
+
+#[tokio::test]
+async fn a_stored_status_the_code_does_not_know_is_a_500_not_a_default() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    let id = app.need(&d.community, "状态被篡改", "medium").await;
+    app.sql(&format!(
+        "UPDATE needs SET status = 'misplaced' WHERE id = '{id}'"
+    ))
+    .unwrap();
+
+    let r = app
+        .get(&format!("/api/v1/needs/{id}"), Some(&d.bureau))
+        .await
+        .problem(500, "internal_error");
+
+    assert!(
+        !r.body.to_string().contains("misplaced"),
+        "the cause is logged, not answered: {}",
+        r.body
+    );
+}

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::contents::{seal_context, unseal, BidContents};
-use super::model::{Bid, BidStatus};
+use super::model::{Bid, BidAction, BidStatus};
 use super::repo;
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
@@ -16,10 +16,12 @@ use crate::domain::eligibility::{Credentials, Failure};
 use crate::domain::Money;
 use crate::error::{AppError, FieldError};
 use crate::notify::{self, Mail};
+use crate::orgs::model::OrgStatus;
 use crate::orgs::repo::Organization;
-use crate::projects::model::{Project, ProjectStatus};
+use crate::projects::model::{Project, ProjectAction, ProjectStatus};
 use crate::projects::service as projects;
 use crate::rounds::{last_closed_round, not_closed, round_closed};
+use crate::status::Lifecycle;
 
 mod place;
 mod read;

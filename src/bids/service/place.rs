@@ -13,7 +13,7 @@ pub(super) fn bidder(conn: &mut DbConn, actor: &AuthUser) -> Result<Organization
 
 pub(super) fn verified(org: Option<Organization>) -> Result<Organization, AppError> {
     let org = org.ok_or_else(AppError::forbidden)?;
-    if org.status != "verified" {
+    if org.status != OrgStatus::Verified {
         return Err(AppError::new(
             actix_web::http::StatusCode::FORBIDDEN,
             "organization_not_verified",
@@ -46,19 +46,16 @@ pub(super) fn open_at(p: Option<Project>, now: NaiveDateTime) -> Result<Project,
         .filter(|p| !p.is(ProjectStatus::Draft))
         .ok_or_else(|| AppError::not_found("project"))?;
     use ProjectStatus::*;
-    match ProjectStatus::parse(&p.status) {
-        Some(Open) if now < p.bid_close_at => Ok(p),
-        Some(Open | Evaluating | Awarded | Contracted | Failed) => Err(AppError::conflict(
+    match p.status {
+        Open if now < p.bid_close_at => p.status.step(ProjectAction::Bid).map(|_| p),
+        Open | Evaluating | Awarded | Contracted | Failed => Err(AppError::conflict(
             "deadline_passed",
             format!(
                 "bidding closed at {}",
                 p.bid_close_at.and_utc().to_rfc3339()
             ),
         )),
-        _ => Err(AppError::invalid_state(format!(
-            "the project is {}",
-            p.status
-        ))),
+        other => Err(other.refuse(ProjectAction::Bid)),
     }
 }
 
@@ -176,7 +173,7 @@ pub fn place(
         project_id: p.id.clone(),
         round: p.round,
         organization_id: org.id.clone(),
-        status: BidStatus::Submitted.as_str().into(),
+        status: BidStatus::Submitted,
         contents: None,
         price_fen: None,
         credentials: serde_json::to_string(&creds).map_err(AppError::internal)?,
@@ -217,18 +214,18 @@ pub fn replace(
 ) -> Result<BidView, AppError> {
     let b = own_bid(conn, actor, id)?;
     let (org, p) = bidder_on_open_project(conn, actor, &b.project_id, now)?;
-    if b.round != p.round || !b.is(BidStatus::Submitted) {
-        return Err(AppError::invalid_state(format!(
-            "a {} bid cannot be replaced",
-            b.status
-        )));
+    b.status.step(BidAction::Replace)?;
+    if b.round != p.round {
+        return Err(b.status.refuse(BidAction::Replace));
     }
     let creds = check_offer(&p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let receipt = contents.receipt();
     let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
-    if !repo::reseal(conn, &b.id, b.version, &sealed, &creds, &receipt, now)? {
+    if !repo::reseal(
+        conn, &b.id, b.version, b.status, &sealed, &creds, &receipt, now,
+    )? {
         return Err(AppError::concurrent_update("bid"));
     }
     let bid = repo::find(conn, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
@@ -250,13 +247,11 @@ pub fn withdraw(
     write_tx(conn, |tx| {
         let b = own_bid(tx, actor, id)?;
         let p = open_project(tx, &b.project_id, now)?;
-        if b.round != p.round || !b.is(BidStatus::Submitted) {
-            return Err(AppError::invalid_state(format!(
-                "a {} bid cannot be withdrawn",
-                b.status
-            )));
+        let to = b.status.step(BidAction::Withdraw)?;
+        if b.round != p.round {
+            return Err(b.status.refuse(BidAction::Withdraw));
         }
-        if !repo::withdraw(tx, &b.id, b.version, now)? {
+        if !repo::withdraw(tx, &b.id, b.version, b.status, to, now)? {
             return Err(AppError::concurrent_update("bid"));
         }
         let bid = repo::find(tx, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;

@@ -6,11 +6,12 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use super::repo::{self, PanelDraw};
+use super::model::SeatAction;
+use super::repo::{self, DrawStatus, PanelDraw};
 pub use super::repo::{ScoreSheet, Seat, SeatStatus};
 use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
-use crate::bids::model::{Bid, BidStatus};
+use crate::bids::model::{Bid, BidAction, BidStatus};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::draw;
 use crate::domain::rules::RulePack;
@@ -18,7 +19,8 @@ use crate::domain::scoring::{self, Ranked};
 use crate::domain::spec::ProjectSpec;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
-use crate::projects::model::{Project, ProjectStatus};
+use crate::projects::model::{Project, ProjectAction, ProjectStatus};
+use crate::status::Lifecycle;
 
 mod panel;
 mod scores;

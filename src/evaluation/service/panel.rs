@@ -35,9 +35,9 @@ pub fn draw_panel(
             project_id: p.id.clone(),
             round: p.round,
             status: if drawn.is_some() {
-                "drawn".into()
+                DrawStatus::Drawn
             } else {
-                "shortfall".into()
+                DrawStatus::Shortfall
             },
             size: size as i32,
             eligible_ids: serde_json::to_string(&eligible).map_err(AppError::internal)?,
@@ -67,9 +67,9 @@ pub fn draw_panel(
                 expert_id: id.clone(),
                 position: i as i32 + 1,
                 status: if member {
-                    SeatStatus::Invited.as_str().into()
+                    SeatStatus::Invited
                 } else {
-                    SeatStatus::Standby.as_str().into()
+                    SeatStatus::Standby
                 },
                 invited_at: member.then_some(now),
                 declaration: None,
@@ -79,7 +79,7 @@ pub fn draw_panel(
             },
         )?;
         if member {
-            mail_expert(conn, id, p, "invited", now)?;
+            mail_expert(conn, id, p, SeatStatus::Invited.as_str(), now)?;
         }
     }
     audit::append(
@@ -109,8 +109,9 @@ pub(super) fn invite_next(
         .find(|x| x.is(SeatStatus::Standby))
     {
         Some(alt) => {
-            repo::invite(conn, &alt.id, now)?;
-            mail_expert(conn, &alt.expert_id, p, "invited", now)
+            let to = alt.status.step(SeatAction::Invite)?;
+            repo::invite(conn, &alt.id, alt.status, to, now)?;
+            mail_expert(conn, &alt.expert_id, p, to.as_str(), now)
         }
         None => mail_bureau(
             conn,
@@ -141,12 +142,16 @@ pub fn expire_invitations(
             let due = s.invited_at.is_some_and(|at| {
                 at + chrono::Duration::hours(pack.panel.response_hours as i64) <= now
             });
+            // A seat answered meanwhile no longer expires: skipped, not refused.
+            let Some(to) = s.status.next(SeatAction::Expire) else {
+                return Ok(false);
+            };
             if !due
                 || !repo::move_seat(
                     tx,
                     &s.id,
-                    SeatStatus::Invited.as_str(),
-                    SeatStatus::Expired.as_str(),
+                    s.status,
+                    to,
                     None,
                     Some("no answer in time"),
                     now,
@@ -191,12 +196,7 @@ pub fn redraw(
         let mut p = crate::projects::repo::find(tx, project_id)?
             .filter(|p| actor.district_id() == Some(p.district_id.as_str()))
             .ok_or_else(|| AppError::not_found("project"))?;
-        if !p.is(ProjectStatus::Evaluating) {
-            return Err(AppError::invalid_state(format!(
-                "a project that is {} has no panel to redraw",
-                p.status
-            )));
-        }
+        p.status.step(ProjectAction::Redraw)?;
         if !repo::sheets(tx, &p.id, p.round)?.is_empty() {
             return Err(AppError::invalid_state(
                 "scoring has begun; the panel can no longer be redrawn",

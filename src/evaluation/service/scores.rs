@@ -19,18 +19,8 @@ pub fn score(
         if !is_accepted_member(tx, actor, &p.id, bid.round)? || bid.round != p.round {
             return Err(AppError::not_found("bid"));
         }
-        if !bid.is(BidStatus::Qualified) {
-            return Err(AppError::invalid_state(format!(
-                "a {} bid is not scored",
-                bid.status
-            )));
-        }
-        if !p.is(ProjectStatus::Evaluating) {
-            return Err(AppError::invalid_state(format!(
-                "the project is {}; scoring is closed",
-                p.status
-            )));
-        }
+        bid.status.step(BidAction::Score)?;
+        p.status.step(ProjectAction::Score)?;
         let spec = crate::projects::service::spec_of(&p)?;
         let mut errors = Vec::new();
         for c in &spec.evaluation.criteria {
@@ -119,7 +109,7 @@ pub fn points_of(s: &ScoreSheet) -> Result<BTreeMap<String, Decimal>, AppError> 
 
 /// Whether the project has been awarded: from then on its panel and evaluation are public.
 pub fn awarded(p: &Project) -> bool {
-    matches!(p.status.as_str(), "awarded" | "contracted")
+    matches!(p.status, ProjectStatus::Awarded | ProjectStatus::Contracted)
 }
 
 pub fn evaluation(

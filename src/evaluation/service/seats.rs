@@ -14,6 +14,15 @@ pub(super) fn own_seat(
         .ok_or_else(|| AppError::not_found("assignment"))
 }
 
+/// The refusal when a guarded seat move touched no row: the seat moved meanwhile (an expiry,
+/// a redraw), refused from where it is now.
+fn moved_meanwhile(conn: &mut DbConn, s: &Seat, action: SeatAction) -> AppError {
+    match repo::find_seat(conn, &s.id) {
+        Ok(now) => now.map_or(s.status, |n| n.status).refuse(action),
+        Err(e) => e.into(),
+    }
+}
+
 pub fn assignments(
     conn: &mut DbConn,
     actor: &AuthUser,
@@ -36,19 +45,9 @@ pub fn accept(
 ) -> Result<Seat, AppError> {
     write_tx(conn, |tx| {
         let s = own_seat(tx, actor, seat_id)?;
-        if !repo::move_seat(
-            tx,
-            &s.id,
-            SeatStatus::Invited.as_str(),
-            SeatStatus::Accepted.as_str(),
-            Some("no_conflict"),
-            None,
-            now,
-        )? {
-            return Err(AppError::invalid_state(format!(
-                "an assignment that is {} cannot be accepted",
-                s.status
-            )));
+        let to = s.status.step(SeatAction::Accept)?;
+        if !repo::move_seat(tx, &s.id, s.status, to, Some("no_conflict"), None, now)? {
+            return Err(moved_meanwhile(tx, &s, SeatAction::Accept));
         }
         let p = crate::projects::repo::find(tx, &s.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
@@ -68,19 +67,9 @@ pub fn decline(
 ) -> Result<Seat, AppError> {
     write_tx(conn, |tx| {
         let s = own_seat(tx, actor, seat_id)?;
-        if !repo::move_seat(
-            tx,
-            &s.id,
-            SeatStatus::Invited.as_str(),
-            SeatStatus::Declined.as_str(),
-            None,
-            Some(&reason),
-            now,
-        )? {
-            return Err(AppError::invalid_state(format!(
-                "an assignment that is {} cannot be declined",
-                s.status
-            )));
+        let to = s.status.step(SeatAction::Decline)?;
+        if !repo::move_seat(tx, &s.id, s.status, to, None, Some(&reason), now)? {
+            return Err(moved_meanwhile(tx, &s, SeatAction::Decline));
         }
         let p = crate::projects::repo::find(tx, &s.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;

@@ -8,7 +8,7 @@ use crate::needs::repo::{NeedFilter, RegionFilter};
 /// A listing request, parsed: every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct NeedQuery {
-    pub status: Option<String>,
+    pub status: Option<NeedStatus>,
     pub category: Option<String>,
     /// A district, street or community: needs in it and under it.
     pub region_id: Option<String>,

@@ -13,6 +13,7 @@ use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::spec::{Category, Source, Urgency};
 use crate::error::{AppError, FieldError};
 use crate::notify::{self, Mail};
+use crate::status::Lifecycle;
 
 mod list;
 mod review;
@@ -78,11 +79,6 @@ pub fn path_of(n: &Need) -> RegionPath {
         district_id: Some(n.district_id.clone()),
         street_id: Some(n.street_id.clone()),
     }
-}
-
-pub fn status_of(n: &Need) -> Result<NeedStatus, AppError> {
-    NeedStatus::parse(&n.status)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("need {} has status {}", n.id, n.status)))
 }
 
 /// The need, if the caller's scope covers it (404 otherwise, revealing nothing).
@@ -171,7 +167,7 @@ pub fn submit(
             urgency: cmd.urgency.as_str().into(),
             urgency_rank: cmd.urgency.rank(),
             supporters: 0,
-            status: NeedStatus::Submitted.as_str().into(),
+            status: NeedStatus::Submitted,
             status_reason: None,
             merged_into: None,
             project_id: None,
@@ -202,13 +198,7 @@ pub fn support(
 ) -> Result<Need, AppError> {
     write_tx(conn, |tx| {
         let before = load(tx, actor, id)?;
-        let status = status_of(&before)?;
-        if status.next(NeedAction::Support).is_none() {
-            return Err(AppError::invalid_state(format!(
-                "a need that is {} takes no more support",
-                status.as_str()
-            )));
-        }
+        before.status.step(NeedAction::Support)?;
         repo::add_supporters(tx, id, count, now)?;
         let after = repo::find(tx, id)?.ok_or_else(|| AppError::not_found("need"))?;
         audit_need(
@@ -241,13 +231,7 @@ pub fn merge(
         let target = repo::find(tx, into_id)?
             .filter(|t| actor.can_see_region(&path_of(t)))
             .ok_or_else(|| AppError::field("into_id", "no such need in your district"))?;
-        let target_status = status_of(&target)?;
-        if !target_status.can_absorb() {
-            return Err(AppError::invalid_state(format!(
-                "the target need is {} and cannot absorb another",
-                target_status.as_str()
-            )));
-        }
+        target.status.step(NeedAction::Absorb)?;
         let (before, after) = step(tx, actor, id, NeedAction::Merge, None, now)?;
         if !repo::set_merged(tx, id, after.version, into_id, now)? {
             return Err(AppError::concurrent_update("need"));
@@ -265,7 +249,7 @@ pub fn merge(
         mail_creator(
             tx,
             &before,
-            "merged",
+            merged.status.as_str(),
             Some(&format!("duplicate of need {into_id}")),
             now,
         )?;

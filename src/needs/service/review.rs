@@ -12,21 +12,9 @@ pub(super) fn step(
     now: NaiveDateTime,
 ) -> Result<(Need, Need), AppError> {
     let before = load(conn, actor, id)?;
-    let from = status_of(&before)?;
-    let to = from.next(action).ok_or_else(|| {
-        AppError::invalid_state(
-            format!("a need that is {} cannot be {action:?}ed", from.as_str()).to_lowercase(),
-        )
-    })?;
-    if !repo::transition(
-        conn,
-        id,
-        from.as_str(),
-        before.version,
-        to.as_str(),
-        reason,
-        now,
-    )? {
+    let from = before.status;
+    let to = from.step(action)?;
+    if !repo::transition(conn, id, from, before.version, to, reason, now)? {
         return Err(AppError::concurrent_update("need"));
     }
     let after = repo::find(conn, id)?.ok_or_else(|| AppError::not_found("need"))?;
@@ -43,13 +31,8 @@ pub(super) fn simple(
 ) -> Result<Need, AppError> {
     write_tx(conn, |tx| {
         let (before, after) = step(tx, actor, id, action, reason.as_deref(), now)?;
-        let name = match action {
-            NeedAction::Forward => "forwarded",
-            NeedAction::Return => "returned",
-            NeedAction::Accept => "accepted",
-            NeedAction::Reject => "rejected",
-            _ => "changed",
-        };
+        // forwarded, returned, accepted, rejected: the audit action is named by the new status.
+        let name = after.status.as_str();
         audit_need(
             tx,
             actor,

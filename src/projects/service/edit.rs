@@ -27,7 +27,7 @@ pub fn create(
             spec: String::new(),
             rule_pack: None,
             warnings: String::new(),
-            status: ProjectStatus::Draft.as_str().into(),
+            status: ProjectStatus::Draft,
             round: 1,
             seed_sealed: None,
             seed_commitment: None,
@@ -107,11 +107,12 @@ pub fn update(
         if p.version != version {
             return Err(conditional::stale());
         }
-        let status = status_of(&p)?;
+        let status = p.status;
         let stored = spec_of(&p)?;
         let spec = merged(&stored, &patch)?;
         match status {
             ProjectStatus::Draft => {
+                status.step(ProjectAction::Edit)?;
                 let warnings = spec
                     .check(packs.get(spec.method), now.and_utc())
                     .map_err(invalid)?;
@@ -132,6 +133,7 @@ pub fn update(
                 )?;
             }
             ProjectStatus::Open => {
+                status.step(ProjectAction::Amend)?;
                 let reason = reason
                     .map(|r| r.trim().to_owned())
                     .filter(|r| !r.is_empty() && r.chars().count() <= 1000)
@@ -197,12 +199,7 @@ pub fn update(
                     now,
                 )?;
             }
-            other => {
-                return Err(AppError::invalid_state(format!(
-                    "a project that is {} cannot be changed",
-                    other.as_str()
-                )))
-            }
+            other => return Err(other.refuse(ProjectAction::Edit)),
         }
         repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
     })

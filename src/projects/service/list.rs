@@ -12,7 +12,7 @@ use crate::projects::repo::{ProjectFilter, RegionFilter};
 /// A listing request, parsed: every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectQuery {
-    pub status: Option<String>,
+    pub status: Option<ProjectStatus>,
     pub category: Option<String>,
     pub method: Option<String>,
     /// A district, street or community: projects in it and under it.

@@ -19,6 +19,7 @@ use crate::error::{AppError, FieldError};
 use crate::funds::service::{self as funds, Move};
 use crate::http::conditional;
 use crate::needs::model::{NeedAction, NeedStatus};
+use crate::status::Lifecycle;
 
 mod edit;
 mod list;
@@ -30,12 +31,6 @@ pub use publish::*;
 /// When fewer than this many days remain before close, an amendment extends the close so
 /// that this many remain (Prozorro's rule).
 pub const AMENDMENT_MIN_DAYS: i64 = 3;
-
-pub fn status_of(p: &Project) -> Result<ProjectStatus, AppError> {
-    ProjectStatus::parse(&p.status).ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!("project {} has status {}", p.id, p.status))
-    })
-}
 
 pub fn spec_of(p: &Project) -> Result<ProjectSpec, AppError> {
     serde_json::from_str(&p.spec)
@@ -129,7 +124,7 @@ fn check_references(
         let field = format!("need_ids[{i}]");
         match crate::needs::repo::find(conn, nid)? {
             Some(n) if n.district_id == district => {
-                if NeedStatus::parse(&n.status) != Some(NeedStatus::Accepted) {
+                if n.status != NeedStatus::Accepted {
                     errors.push(FieldError::new(
                         field,
                         format!("the need is {}, not accepted", n.status),

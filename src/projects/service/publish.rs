@@ -18,13 +18,8 @@ pub fn publish(
 ) -> Result<Project, AppError> {
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
-        let status = status_of(&p)?;
-        let next = status.next(ProjectAction::Publish).ok_or_else(|| {
-            AppError::invalid_state(format!(
-                "a project that is {} cannot be published",
-                status.as_str()
-            ))
-        })?;
+        let status = p.status;
+        let next = status.step(ProjectAction::Publish)?;
         let spec = spec_of(&p)?;
         let pack = packs.get(spec.method).clone();
         let warnings = spec.check(&pack, now.and_utc()).map_err(invalid)?;
@@ -51,7 +46,7 @@ pub fn publish(
         p.seed_sealed = Some(sealer.seal(&format!("project-seed:{}", p.id), seed_hex.as_bytes()));
         p.rule_pack = Some(serde_json::to_string(&pack).map_err(AppError::internal)?);
         p.warnings = serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into());
-        p.status = next.as_str().into();
+        p.status = next;
         p.published_at = Some(now);
         p.updated_at = now;
         let version = p.version;
@@ -61,19 +56,15 @@ pub fn publish(
         for nid in &spec.need_ids {
             let n =
                 crate::needs::repo::find(tx, nid)?.ok_or_else(|| AppError::not_found("need"))?;
-            let to = NeedStatus::parse(&n.status)
-                .and_then(|s| s.next(NeedAction::LinkProject))
-                .ok_or_else(|| {
-                    AppError::invalid_state(format!("need {nid} is {}, not accepted", n.status))
-                })?;
-            crate::needs::repo::set_project(tx, nid, Some(&p.id), to.as_str(), now)?;
+            let to = n.status.step(NeedAction::LinkProject)?;
+            crate::needs::repo::set_project(tx, nid, Some(&p.id), to, now)?;
         }
         audit_project(
             tx,
             actor,
             "project.published",
             &p,
-            json!({"before": {"status": status.as_str()}, "after": {"status": p.status, "seed_commitment": p.seed_commitment, "reserved": spec.budget_ceiling, "fund_id": spec.fund_id}}),
+            json!({"before": {"status": status}, "after": {"status": p.status, "seed_commitment": p.seed_commitment, "reserved": spec.budget_ceiling, "fund_id": spec.fund_id}}),
             now,
         )?;
         repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
@@ -91,13 +82,8 @@ pub fn cancel(
 ) -> Result<Project, AppError> {
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
-        let status = status_of(&p)?;
-        let next = status.next(ProjectAction::Cancel).ok_or_else(|| {
-            AppError::invalid_state(format!(
-                "a project that is {} cannot be cancelled",
-                status.as_str()
-            ))
-        })?;
+        let status = p.status;
+        let next = status.step(ProjectAction::Cancel)?;
         if status.holds_reservation() {
             funds::unreserve(
                 tx,
@@ -115,7 +101,7 @@ pub fn cancel(
             )?;
         }
         release_needs(tx, &p.id, now)?;
-        p.status = next.as_str().into();
+        p.status = next;
         p.status_reason = Some(reason.clone());
         p.updated_at = now;
         let version = p.version;
@@ -127,7 +113,7 @@ pub fn cancel(
             actor,
             "project.cancelled",
             &p,
-            json!({"before": {"status": status.as_str()}, "after": {"status": p.status, "reason": reason}}),
+            json!({"before": {"status": status}, "after": {"status": p.status, "reason": reason}}),
             now,
         )?;
         repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
@@ -143,10 +129,8 @@ pub(super) fn release_needs(
     for nid in repo::need_ids(conn, project_id)? {
         if let Some(n) = crate::needs::repo::find(conn, &nid)? {
             if n.project_id.as_deref() == Some(project_id) {
-                if let Some(to) =
-                    NeedStatus::parse(&n.status).and_then(|s| s.next(NeedAction::UnlinkProject))
-                {
-                    crate::needs::repo::set_project(conn, &nid, None, to.as_str(), now)?;
+                if let Some(to) = n.status.next(NeedAction::UnlinkProject) {
+                    crate::needs::repo::set_project(conn, &nid, None, to, now)?;
                 }
             }
         }
@@ -167,13 +151,8 @@ pub fn republish(
 ) -> Result<Project, AppError> {
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
-        let status = status_of(&p)?;
-        let next = status.next(ProjectAction::Republish).ok_or_else(|| {
-            AppError::invalid_state(format!(
-                "a project that is {} cannot be republished",
-                status.as_str()
-            ))
-        })?;
+        let status = p.status;
+        let next = status.step(ProjectAction::Republish)?;
         let mut spec = spec_of(&p)?;
         let pack = pack_of(&p, packs, &spec)?;
         let shift = bid_close_at.date_naive() - spec.bid_close_at.date_naive();
@@ -212,7 +191,7 @@ pub fn republish(
         ));
         p.seed = None;
         p.closed_at = None;
-        p.status = next.as_str().into();
+        p.status = next;
         p.status_reason = None;
         p.published_at = Some(now);
         p.updated_at = now;
@@ -228,7 +207,7 @@ pub fn republish(
             actor,
             "project.republished",
             &p,
-            json!({"before": {"status": status.as_str(), "round": p.round - 1}, "after": {"status": p.status, "round": p.round, "bid_close_at": spec.bid_close_at, "seed_commitment": p.seed_commitment}}),
+            json!({"before": {"status": status, "round": p.round - 1}, "after": {"status": p.status, "round": p.round, "bid_close_at": spec.bid_close_at, "seed_commitment": p.seed_commitment}}),
             now,
         )?;
         repo::find(tx, id)?.ok_or_else(|| AppError::not_found("project"))
