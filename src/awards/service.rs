@@ -6,7 +6,6 @@ use serde_json::json;
 use super::model::{AwardAction, AwardStatus, ObjectionAction, ObjectionStatus};
 use super::repo;
 pub use super::repo::{Award, Objection};
-use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::bids::model::{BidAction, BidStatus};
 use crate::db::{write_tx, DbConn, Tx};
@@ -26,29 +25,6 @@ fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
         .single()
         .map(|t| t.naive_utc())
         .unwrap_or(local)
-}
-
-fn audit_award(
-    conn: &mut Tx<'_>,
-    actor: Option<&str>,
-    action: &str,
-    p: &Project,
-    summary: serde_json::Value,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    audit::append(
-        conn,
-        Event {
-            actor_id: actor,
-            action,
-            entity: "project",
-            entity_id: &p.id,
-            district_id: Some(&p.district_id),
-            summary,
-        },
-        now,
-    )?;
-    Ok(())
 }
 
 /// Mails the contact of every organization that bid in the round.
@@ -145,7 +121,7 @@ pub fn award(
         if !crate::projects::repo::save(tx, &project, p.version)? {
             return Err(AppError::concurrent_update("project"));
         }
-        audit_award(
+        crate::projects::service::audit_project(
             tx,
             Some(&actor.id),
             "project.awarded",
@@ -250,7 +226,7 @@ pub fn object(
         repo::insert_objection(tx, &o)?;
         let p = crate::projects::repo::find(tx, &a.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
-        audit_award(
+        crate::projects::service::audit_project(
             tx,
             Some(&actor.id),
             "award.objection_filed",
@@ -307,7 +283,7 @@ pub fn resolve(
             }
             settle_bids(tx, &a.project_id, a.round, None, now)?;
         }
-        audit_award(
+        crate::projects::service::audit_project(
             tx,
             Some(&actor.id),
             "award.objection_resolved",
@@ -355,7 +331,7 @@ pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result
         settle_bids(tx, &a.project_id, a.round, Some(&a.bid_id), now)?;
         let p = crate::projects::repo::find(tx, &a.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
-        audit_award(
+        crate::projects::service::audit_project(
             tx,
             None,
             "award.finalized",

@@ -32,6 +32,11 @@ fn effect(tx: &mut Tx<'_>, what: &str, at: chrono::NaiveDateTime) -> Result<Valu
     Ok(json!({"what": what, "id": uuid::Uuid::now_v7().to_string()}))
 }
 
+/// A call by `user` with `key`, asking for `body`.
+fn call(user: &str, key: &str, body: Value) -> Call {
+    Call::new(user, Some(key.into()), "POST /x", &body)
+}
+
 async fn call_once(app: &TestApp, call: Call, what: &str, fail: bool) -> Result<Answer, AppError> {
     let (st, what) = (app.state.clone(), what.to_owned());
     app.state
@@ -67,49 +72,29 @@ async fn effects(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_replay_answers_the_first_answer_and_another_request_with_the_key_is_422() {
     let app = spawn_app().await;
-    let first = call_once(
-        &app,
-        Call::new("u1", Some("k".into()), "POST /x", &json!({"a": 1})),
-        "one",
-        false,
-    )
-    .await
-    .unwrap();
+    let first = call_once(&app, call("u1", "k", json!({"a": 1})), "one", false)
+        .await
+        .unwrap();
     assert!(!first.replayed);
     assert_eq!(first.status, 201);
-    let again = call_once(
-        &app,
-        Call::new("u1", Some("k".into()), "POST /x", &json!({"a": 1})),
-        "one",
-        false,
-    )
-    .await
-    .unwrap();
+    let again = call_once(&app, call("u1", "k", json!({"a": 1})), "one", false)
+        .await
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(
         (again.status, &again.body),
         (201, &first.body),
         "the stored answer, id and all"
     );
-    let other = call_once(
-        &app,
-        Call::new("u1", Some("k".into()), "POST /x", &json!({"a": 2})),
-        "two",
-        false,
-    )
-    .await
-    .unwrap_err();
+    let other = call_once(&app, call("u1", "k", json!({"a": 2})), "two", false)
+        .await
+        .unwrap_err();
     assert_eq!(other.status.as_u16(), 422);
     assert_eq!(other.code, "idempotency_key_reused");
     // Keys belong to their user: another user's same key is a new request.
-    let theirs = call_once(
-        &app,
-        Call::new("u2", Some("k".into()), "POST /x", &json!({"a": 1})),
-        "three",
-        false,
-    )
-    .await
-    .unwrap();
+    let theirs = call_once(&app, call("u2", "k", json!({"a": 1})), "three", false)
+        .await
+        .unwrap();
     assert!(!theirs.replayed);
     assert_eq!(effects(&app).await, 2);
 }
@@ -117,15 +102,15 @@ async fn a_replay_answers_the_first_answer_and_another_request_with_the_key_is_4
 #[tokio::test]
 async fn a_failed_call_stores_nothing_and_its_retry_runs() {
     let app = spawn_app().await;
-    let call = || Call::new("u1", Some("retry".into()), "POST /x", &json!({"a": 1}));
-    let refused = call_once(&app, call(), "once", true).await.unwrap_err();
+    let retry = || call("u1", "retry", json!({"a": 1}));
+    let refused = call_once(&app, retry(), "once", true).await.unwrap_err();
     assert_eq!(refused.code, "refused");
     assert_eq!(
         effects(&app).await,
         0,
         "the refused call's effect rolled back"
     );
-    let retried = call_once(&app, call(), "once", false).await.unwrap();
+    let retried = call_once(&app, retry(), "once", false).await.unwrap();
     assert!(!retried.replayed);
     assert_eq!(effects(&app).await, 1);
 }

@@ -45,7 +45,7 @@ pub fn create(
         repo::set_needs(tx, &p.id, &spec.need_ids)?;
         audit_project(
             tx,
-            actor,
+            Some(&actor.id),
             "project.created",
             &p,
             json!({"after": {"status": p.status, "title": p.title, "budget_ceiling": spec.budget_ceiling}}),
@@ -125,7 +125,7 @@ pub fn update(
                 repo::set_needs(tx, &p.id, &spec.need_ids)?;
                 audit_project(
                     tx,
-                    actor,
+                    Some(&actor.id),
                     "project.edited",
                     &p,
                     json!({"changed": patch.keys().collect::<Vec<_>>()}),
@@ -192,7 +192,7 @@ pub fn update(
                 )?;
                 audit_project(
                     tx,
-                    actor,
+                    Some(&actor.id),
                     "project.amended",
                     &p,
                     json!({"reason": reason, "changes": changes, "before": {"bid_close_at": old_close}, "after": {"bid_close_at": spec.bid_close_at}}),

@@ -144,9 +144,10 @@ fn check_references(
     }))
 }
 
-fn audit_project(
+/// An event of project `p` in the audit chain, in its district (`actor_id` none for a job).
+pub fn audit_project(
     conn: &mut Tx<'_>,
-    actor: &AuthUser,
+    actor_id: Option<&str>,
     action: &str,
     p: &Project,
     summary: serde_json::Value,
@@ -155,7 +156,7 @@ fn audit_project(
     audit::append(
         conn,
         Event {
-            actor_id: Some(&actor.id),
+            actor_id,
             action,
             entity: "project",
             entity_id: &p.id,

@@ -6,6 +6,42 @@ pub(super) fn reserve_key(p: &Project) -> String {
     format!("reserve:project:{}:round:{}", p.id, p.round)
 }
 
+/// Reserves `ceiling` on the fund for the project's current round (once per round, by its
+/// ledger key) and commits a fresh draw seed: its hash published now, the seed sealed until the
+/// opening reveals it.
+#[allow(clippy::too_many_arguments)]
+fn reserve_and_seed(
+    tx: &mut Tx<'_>,
+    actor: &AuthUser,
+    p: &mut Project,
+    fund_id: &str,
+    ceiling: Money,
+    sealer: &Sealer,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    funds::reserve(
+        tx,
+        &Move {
+            fund_id,
+            kind: "reserve",
+            amount: ceiling,
+            project_id: Some(&p.id),
+            contract_id: None,
+            tranche_id: None,
+            ref_key: &reserve_key(p),
+            actor_id: Some(&actor.id),
+        },
+        now,
+    )?;
+    let seed: [u8; 32] = rand::random();
+    p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
+    p.seed_sealed = Some(sealer.seal(
+        &format!("project-seed:{}", p.id),
+        hex::encode(seed).as_bytes(),
+    ));
+    Ok(())
+}
+
 /// Publishes a draft: re-checks the spec at `now`, reserves the budget ceiling in the fund
 /// (409 `budget_exceeded`), commits to a fresh seed, and links the needs.
 pub fn publish(
@@ -26,24 +62,15 @@ pub fn publish(
         spec.check_bidding_period(&pack, now.and_utc())
             .map_err(|e| invalid(vec![e]))?;
         check_references(tx, actor, &spec)?;
-        funds::reserve(
+        reserve_and_seed(
             tx,
-            &Move {
-                fund_id: &spec.fund_id,
-                kind: "reserve",
-                amount: spec.budget_ceiling,
-                project_id: Some(&p.id),
-                contract_id: None,
-                tranche_id: None,
-                ref_key: &reserve_key(&p),
-                actor_id: Some(&actor.id),
-            },
+            actor,
+            &mut p,
+            &spec.fund_id,
+            spec.budget_ceiling,
+            sealer,
             now,
         )?;
-        let seed: [u8; 32] = rand::random();
-        let seed_hex = hex::encode(seed);
-        p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
-        p.seed_sealed = Some(sealer.seal(&format!("project-seed:{}", p.id), seed_hex.as_bytes()));
         p.rule_pack = Some(serde_json::to_string(&pack).map_err(AppError::internal)?);
         p.warnings = serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".into());
         p.status = next;
@@ -61,7 +88,7 @@ pub fn publish(
         }
         audit_project(
             tx,
-            actor,
+            Some(&actor.id),
             "project.published",
             &p,
             json!({"before": {"status": status}, "after": {"status": p.status, "seed_commitment": p.seed_commitment, "reserved": spec.budget_ceiling, "fund_id": spec.fund_id}}),
@@ -110,7 +137,7 @@ pub fn cancel(
         }
         audit_project(
             tx,
-            actor,
+            Some(&actor.id),
             "project.cancelled",
             &p,
             json!({"before": {"status": status}, "after": {"status": p.status, "reason": reason}}),
@@ -169,26 +196,8 @@ pub fn republish(
         spec.check_bidding_period(&pack, now.and_utc())
             .map_err(|e| invalid(vec![e]))?;
         p.round += 1;
-        funds::reserve(
-            tx,
-            &Move {
-                fund_id: &p.fund_id,
-                kind: "reserve",
-                amount: Money::from_fen(p.budget_ceiling_fen),
-                project_id: Some(&p.id),
-                contract_id: None,
-                tranche_id: None,
-                ref_key: &reserve_key(&p),
-                actor_id: Some(&actor.id),
-            },
-            now,
-        )?;
-        let seed: [u8; 32] = rand::random();
-        p.seed_commitment = Some(hex::encode(Sha256::digest(seed)));
-        p.seed_sealed = Some(sealer.seal(
-            &format!("project-seed:{}", p.id),
-            hex::encode(seed).as_bytes(),
-        ));
+        let (fund_id, ceiling) = (p.fund_id.clone(), Money::from_fen(p.budget_ceiling_fen));
+        reserve_and_seed(tx, actor, &mut p, &fund_id, ceiling, sealer, now)?;
         p.seed = None;
         p.closed_at = None;
         p.status = next;
@@ -204,7 +213,7 @@ pub fn republish(
         }
         audit_project(
             tx,
-            actor,
+            Some(&actor.id),
             "project.republished",
             &p,
             json!({"before": {"status": status, "round": p.round - 1}, "after": {"status": p.status, "round": p.round, "bid_close_at": spec.bid_close_at, "seed_commitment": p.seed_commitment}}),
