@@ -1,15 +1,21 @@
 //! Sealing secrets at rest (bid contents and project seeds until close) with an AEAD
 //! (ChaCha20-Poly1305). The key comes from `GONGYI__SEALING__KEY` or a file generated once under
 //! `data_dir`, never from the database, so a database copy alone reveals nothing sealed.
+//! Beside it, keyed hashes (HMAC-SHA-256 under a key derived from the sealing key) stand in for
+//! a sealed value where the database must compare it (a unique index, a lookup).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// The keyed hashes' key: derived, so the AEAD key is never used for a second purpose.
+    mac_key: [u8; 32],
 }
 
 impl Sealer {
@@ -19,7 +25,28 @@ impl Sealer {
         }
         let cipher = ChaCha20Poly1305::new_from_slice(key)
             .map_err(|_| anyhow::anyhow!("bad sealing key"))?;
-        Ok(Sealer { cipher })
+        let mut d = Sha256::new();
+        d.update(b"gongyi keyed-hash v1\0");
+        d.update(key);
+        Ok(Sealer {
+            cipher,
+            mac_key: d.finalize().into(),
+        })
+    }
+
+    /// A keyed hash of `parts` under `context`, as lowercase hex: equal inputs give equal
+    /// hashes (so the database can index them), and without the key nobody can tell which
+    /// inputs gave one, even by trying every organization and project.
+    pub fn keyed_hash(&self, context: &str, parts: &[&str]) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(context.as_bytes());
+        for p in parts {
+            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p.as_bytes());
+        }
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Seals `plain`, bound to `context` (e.g. the row id) so a sealed value cannot be moved
@@ -75,5 +102,17 @@ mod tests {
             .unwrap()
             .open("project-1", &sealed)
             .is_err());
+    }
+
+    #[test]
+    fn keyed_hashes_are_stable_per_key_and_separate_their_parts() {
+        let s = Sealer::new(&[7u8; 32]).unwrap();
+        let h = s.keyed_hash("bidder", &["org", "project"]);
+        assert_eq!(h, s.keyed_hash("bidder", &["org", "project"]));
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, s.keyed_hash("bidder", &["orgp", "roject"]));
+        assert_ne!(h, s.keyed_hash("other", &["org", "project"]));
+        let t = Sealer::new(&[8u8; 32]).unwrap();
+        assert_ne!(h, t.keyed_hash("bidder", &["org", "project"]));
     }
 }

@@ -41,7 +41,7 @@ fn mail_bidders(
         if b.is(BidStatus::Withdrawn) {
             continue;
         }
-        if let Some(o) = crate::orgs::repo::find(conn, &b.organization_id)? {
+        if let Some(o) = crate::orgs::repo::find(conn, b.organization())? {
             notify::enqueue(
                 conn,
                 &format!("{key}:{}", b.id),
@@ -102,7 +102,7 @@ pub fn award(
             project_id: p.id.clone(),
             round: p.round,
             bid_id: bid.id.clone(),
-            organization_id: bid.organization_id.clone(),
+            organization_id: bid.organization().to_owned(),
             amount_fen: bid.price_fen.unwrap_or(0),
             justification: justification.clone(),
             objection_deadline: end_of_day_cst(counted.date),
@@ -193,7 +193,7 @@ pub fn object(
             .ok_or_else(AppError::forbidden)?;
         let bid_in_round = crate::bids::repo::list_round(tx, &a.project_id, a.round)?
             .into_iter()
-            .any(|b| b.organization_id == org && !b.is(BidStatus::Withdrawn));
+            .any(|b| b.organization() == org && !b.is(BidStatus::Withdrawn));
         if !bid_in_round {
             return Err(AppError::new(
                 actix_web::http::StatusCode::FORBIDDEN,

@@ -55,22 +55,67 @@ pub fn seal_context(bid_id: &str) -> String {
     format!("bid:{bid_id}")
 }
 
-/// Opens a sealed bid for its own organization (the server holds the key).
-pub fn unseal(sealer: &Sealer, b: &Bid) -> Result<Option<BidContents>, AppError> {
+/// What a sealed bid row holds under its seal: the contents and the organization's credentials
+/// frozen at submission, both unreadable in the database until the opening.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    pub contents: BidContents,
+    /// The frozen credentials as stored JSON text (`None` in a row sealed before they were
+    /// sealed too, which keeps them in its `credentials` column).
+    pub credentials: Option<String>,
+}
+
+/// Seals a bid's contents and frozen credentials under its id.
+pub fn seal(sealer: &Sealer, bid_id: &str, contents: &BidContents, credentials: &str) -> String {
+    let envelope = Envelope {
+        contents: contents.clone(),
+        credentials: Some(credentials.to_owned()),
+    };
+    let plain = serde_json::to_vec(&envelope).expect("a bid envelope serializes");
+    sealer.seal(&seal_context(bid_id), &plain)
+}
+
+/// The keyed hash that stands for (organization, project) in a bid row: it keeps one live bid
+/// per organization and round unique, and finds the organization's own bids, without naming
+/// the organization to anyone holding only the database.
+pub fn bidder_key(sealer: &Sealer, organization_id: &str, project_id: &str) -> String {
+    sealer.keyed_hash("bidder", &[organization_id, project_id])
+}
+
+/// Whether bid `b` is organization `org`'s: named in clear once opened, by its keyed hash
+/// before.
+pub fn is_bidders(sealer: &Sealer, b: &Bid, org: &str) -> bool {
+    b.organization_id.as_deref() == Some(org)
+        || b.bidder_key == bidder_key(sealer, org, &b.project_id)
+}
+
+/// Opens a bid's seal (the server holds the key): its contents and frozen credentials; the
+/// opened contents of an opened bid; `None` for a withdrawn one.
+pub fn open_envelope(sealer: &Sealer, b: &Bid) -> Result<Option<Envelope>, AppError> {
     if let Some(c) = &b.contents {
-        return Ok(Some(serde_json::from_str(c).map_err(AppError::internal)?));
+        return Ok(Some(Envelope {
+            contents: crate::error::decode_json("bids.contents", c)?,
+            credentials: b.credentials.clone(),
+        }));
     }
-    match &b.sealed {
-        Some(s) => {
-            let plain = sealer
-                .open(&seal_context(&b.id), s)
-                .map_err(AppError::internal)?;
-            Ok(Some(
-                serde_json::from_slice(&plain).map_err(AppError::internal)?,
-            ))
-        }
-        None => Ok(None),
+    let Some(s) = &b.sealed else { return Ok(None) };
+    let plain = sealer
+        .open(&seal_context(&b.id), s)
+        .map_err(AppError::internal)?;
+    if let Ok(e) = serde_json::from_slice::<Envelope>(&plain) {
+        return Ok(Some(e));
     }
+    // Sealed before the credentials were sealed with the contents.
+    Ok(Some(Envelope {
+        contents: serde_json::from_slice(&plain).map_err(AppError::internal)?,
+        credentials: b.credentials.clone(),
+    }))
+}
+
+/// A bid's contents for a reader who may read them.
+pub fn unseal(sealer: &Sealer, b: &Bid) -> Result<Option<BidContents>, AppError> {
+    Ok(open_envelope(sealer, b)?.map(|e| e.contents))
 }
 
 #[cfg(test)]

@@ -12,23 +12,35 @@ pub struct Bid {
     pub id: String,
     pub project_id: String,
     pub round: i32,
-    pub organization_id: String,
+    /// The bidding organization, written at the opening; until then only `bidder_key` (and
+    /// the seal) know it.
+    pub organization_id: Option<String>,
     pub status: BidStatus,
     pub sealed: Option<String>,
     pub contents: Option<String>,
     pub price_fen: Option<i64>,
-    pub credentials: String,
+    /// The frozen credentials in clear, written at the opening (sealed with the contents
+    /// before).
+    pub credentials: Option<String>,
     pub receipt_sha256: String,
     pub received_at: NaiveDateTime,
     pub disqualified_reasons: String,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// A keyed hash of (organization, project) under the sealing key (`contents::bidder_key`).
+    pub bidder_key: String,
 }
 
 impl Bid {
     pub fn is(&self, status: BidStatus) -> bool {
         self.status == status
+    }
+
+    /// The bidding organization of an opened bid ("" while sealed, and for a bid whose seal
+    /// did not open to its receipt).
+    pub fn organization(&self) -> &str {
+        self.organization_id.as_deref().unwrap_or_default()
     }
 }
 

@@ -51,15 +51,14 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Bid>> {
         .optional()
 }
 
-/// Replaces a bid's sealed contents, if it is still at `version` and `status`.
-#[allow(clippy::too_many_arguments)]
+/// Replaces a bid's sealed contents (the frozen credentials inside), if it is still at
+/// `version` and `status`.
 pub fn reseal(
     conn: &mut DbConn,
     id: &str,
     version: i64,
     status: BidStatus,
     sealed: &str,
-    credentials: &str,
     receipt: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
@@ -71,7 +70,6 @@ pub fn reseal(
     )
     .set((
         bids::sealed.eq(sealed),
-        bids::credentials.eq(credentials),
         bids::receipt_sha256.eq(receipt),
         bids::received_at.eq(now),
         bids::version.eq(version + 1),
@@ -107,16 +105,23 @@ pub fn withdraw(
     Ok(n == 1)
 }
 
-/// Opens a bid at close, from `from` to its verdict `to`: its contents in clear, its price.
-#[allow(clippy::too_many_arguments)]
+/// What the opening writes in clear into a bid row.
+pub struct Opened<'a> {
+    pub organization_id: Option<&'a str>,
+    pub contents: Option<&'a str>,
+    pub credentials: Option<&'a str>,
+    pub price_fen: Option<i64>,
+    pub reasons: &'a str,
+}
+
+/// Opens a bid at close, from `from` to its verdict `to`: its organization, contents, frozen
+/// credentials and price in clear.
 pub fn open(
     conn: &mut DbConn,
     id: &str,
     from: BidStatus,
     to: BidStatus,
-    contents: Option<&str>,
-    price_fen: Option<i64>,
-    reasons: &str,
+    opened: &Opened<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let n = diesel::update(
@@ -127,9 +132,11 @@ pub fn open(
     .set((
         bids::status.eq(to),
         bids::sealed.eq(None::<String>),
-        bids::contents.eq(contents),
-        bids::price_fen.eq(price_fen),
-        bids::disqualified_reasons.eq(reasons),
+        bids::organization_id.eq(opened.organization_id),
+        bids::contents.eq(opened.contents),
+        bids::credentials.eq(opened.credentials),
+        bids::price_fen.eq(opened.price_fen),
+        bids::disqualified_reasons.eq(opened.reasons),
         bids::version.eq(bids::version + 1),
         bids::updated_at.eq(now),
     ))
@@ -164,10 +171,13 @@ pub fn list_round(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResul
         .load(conn)
 }
 
+/// A project's bids, after `after`: those of one bidder (its keyed hash and its organization,
+/// which rows written before the keyed hash name in clear), or those of rounds up to
+/// `rounds_up_to` that were not withdrawn.
 pub fn list_project(
     conn: &mut DbConn,
     project_id: &str,
-    organization_id: Option<&str>,
+    bidder: Option<(&str, &str)>,
     rounds_up_to: Option<i32>,
     after: Option<&str>,
     limit: i64,
@@ -175,8 +185,12 @@ pub fn list_project(
     let mut q = bids::table
         .filter(bids::project_id.eq(project_id))
         .into_boxed();
-    if let Some(o) = organization_id {
-        q = q.filter(bids::organization_id.eq(o.to_owned()));
+    if let Some((key, org)) = bidder {
+        q = q.filter(
+            bids::bidder_key
+                .eq(key.to_owned())
+                .or(bids::bidder_key.eq(format!("org:{org}"))),
+        );
     }
     if let Some(r) = rounds_up_to {
         q = q

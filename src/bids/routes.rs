@@ -81,7 +81,11 @@ impl TryFrom<BidView> for BidResponse {
             id: b.id,
             project_id: b.project_id,
             round: b.round,
-            organization_id: b.organization_id,
+            // A sealed bid is read by its own organization only, which its contents name.
+            organization_id: b
+                .organization_id
+                .or_else(|| c.as_ref().map(|c| c.organization_id.clone()))
+                .unwrap_or_default(),
             status: b.status.into(),
             disqualified_reasons,
             receipt: Receipt {
@@ -354,7 +358,7 @@ pub async fn opening(
             .map(|o| {
                 Ok(OpenedBid {
                     bid_id: o.bid.id,
-                    organization_id: o.bid.organization_id,
+                    organization_id: o.bid.organization_id.unwrap_or_default(),
                     organization_name: o.organization_name,
                     sha256: o.bid.receipt_sha256,
                     received_at: utc(o.bid.received_at),

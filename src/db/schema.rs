@@ -66,6 +66,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    sealed_events (id) {
+        id -> Text,
+        project_id -> Text,
+        round -> Integer,
+        at -> Timestamp,
+        sealed -> Text,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Text,
         dedupe_key -> Text,
@@ -79,6 +89,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        sealed -> Bool,
     }
 }
 
@@ -236,18 +247,19 @@ diesel::table! {
         id -> Text,
         project_id -> Text,
         round -> Integer,
-        organization_id -> Text,
+        organization_id -> Nullable<Text>,
         status -> Text,
         sealed -> Nullable<Text>,
         contents -> Nullable<Text>,
         price_fen -> Nullable<BigInt>,
-        credentials -> Text,
+        credentials -> Nullable<Text>,
         receipt_sha256 -> Text,
         received_at -> Timestamp,
         disqualified_reasons -> Text,
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        bidder_key -> Text,
     }
 }
 
@@ -362,6 +374,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_head,
     outbox,
+    sealed_events,
     idempotency_keys,
     needs,
     funds,

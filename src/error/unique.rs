@@ -46,7 +46,7 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
     ),
     (
         "bids_one_live",
-        "bids.project_id, bids.round, bids.organization_id",
+        "bids.project_id, bids.round, bids.bidder_key",
         "the organization already has a live bid in this round",
     ),
     (

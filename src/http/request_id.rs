@@ -31,6 +31,19 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The path as the log may show it: a bid route's ids are left out (which project an
+/// organization bids on, and which bid it edits, stay sealed in the log too), and its lines
+/// are `debug` (off by default), so the log does not count bids either.
+fn loggable(path: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let parts: Vec<&str> = path.trim_start_matches("/api/v1/").split('/').collect();
+    match parts.as_slice() {
+        ["projects", _, "bids"] => ("/api/v1/projects/{id}/bids".into(), true),
+        ["bids", _] => ("/api/v1/bids/{id}".into(), true),
+        ["bids", _, action] => (format!("/api/v1/bids/{{id}}/{action}").into(), true),
+        _ => (path.into(), false),
+    }
+}
+
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -43,7 +56,9 @@ pub async fn middleware(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let (path, sealed) = loggable(req.path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
     let result = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span.clone()))
@@ -52,11 +67,12 @@ pub async fn middleware(
     match result {
         Ok(mut resp) => {
             let status = resp.status().as_u16();
-            tracing::info!(
-                status,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "served"
-            );
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            if sealed && status < 500 {
+                tracing::debug!(status, elapsed_ms, "served");
+            } else {
+                tracing::info!(status, elapsed_ms, "served");
+            }
             if let Ok(value) = HeaderValue::from_str(&id) {
                 resp.headers_mut()
                     .insert(HeaderName::from_static(HEADER), value);

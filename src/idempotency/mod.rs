@@ -3,7 +3,8 @@
 //! key: a replay gets the stored answer, the same key with another request is 422
 //! `idempotency_key_reused`, and two requests with one key at once have one effect (the second
 //! meets the first's record — a unique key — and replays it). Stored bodies are sealed, since a
-//! bid's answer carries its price before the deadline.
+//! bid's answer carries its price before the deadline, and the user and request hash are keyed
+//! hashes, so a stored record does not tie an organization to a bid either.
 
 pub mod repo;
 
@@ -104,6 +105,16 @@ fn context(user_id: &str, key: &str) -> String {
     format!("idempotency:{user_id}:{key}")
 }
 
+/// The user and the request hash as stored: keyed hashes, so a database copy tells neither who
+/// sent a request nor, by hashing guesses (a withdrawal's path and empty body), what it asked.
+fn stored_user(sealer: &Sealer, user_id: &str) -> String {
+    sealer.keyed_hash("idempotency-user", &[user_id])
+}
+
+fn stored_hash(sealer: &Sealer, hash: &str) -> String {
+    sealer.keyed_hash("idempotency-request", &[hash])
+}
+
 /// The stored answer for `(user, key)`: `Some` to replay, 422 when the key was used for
 /// another request.
 fn lookup(
@@ -113,10 +124,10 @@ fn lookup(
     key: &str,
     hash: &str,
 ) -> Result<Option<Answer>, AppError> {
-    let Some(row) = repo::find(conn, user_id, key)? else {
+    let Some(row) = repo::find(conn, &stored_user(sealer, user_id), key)? else {
         return Ok(None);
     };
-    if row.request_hash != hash {
+    if row.request_hash != stored_hash(sealer, hash) {
         return Err(AppError::invalid(
             "idempotency_key_reused",
             "Idempotency-Key",
@@ -150,9 +161,9 @@ fn store(
     repo::insert(
         tx,
         repo::Row {
-            user_id: call.user_id.clone(),
+            user_id: stored_user(sealer, &call.user_id),
             key: key.to_owned(),
-            request_hash: call.hash.clone(),
+            request_hash: stored_hash(sealer, &call.hash),
             status_code: status as i32,
             body: sealed,
             created_at: now,

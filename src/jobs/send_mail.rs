@@ -1,6 +1,9 @@
 //! `send_mail`: delivers due outbox rows. Each row is claimed with a conditional update before
 //! sending, so two runners never send the same row at once; a failure schedules a retry with
 //! exponential back-off, and after `mail.max_attempts` the row is `dead` (kept, never lost).
+//! Sealed mails (a bid's receipt) are delivered the same way but counted in no report, and
+//! when the job runs by name (the admin trigger, the scheduler) after the report is answered,
+//! so neither its figures nor its duration tell that a bid exists.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -14,7 +17,31 @@ use crate::status::Lifecycle;
 /// How long a claim protects a row being sent.
 const CLAIM_SECS: i64 = 120;
 
+/// Delivers the due mails, public then sealed; the report counts the public ones only.
 pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
+    let report = run_public(state, now).await?;
+    send_sealed(state, now).await?;
+    Ok(report)
+}
+
+/// Delivers the due public mails and reports them.
+pub async fn run_public(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
+    let (processed, failed) = deliver(state, now, false).await?;
+    Ok(JobReport {
+        name: "send_mail".into(),
+        now,
+        processed,
+        failed,
+    })
+}
+
+/// Delivers the due sealed mails, reporting nothing.
+pub async fn send_sealed(state: &State, now: DateTime<Utc>) -> Result<(), AppError> {
+    deliver(state, now, true).await.map(|_| ())
+}
+
+/// Claims and sends the due mails that are `sealed` or not: (sent, failed).
+async fn deliver(state: &State, now: DateTime<Utc>, sealed: bool) -> Result<(u64, u64), AppError> {
     let naive = now.naive_utc();
     let batch = state.settings.mail.batch;
     let until = naive + Duration::seconds(CLAIM_SECS);
@@ -22,7 +49,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
         .db
         .write(move |conn| {
             let mut claimed = Vec::new();
-            for row in repo::due(conn, naive, batch)? {
+            for row in repo::due(conn, naive, sealed, batch)? {
                 if repo::claim(conn, &row.id, naive, until)? {
                     claimed.push(row);
                 }
@@ -34,7 +61,10 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let max = state.settings.mail.max_attempts;
     let base = state.settings.mail.retry_base_secs;
     for row in claimed {
-        let outcome = state.mailer.send(&row).await;
+        let outcome = match row.opened(&state.sealer) {
+            Ok(open) => state.mailer.send(&open).await,
+            Err(e) => Err(format!("the sealed mail does not open: {e}")),
+        };
         let (id, from) = (row.id.clone(), row.status);
         match outcome {
             Ok(()) => {
@@ -53,7 +83,13 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
                     .saturating_mul(1i64 << (row.attempts.clamp(0, 12)))
                     .min(6 * 3600);
                 let retry_at = naive + Duration::seconds(wait);
-                tracing::warn!(job = "send_mail", outbox_id = %row.id, attempts, dead, %error, "mail delivery failed");
+                if row.sealed {
+                    // Its error may name the recipient: stored sealed, not logged.
+                    tracing::warn!(job = "send_mail", outbox_id = %row.id, attempts, dead, "sealed mail delivery failed");
+                } else {
+                    tracing::warn!(job = "send_mail", outbox_id = %row.id, attempts, dead, %error, "mail delivery failed");
+                }
+                let error = row.error_to_store(&state.sealer, &error);
                 let to = from.step(if dead {
                     OutboxAction::GiveUp
                 } else {
@@ -68,10 +104,5 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             }
         }
     }
-    Ok(JobReport {
-        name: "send_mail".into(),
-        now,
-        processed: sent,
-        failed,
-    })
+    Ok((sent, failed))
 }

@@ -9,11 +9,12 @@ pub mod repo;
 
 use chrono::NaiveDateTime;
 
+use crate::crypto::Sealer;
 use crate::db::Tx;
 use crate::error::AppError;
 
 /// A mail to send.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -30,5 +31,19 @@ pub fn enqueue(
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     crate::db::insert_batched(tx, repo::NewMail::pending(dedupe_key, mail, now))?;
+    Ok(())
+}
+
+/// [`enqueue`] for a mail that tells of something sealed (a bid's receipt): its recipient,
+/// subject and body are sealed in the outbox, emptied once sent, and its delivery is not
+/// counted in any job report (`jobs::send_mail`).
+pub fn enqueue_sealed(
+    tx: &mut Tx<'_>,
+    sealer: &Sealer,
+    dedupe_key: &str,
+    mail: &Mail,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::db::insert_batched(tx, repo::NewMail::sealed(sealer, dedupe_key, mail, now))?;
     Ok(())
 }

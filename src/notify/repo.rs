@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::model::OutboxStatus;
 use super::Mail;
+use crate::crypto::Sealer;
 use crate::db::schema::outbox;
 use crate::db::DbConn;
 
@@ -23,6 +24,8 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The mail (recipient, subject, body) is sealed in `body` until sent, then emptied.
+    pub sealed: bool,
 }
 
 /// A mail to put in the outbox.
@@ -38,6 +41,7 @@ pub struct NewMail {
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub sealed: bool,
 }
 
 impl NewMail {
@@ -52,6 +56,46 @@ impl NewMail {
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            sealed: false,
+        }
+    }
+
+    /// A pending mail whose recipient, subject and body are sealed under its id (opened only by
+    /// the sender).
+    pub fn sealed(sealer: &Sealer, dedupe_key: &str, mail: &Mail, now: NaiveDateTime) -> NewMail {
+        let mut row = NewMail::pending(dedupe_key, &Mail::default(), now);
+        let plain = serde_json::to_vec(mail).expect("a mail serializes");
+        row.body = sealer.seal(&sealed_context(&row.id), &plain);
+        row.sealed = true;
+        row
+    }
+}
+
+fn sealed_context(id: &str) -> String {
+    format!("mail:{id}")
+}
+
+impl OutboxRow {
+    /// The row with its mail opened, for the sender.
+    pub fn opened(&self, sealer: &Sealer) -> anyhow::Result<OutboxRow> {
+        let mut row = self.clone();
+        if self.sealed {
+            let plain = sealer.open(&sealed_context(&self.id), &self.body)?;
+            let mail: Mail = serde_json::from_slice(&plain)?;
+            row.recipient = mail.to;
+            row.subject = mail.subject;
+            row.body = mail.body;
+        }
+        Ok(row)
+    }
+
+    /// What may be stored of a delivery error: a sealed mail's error may name its recipient,
+    /// so it is sealed too.
+    pub fn error_to_store(&self, sealer: &Sealer, error: &str) -> String {
+        if self.sealed {
+            sealer.seal(&format!("mail-error:{}", self.id), error.as_bytes())
+        } else {
+            error.to_owned()
         }
     }
 }
@@ -82,10 +126,16 @@ impl crate::db::BatchRow for NewMail {
     }
 }
 
-/// Pending rows that are due and not claimed by a live sender.
-pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<OutboxRow>> {
+/// Pending rows, sealed or not, that are due and not claimed by a live sender.
+pub fn due(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    sealed: bool,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(outbox::status.eq(OutboxStatus::Pending))
+        .filter(outbox::sealed.eq(sealed))
         .filter(outbox::next_attempt_at.le(now))
         .filter(
             outbox::locked_until
@@ -120,7 +170,8 @@ pub fn claim(
     Ok(n == 1)
 }
 
-/// Records a delivered mail, from `from` to `to`.
+/// Records a delivered mail, from `from` to `to`; a sealed mail's subject and body are emptied
+/// (its recipient was never in clear).
 pub fn mark_sent(
     conn: &mut DbConn,
     id: &str,
@@ -139,6 +190,13 @@ pub fn mark_sent(
         outbox::attempts.eq(outbox::attempts + 1),
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
+    .execute(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::sealed.eq(true)),
+    )
+    .set((outbox::subject.eq(""), outbox::body.eq("")))
     .execute(conn)?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde_json::json;
 
 use crate::audit::{self, Event};
-use crate::bids::contents::unseal;
+use crate::bids::contents::open_envelope;
 use crate::bids::model::{Bid, BidAction, BidStatus};
 use crate::bids::repo;
 use crate::crypto::Sealer;
@@ -53,33 +53,56 @@ pub fn close_round(
         let pack = projects::pack_of(&p, packs, &spec)?;
         let mut result = Closed::default();
         let mut opened = Vec::new();
-        for b in repo::list_round(tx, &p.id, p.round)? {
+        // The round's sealed audit events enter the chain first, in the order received with
+        // their original times (DESIGN.md § Audit).
+        audit::open_sealed(
+            tx,
+            sealer,
+            audit::Round {
+                project_id: &p.id,
+                round: p.round,
+            },
+        )?;
+        for mut b in repo::list_round(tx, &p.id, p.round)? {
             if !b.is(BidStatus::Submitted) {
                 continue;
             }
-            let contents = unseal(sealer, &b)
+            let envelope = open_envelope(sealer, &b)
                 .ok()
                 .flatten()
-                .filter(|c| c.receipt() == b.receipt_sha256);
-            let mut reasons: Vec<Failure> = match (
-                &contents,
-                serde_json::from_str::<Credentials>(&b.credentials),
-            ) {
+                .filter(|e| e.contents.receipt() == b.receipt_sha256);
+            // The organization as the seal names it (rows sealed before the keyed hash name it
+            // in clear too).
+            b.organization_id = envelope
+                .as_ref()
+                .map(|e| e.contents.organization_id.clone())
+                .or(b.organization_id.take());
+            b.credentials = envelope
+                .as_ref()
+                .and_then(|e| e.credentials.clone())
+                .or(b.credentials.take());
+            let creds = b
+                .credentials
+                .as_deref()
+                .map(serde_json::from_str::<Credentials>);
+            let mut reasons: Vec<Failure> = match (&envelope, creds) {
                 (None, _) => vec![Failure {
                     rule: "integrity".into(),
                     reason: "the sealed bid did not open to its receipt".into(),
                 }],
-                (_, Err(_)) => vec![Failure {
+                (_, None | Some(Err(_))) => vec![Failure {
                     rule: "integrity".into(),
                     reason: "the frozen credentials are unreadable".into(),
                 }],
-                (Some(_), Ok(creds)) => creds.check(&spec.eligibility, &p.district_id, now.date()),
+                (Some(_), Some(Ok(creds))) => {
+                    creds.check(&spec.eligibility, &p.district_id, now.date())
+                }
             };
             // The standing at the opening counts too: a suspension after the bid disqualifies.
-            if let Some(o) = crate::orgs::repo::find(tx, &b.organization_id)? {
+            if let Some(o) = crate::orgs::repo::find(tx, b.organization())? {
                 reasons.extend(o.status.standing(o.status_reason.as_deref()));
             }
-            if contents.is_none() {
+            if envelope.is_none() {
                 tracing::error!(bid_id = %b.id, "a sealed bid did not open to its receipt");
             }
             reasons.dedup();
@@ -88,17 +111,21 @@ pub fn close_round(
             } else {
                 BidAction::Disqualify
             })?;
-            let text = contents
+            let text = envelope
                 .as_ref()
-                .map(|c| serde_json::to_string(c).unwrap_or_default());
+                .map(|e| serde_json::to_string(&e.contents).unwrap_or_default());
             repo::open(
                 tx,
                 &b.id,
                 b.status,
                 status,
-                text.as_deref(),
-                contents.as_ref().map(|c| c.price.fen()),
-                &serde_json::to_string(&reasons).map_err(AppError::internal)?,
+                &repo::Opened {
+                    organization_id: b.organization_id.as_deref(),
+                    contents: text.as_deref(),
+                    credentials: b.credentials.as_deref(),
+                    price_fen: envelope.as_ref().map(|e| e.contents.price.fen()),
+                    reasons: &serde_json::to_string(&reasons).map_err(AppError::internal)?,
+                },
                 now,
             )?;
             match status {
@@ -166,7 +193,7 @@ pub fn close_round(
             now,
         )?;
         for (b, status, reasons) in &opened {
-            if let Some(org) = crate::orgs::repo::find(tx, &b.organization_id)? {
+            if let Some(org) = crate::orgs::repo::find(tx, b.organization())? {
                 let why = reasons
                     .iter()
                     .map(|r| format!("- {}: {}", r.rule, r.reason))

@@ -385,6 +385,63 @@ impl TestApp {
         result.map_err(|e| e.to_string())
     }
 
+    /// Every row of every table of the test database, one line each (`table: row as text`): a
+    /// logical copy, as someone holding a backup would read it.
+    pub fn dump(&self) -> Vec<String> {
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = Text)]
+            line: String,
+        }
+        macro_rules! lines {
+            ($c:expr, $sql:expr) => {
+                diesel::sql_query($sql)
+                    .load::<Line>($c)
+                    .unwrap()
+                    .into_iter()
+                    .map(|l| l.line)
+                    .collect::<Vec<String>>()
+            };
+        }
+        let mut out = Vec::new();
+        match self.pg {
+            Some(_) => {
+                let c = &mut PgConnection::establish(&self.db_url).unwrap();
+                let tables = lines!(
+                    c,
+                    "SELECT tablename::text AS line FROM pg_tables WHERE schemaname = 'public'"
+                );
+                for t in tables {
+                    for row in lines!(
+                        c,
+                        &format!("SELECT row_to_json(x)::text AS line FROM \"{t}\" x")
+                    ) {
+                        out.push(format!("{t}: {row}"));
+                    }
+                }
+            }
+            None => {
+                let path = self.sqlite_path().unwrap();
+                let c = &mut diesel::sqlite::SqliteConnection::establish(path.to_str().unwrap())
+                    .unwrap();
+                let tables = lines!(
+                    c,
+                    "SELECT name AS line FROM sqlite_master WHERE type = 'table'"
+                );
+                for t in tables {
+                    let cols = lines!(c, &format!("SELECT 'quote(\"' || name || '\")' AS line FROM pragma_table_info('{t}')"));
+                    let sql = format!("SELECT {} AS line FROM \"{t}\"", cols.join(" || ',' || "));
+                    for row in lines!(c, &sql) {
+                        out.push(format!("{t}: {row}"));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
     /// The admin URL and database name when on PostgreSQL.
     pub fn pg_names(&self) -> Option<(String, String)> {
         self.pg

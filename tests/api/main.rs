@@ -21,5 +21,6 @@ mod projects;
 mod readiness;
 mod regions;
 mod schema_parity;
+mod sealed;
 mod stored_json;
 mod users;

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::contents::{seal_context, unseal, BidContents};
+use super::contents::{bidder_key, is_bidders, seal, unseal, BidContents};
 use super::model::{Bid, BidAction, BidStatus};
 use super::repo;
 use crate::audit::{self, Event};
@@ -45,31 +45,38 @@ pub struct BidView {
     pub contents: Option<BidContents>,
 }
 
-/// A sealed audit event: the chain records that something happened to a sealed bid without
-/// telling anyone reading the log which project, organization or price (the seal opens with
-/// the server's key only).
+/// A sealed bid's audit event: kept sealed beside the chain until the round opens, when it
+/// enters the chain in the order received with its original time (`audit::append_sealed`).
 fn audit_sealed(
-    conn: &mut Tx<'_>,
+    tx: &mut Tx<'_>,
     sealer: &Sealer,
     actor: &AuthUser,
     action: &str,
     b: &Bid,
+    p: &Project,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let inner = json!({"action": action, "bid_id": b.id, "project_id": b.project_id, "round": b.round, "organization_id": b.organization_id, "receipt": b.receipt_sha256});
-    let sealed = sealer.seal(&format!("audit:{id}"), inner.to_string().as_bytes());
-    audit::append(
-        conn,
+    audit::append_sealed(
+        tx,
+        sealer,
+        audit::Round {
+            project_id: &p.id,
+            round: b.round,
+        },
         Event {
             actor_id: Some(&actor.id),
-            action: "bid.sealed_event",
-            entity: "sealed",
-            entity_id: &id,
-            district_id: None,
-            summary: json!({"sealed": sealed}),
+            action,
+            entity: "bid",
+            entity_id: &b.id,
+            district_id: Some(&p.district_id),
+            summary: json!({
+                "project_id": b.project_id,
+                "round": b.round,
+                "organization_id": actor.organization_id,
+                "status": b.status,
+                "receipt": b.receipt_sha256,
+            }),
         },
         now,
-    )?;
-    Ok(())
+    )
 }

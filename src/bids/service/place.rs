@@ -127,15 +127,19 @@ pub(super) fn contents_of(p: &Project, org_id: &str, offer: &Offer) -> BidConten
     }
 }
 
+/// The receipt mail, sealed in the outbox until it is sent (then emptied): it names the
+/// organization and the project.
 pub(super) fn mail_receipt(
     conn: &mut Tx<'_>,
+    sealer: &Sealer,
     org: &Organization,
     p: &Project,
     b: &Bid,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    notify::enqueue(
+    notify::enqueue_sealed(
         conn,
+        sealer,
         &format!("bid.receipt:{}:{}", b.id, b.receipt_sha256),
         &Mail {
             to: org.contact_email.clone(),
@@ -167,16 +171,18 @@ pub fn place(
     let creds = check_offer(&p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let id = uuid::Uuid::now_v7().to_string();
+    let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
     let bid = Bid {
-        sealed: Some(sealer.seal(&seal_context(&id), &contents.canonical())),
+        sealed: Some(seal(sealer, &id, &contents, &creds)),
+        bidder_key: bidder_key(sealer, &org.id, &p.id),
         id,
         project_id: p.id.clone(),
         round: p.round,
-        organization_id: org.id.clone(),
+        organization_id: None,
         status: BidStatus::Submitted,
         contents: None,
         price_fen: None,
-        credentials: serde_json::to_string(&creds).map_err(AppError::internal)?,
+        credentials: None,
         receipt_sha256: contents.receipt(),
         received_at: now,
         disqualified_reasons: "[]".into(),
@@ -188,8 +194,8 @@ pub fn place(
         "bid_exists",
         "your organization has a live bid in this round; replace or withdraw it",
     ))?;
-    audit_sealed(conn, sealer, actor, "bid.submitted", &bid, now)?;
-    mail_receipt(conn, &org, &p, &bid, now)?;
+    audit_sealed(conn, sealer, actor, "bid.submitted", &bid, &p, now)?;
+    mail_receipt(conn, sealer, &org, &p, &bid, now)?;
     Ok(BidView {
         bid,
         contents: Some(contents),
@@ -197,9 +203,19 @@ pub fn place(
 }
 
 /// The bid for its own organization's member: 404 for anyone else.
-pub(super) fn own_bid(conn: &mut DbConn, actor: &AuthUser, id: &str) -> Result<Bid, AppError> {
+pub(super) fn own_bid(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    actor: &AuthUser,
+    id: &str,
+) -> Result<Bid, AppError> {
     repo::find(conn, id)?
-        .filter(|b| actor.organization_id.as_deref() == Some(b.organization_id.as_str()))
+        .filter(|b| {
+            actor
+                .organization_id
+                .as_deref()
+                .is_some_and(|org| is_bidders(sealer, b, org))
+        })
         .ok_or_else(|| AppError::not_found("bid"))
 }
 
@@ -212,7 +228,7 @@ pub fn replace(
     offer: &Offer,
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
-    let b = own_bid(conn, actor, id)?;
+    let b = own_bid(conn, sealer, actor, id)?;
     let (org, p) = bidder_on_open_project(conn, actor, &b.project_id, now)?;
     b.status.step(BidAction::Replace)?;
     if b.round != p.round {
@@ -221,16 +237,14 @@ pub fn replace(
     let creds = check_offer(&p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let receipt = contents.receipt();
-    let sealed = sealer.seal(&seal_context(&b.id), &contents.canonical());
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
-    if !repo::reseal(
-        conn, &b.id, b.version, b.status, &sealed, &creds, &receipt, now,
-    )? {
+    let sealed = seal(sealer, &b.id, &contents, &creds);
+    if !repo::reseal(conn, &b.id, b.version, b.status, &sealed, &receipt, now)? {
         return Err(AppError::concurrent_update("bid"));
     }
     let bid = repo::find(conn, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
-    audit_sealed(conn, sealer, actor, "bid.replaced", &bid, now)?;
-    mail_receipt(conn, &org, &p, &bid, now)?;
+    audit_sealed(conn, sealer, actor, "bid.replaced", &bid, &p, now)?;
+    mail_receipt(conn, sealer, &org, &p, &bid, now)?;
     Ok(BidView {
         bid,
         contents: Some(contents),
@@ -245,7 +259,7 @@ pub fn withdraw(
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
     write_tx(conn, |tx| {
-        let b = own_bid(tx, actor, id)?;
+        let b = own_bid(tx, sealer, actor, id)?;
         let p = open_project(tx, &b.project_id, now)?;
         let to = b.status.step(BidAction::Withdraw)?;
         if b.round != p.round {
@@ -255,7 +269,7 @@ pub fn withdraw(
             return Err(AppError::concurrent_update("bid"));
         }
         let bid = repo::find(tx, &b.id)?.ok_or_else(|| AppError::not_found("bid"))?;
-        audit_sealed(tx, sealer, actor, "bid.withdrawn", &bid, now)?;
+        audit_sealed(tx, sealer, actor, "bid.withdrawn", &bid, &p, now)?;
         Ok(BidView {
             bid,
             contents: None,

@@ -5,8 +5,12 @@ use crate::evaluation::repo::PanelDraw;
 
 /// Whether `viewer` may read bid `b` of project `p`: its organization always; after its
 /// round closed, the bureau of the district (the panel comes with the evaluation).
-pub fn may_read(viewer: &AuthUser, p: &Project, b: &Bid) -> bool {
-    if viewer.organization_id.as_deref() == Some(b.organization_id.as_str()) {
+pub fn may_read(sealer: &Sealer, viewer: &AuthUser, p: &Project, b: &Bid) -> bool {
+    if viewer
+        .organization_id
+        .as_deref()
+        .is_some_and(|org| is_bidders(sealer, b, org))
+    {
         return true;
     }
     round_closed(p, b)
@@ -27,7 +31,7 @@ pub fn get(
     let panel = round_closed(&p, &b)
         && !b.is(BidStatus::Withdrawn)
         && crate::evaluation::service::is_accepted_member(conn, viewer, &p.id, b.round)?;
-    if !may_read(viewer, &p, &b) && !panel {
+    if !may_read(sealer, viewer, &p, &b) && !panel {
         return Err(AppError::not_found("bid"));
     }
     let contents = unseal(sealer, &b)?;
@@ -51,7 +55,8 @@ pub fn list(
                 .organization_id
                 .as_deref()
                 .ok_or_else(AppError::forbidden)?;
-            repo::list_project(conn, &p.id, Some(org), None, after, limit)?
+            let key = bidder_key(sealer, org, &p.id);
+            repo::list_project(conn, &p.id, Some((&key, org)), None, after, limit)?
         }
         Role::Bureau if viewer.district_id() == Some(p.district_id.as_str()) => {
             let closed_round = last_closed_round(&p).ok_or_else(not_closed)?;
@@ -110,7 +115,7 @@ pub fn opening(
         if b.is(BidStatus::Withdrawn) {
             continue;
         }
-        let name = crate::orgs::repo::find(conn, &b.organization_id)?
+        let name = crate::orgs::repo::find(conn, b.organization())?
             .map(|o| o.name)
             .unwrap_or_default();
         out.push(Opened {

@@ -20,7 +20,7 @@ pub fn draw_panel(
     let receipts: Vec<String> = opened.iter().map(|b| b.receipt_sha256.clone()).collect();
     let mut usccs = Vec::new();
     for b in opened {
-        if let Some(o) = crate::orgs::repo::find(conn, &b.organization_id)? {
+        if let Some(o) = crate::orgs::repo::find(conn, b.organization())? {
             usccs.push(o.uscc);
         }
     }

@@ -167,7 +167,7 @@ pub fn evaluation(
             .iter()
             .map(|b| scoring::Offer {
                 bid_id: b.id.clone(),
-                organization_id: b.organization_id.clone(),
+                organization_id: b.organization().to_owned(),
                 price: crate::domain::Money::from_fen(b.price_fen.unwrap_or(0)).to_decimal(),
             })
             .collect();
