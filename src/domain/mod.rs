@@ -1,6 +1,7 @@
 //! Pure domain types: no actix, no diesel. A value that exists is valid.
 
 pub mod calendar;
+pub mod capitals;
 pub mod draw;
 pub mod eligibility;
 pub mod money;

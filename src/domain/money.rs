@@ -86,6 +86,26 @@ impl Money {
         }
         Some(parts)
     }
+
+    /// Splits this amount in proportion to `weights` (an amended contract's unreleased
+    /// tranches, by their old amounts): each part rounded down to the fen, the last the
+    /// remainder, so the parts always sum to the whole. `None` without a positive weight or
+    /// with a negative one.
+    pub fn apportion(self, weights: &[i64]) -> Option<Vec<Money>> {
+        let total: i128 = weights.iter().map(|w| *w as i128).sum();
+        if weights.is_empty() || total <= 0 || weights.iter().any(|w| *w < 0) {
+            return None;
+        }
+        let mut parts: Vec<Money> = weights
+            .iter()
+            .map(|w| Money((self.0 as i128 * *w as i128 / total) as i64))
+            .collect();
+        let allotted: i64 = parts[..parts.len() - 1].iter().map(|m| m.0).sum();
+        if let Some(last) = parts.last_mut() {
+            last.0 = self.0 - allotted;
+        }
+        Some(parts)
+    }
 }
 
 impl fmt::Display for Money {
@@ -171,6 +191,19 @@ mod tests {
         assert!(Money::from_fen(100).split(&[50, 40]).is_none());
     }
 
+    #[test]
+    fn apportion_follows_the_weights_and_gives_the_remainder_to_the_last() {
+        let parts = Money::from_fen(110_000)
+            .apportion(&[30_000, 30_000, 40_000])
+            .unwrap();
+        assert_eq!(parts, vec![Money(33_000), Money(33_000), Money(44_000)]);
+        let parts = Money::from_fen(100).apportion(&[1, 1, 1]).unwrap();
+        assert_eq!(parts, vec![Money(33), Money(33), Money(34)]);
+        assert!(Money::from_fen(100).apportion(&[]).is_none());
+        assert!(Money::from_fen(100).apportion(&[0, 0]).is_none());
+        assert!(Money::from_fen(100).apportion(&[5, -1]).is_none());
+    }
+
     proptest! {
         #[test]
         fn display_and_parse_round_trip(fen in 0i64..=MAX_FEN) {
@@ -183,6 +216,15 @@ mod tests {
         fn split_always_sums_to_the_whole(fen in 0i64..=MAX_FEN, a in 0u32..=100, b in 0u32..=100) {
             prop_assume!(a + b <= 100);
             let parts = Money::from_fen(fen).split(&[a, b, 100 - a - b]).unwrap();
+            prop_assert_eq!(parts.iter().map(|m| m.fen()).sum::<i64>(), fen);
+            prop_assert!(parts.iter().all(|m| m.fen() >= 0));
+        }
+
+        #[test]
+        fn apportion_always_sums_to_the_whole(fen in 0i64..=MAX_FEN, w in proptest::collection::vec(0i64..=MAX_FEN, 1..10)) {
+            prop_assume!(w.iter().any(|x| *x > 0));
+            let parts = Money::from_fen(fen).apportion(&w).unwrap();
+            prop_assert_eq!(parts.len(), w.len());
             prop_assert_eq!(parts.iter().map(|m| m.fen()).sum::<i64>(), fen);
             prop_assert!(parts.iter().all(|m| m.fen() >= 0));
         }
