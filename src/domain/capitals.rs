@@ -69,7 +69,7 @@ fn integer(n: u64, out: &mut String) {
             out.push_str(IN_GROUP[pos % 4]);
             group_has_digit = true;
         }
-        if pos % 4 == 0 {
+        if pos.is_multiple_of(4) {
             if group_has_digit {
                 out.push_str(GROUPS[(pos / 4).min(GROUPS.len() - 1)]);
             }
