@@ -1,10 +1,11 @@
 //! Diesel for the audit chain: the head row (locked on PostgreSQL so appends serialise), the
-//! insert-only events table, listing and a streaming read for verification.
+//! insert-only events table, listing and a streaming read for verification; and the sealed
+//! events waiting for their round's opening.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{audit_events, audit_head};
+use crate::db::schema::{audit_events, audit_head, sealed_events};
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -113,4 +114,45 @@ pub fn list(
         .limit(limit)
         .select(AuditRow::as_select())
         .load(conn)
+}
+
+/// A sealed bid's event, waiting for its round's opening (`audit::sealed`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sealed_events)]
+pub struct SealedEvent {
+    pub id: String,
+    pub project_id: String,
+    pub round: i32,
+    pub at: NaiveDateTime,
+    pub sealed: String,
+}
+
+impl crate::db::BatchRow for SealedEvent {
+    fn insert_all(conn: &mut DbConn, rows: &[SealedEvent]) -> QueryResult<()> {
+        crate::insert_rows!(conn, sealed_events::table, rows)
+    }
+}
+
+/// A round's sealed events in the order received (time, then the time-ordered id).
+pub fn sealed_of_round(
+    conn: &mut DbConn,
+    project_id: &str,
+    round: i32,
+) -> QueryResult<Vec<SealedEvent>> {
+    sealed_events::table
+        .filter(sealed_events::project_id.eq(project_id))
+        .filter(sealed_events::round.eq(round))
+        .order((sealed_events::at.asc(), sealed_events::id.asc()))
+        .select(SealedEvent::as_select())
+        .load(conn)
+}
+
+/// Drops a round's sealed events once they are in the chain.
+pub fn drop_sealed_of_round(conn: &mut DbConn, project_id: &str, round: i32) -> QueryResult<usize> {
+    diesel::delete(
+        sealed_events::table
+            .filter(sealed_events::project_id.eq(project_id))
+            .filter(sealed_events::round.eq(round)),
+    )
+    .execute(conn)
 }

@@ -4,13 +4,12 @@
 //! count tells anyone that it exists; the receipts the bidders hold prove none was dropped.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::repo::{self, SealedEvent};
 use super::service::{append, Event};
 use crate::crypto::Sealer;
-use crate::db::schema::sealed_events;
-use crate::db::{DbConn, Tx};
+use crate::db::Tx;
 use crate::error::AppError;
 
 /// The round a sealed event belongs to: it opens with it.
@@ -18,16 +17,6 @@ use crate::error::AppError;
 pub struct Round<'a> {
     pub project_id: &'a str,
     pub round: i32,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sealed_events)]
-pub struct SealedEvent {
-    pub id: String,
-    pub project_id: String,
-    pub round: i32,
-    pub at: NaiveDateTime,
-    pub sealed: String,
 }
 
 /// The event under the seal.
@@ -43,12 +32,6 @@ struct Inner {
 
 fn context(id: &str) -> String {
     format!("sealed-event:{id}")
-}
-
-impl crate::db::BatchRow for SealedEvent {
-    fn insert_all(conn: &mut DbConn, rows: &[SealedEvent]) -> QueryResult<()> {
-        crate::insert_rows!(conn, sealed_events::table, rows)
-    }
 }
 
 /// Records `event` of round `round` sealed, in the caller's transaction (with the batch's other
@@ -88,12 +71,7 @@ pub fn append_sealed(
 /// transaction; the sealed copies are then dropped. An event that does not open is a 500: the
 /// opening must not go ahead with a hole in the record.
 pub fn open_sealed(tx: &mut Tx<'_>, sealer: &Sealer, round: Round<'_>) -> Result<(), AppError> {
-    let rows: Vec<SealedEvent> = sealed_events::table
-        .filter(sealed_events::project_id.eq(round.project_id))
-        .filter(sealed_events::round.eq(round.round))
-        .order((sealed_events::at.asc(), sealed_events::id.asc()))
-        .select(SealedEvent::as_select())
-        .load(&mut **tx)?;
+    let rows = repo::sealed_of_round(tx, round.project_id, round.round)?;
     for row in &rows {
         let plain = sealer
             .open(&context(&row.id), &row.sealed)
@@ -113,11 +91,6 @@ pub fn open_sealed(tx: &mut Tx<'_>, sealer: &Sealer, round: Round<'_>) -> Result
             row.at,
         )?;
     }
-    diesel::delete(
-        sealed_events::table
-            .filter(sealed_events::project_id.eq(round.project_id))
-            .filter(sealed_events::round.eq(round.round)),
-    )
-    .execute(&mut **tx)?;
+    repo::drop_sealed_of_round(tx, round.project_id, round.round)?;
     Ok(())
 }
