@@ -1,5 +1,6 @@
 # Shared by scripts/fault-*: builds the server and names the work folder under target/.
-# FAULT_BUILD=release (default) or debug; CARGO_TARGET_DIR is respected.
+# FAULT_BUILD=release (default) or debug; CARGO_TARGET_DIR is respected; FAULT_BIN=path runs that
+# binary instead of building one (an older build, to show a defect before its fix).
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FAULT_BUILD=${FAULT_BUILD:-release}
 
@@ -8,11 +9,17 @@ fault_die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 2; }
 # fault_build: builds the binary and sets BIN and TARGET_DIR.
 fault_build() {
   command -v python3 >/dev/null || fault_die "python3 is required"
+  TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  if [ -n "${FAULT_BIN:-}" ]; then
+    BIN=$(realpath "$FAULT_BIN")
+    [ -x "$BIN" ] || fault_die "no binary at $FAULT_BIN"
+    FAULT_BUILD="given ($BIN)"
+    return
+  fi
   local flag=()
   [ "$FAULT_BUILD" = debug ] || flag=(--release)
   (cd "$REPO" && cargo build "${flag[@]}" --quiet --bin gongyi) || fault_die "cargo build failed"
-  TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   BIN="$TARGET_DIR/$FAULT_BUILD/gongyi"
   [ -x "$BIN" ] || fault_die "no binary at $BIN"
 }
