@@ -317,7 +317,8 @@ def phase_bids(server, env, args, rng, admin):
     b.close()
     f = {"pairs": len(pairs), "requests": sum(len(v) for v in answers.values()), "kills": args.kills,
          "rounds": rounds, "acknowledged": 0, "lost": 0, "doubled": 0, "replay_mismatch": 0,
-         "never_acknowledged": 0, "5xx": 0, "other_answers": {}, "close_processed": job.get("processed")}
+         "never_acknowledged": 0, "receipt_mismatch": 0, "5xx": 0, "other_answers": {},
+         "close_processed": job.get("processed")}
     for pr in pairs:
         have = stored.get((orgs[pr[0]]["id"], projects[pr[1]]), [])
         f["doubled"] += max(0, len(have) - 1)
@@ -326,6 +327,9 @@ def phase_bids(server, env, args, rng, admin):
             if r["status"] == 201:
                 j = jbody(r)
                 receipts.add((j["id"], j["receipt"]["sha256"]))
+                # The receipt is the client's own RFC 8785 hash of what it sent.
+                want = bdr.expected_receipt(bids[pr]["body"], projects[pr[1]], orgs[pr[0]]["id"])
+                f["receipt_mismatch"] += j["receipt"]["sha256"] != want
             elif r["status"] >= 500:
                 f["5xx"] += 1
             elif r["status"] != 0:
@@ -338,6 +342,7 @@ def phase_bids(server, env, args, rng, admin):
         f["replay_mismatch"] += max(0, len(receipts) - 1)
         f["lost"] += sum(1 for rc in receipts if rc not in have)
     f["ok"] = (f["lost"] == 0 and f["doubled"] == 0 and f["replay_mismatch"] == 0 and f["never_acknowledged"] == 0
+               and f["receipt_mismatch"] == 0
                and f["5xx"] == 0 and not f["other_answers"] and f["acknowledged"] == len(pairs))
     return f
 
@@ -383,7 +388,7 @@ def phase_publish(server, env, args, rng, admin):
     f["fund_reserved"] = after["reserved"]
     f["fund_reserved_expected"] = f"{want // 100}.{want % 100:02d}"
     f["fund_consistent"] = fen(after["reserved"]) == want and fen(after["available"]) == (
-        fen(after["total"]) - fen(after["reserved"]) - fen(after["committed"]) - fen(after["released"]))
+        fen(after["total"]) - fen(after["reserved"]) - fen(after["committed"]))
     f["ok"] = (f["lost"] == 0 and f["doubled"] == 0 and f["5xx"] == 0 and n_open == len(drafts)
                and f["fund_consistent"])
     return f
