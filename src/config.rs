@@ -88,6 +88,13 @@ pub struct MailSettings {
     pub max_attempts: i32,
     pub retry_base_secs: i64,
     pub batch: i64,
+    /// How long a sender's claim on one outbox row protects it (longer than one send may take).
+    #[serde(default = "default_claim_secs")]
+    pub claim_secs: i64,
+}
+
+fn default_claim_secs() -> i64 {
+    120
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +134,7 @@ from = "gongyi <no-reply@gongyi.local>"
 max_attempts = 8
 retry_base_secs = 30
 batch = 50
+claim_secs = 120
 [jobs]
 scheduler = true
 send_mail_cron = "*/15 * * * * *"

@@ -34,6 +34,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 
@@ -115,19 +116,27 @@ impl From<diesel::result::Error> for Flat {
 
 pub(super) struct Group {
     lanes: Vec<Mutex<State>>,
+    /// How long a caller may wait for its batch's connection in all (`database.connect_timeout_ms`):
+    /// the answer is 503 then, as for any other request.
+    wait: Duration,
 }
+
+/// The least time a batch is given to get its connection, however long its work has queued.
+const MIN_CONNECT: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
-    queue: Vec<Box<dyn Work>>,
+    /// Each piece of work with the time it was queued.
+    queue: Vec<(Instant, Box<dyn Work>)>,
     /// Whether a leader is running batches; it stops when it finds the queue empty.
     leading: bool,
 }
 
 impl Group {
-    pub(super) fn new(lanes: usize) -> Group {
+    pub(super) fn new(lanes: usize, wait: Duration) -> Group {
         Group {
             lanes: (0..lanes.max(1)).map(|_| Mutex::default()).collect(),
+            wait,
         }
     }
 
@@ -160,7 +169,7 @@ impl Group {
             reply,
         });
         let mut state = self.lock(lane);
-        state.queue.push(work);
+        state.queue.push((Instant::now(), work));
         let start = !state.leading;
         state.leading = true;
         (start, rx)
@@ -169,27 +178,37 @@ impl Group {
     /// Runs the lane's batches until its queue is empty.
     fn lead(&self, lane: usize, pool: &Pool) {
         loop {
-            let batch: Vec<Box<dyn Work>> = {
+            let (oldest, batch): (Option<Instant>, Vec<Box<dyn Work>>) = {
                 let mut state = self.lock(lane);
                 if state.queue.is_empty() {
                     state.leading = false;
                     return;
                 }
                 let n = state.queue.len().min(MAX_BATCH);
-                state.queue.drain(..n).collect()
+                let oldest = state.queue[..n].iter().map(|(at, _)| *at).min();
+                (oldest, state.queue.drain(..n).map(|(_, w)| w).collect())
             };
-            run_batch(pool, batch);
+            // The batch gets what is left of its oldest caller's wait, so that nobody waits for
+            // a connection much longer than `wait` in all, even behind batches that found none.
+            let left = oldest.map_or(self.wait, |at| self.wait.saturating_sub(at.elapsed()));
+            if !run_batch(pool, batch, left.max(MIN_CONNECT)) {
+                // No connection (the database is away): what queued meanwhile would only wait
+                // for the same answer. Dropping the work unrun answers each caller 503.
+                let rest = std::mem::take(&mut self.lock(lane).queue);
+                drop(rest);
+            }
         }
     }
 }
 
-fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
-    let mut conn = match pool.get() {
+/// Runs one batch; false when it got no connection (its work dropped unrun: 503 to each caller).
+fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>, connect: Duration) -> bool {
+    let mut conn = match pool.get_timeout(connect) {
         Ok(conn) => conn,
         Err(e) => {
             // Dropping the work unrun answers each caller 503 (see `write_grouped`).
             tracing::error!(error = %e, "no write connection for a grouped batch");
-            return;
+            return false;
         }
     };
     let mut tx = Tx::new(&mut conn);
@@ -210,6 +229,7 @@ fn run_batch(pool: &Pool, mut batch: Vec<Box<dyn Work>>) {
     for work in batch {
         work.finish(failed.as_deref());
     }
+    true
 }
 
 /// Every piece of work straight in one transaction; `Redo` at the first failure.

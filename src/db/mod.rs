@@ -247,7 +247,7 @@ impl Db {
             write_gate,
             wait: opts.connect_timeout,
             manager,
-            group: Arc::new(group::Group::new(lanes as usize)),
+            group: Arc::new(group::Group::new(lanes as usize, opts.connect_timeout)),
         })
     }
 
@@ -290,6 +290,10 @@ impl Db {
     }
 }
 
+/// The least time a caller is given to get a connection once its turn came (a connection may
+/// have to be opened, which takes a while on a loaded machine; 250 ms gave 503s under load).
+const MIN_CONNECT: Duration = Duration::from_secs(1);
+
 /// Runs `f` on a connection of `pool` once it is this caller's turn at `gate` (arrival order;
 /// 503 after `wait`). The turn moves into the blocking closure, so it lasts as long as the
 /// connection is in use even if the request is dropped meanwhile.
@@ -303,6 +307,7 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
+    let since = std::time::Instant::now();
     let turn = match tokio::time::timeout(wait, gate.clone().acquire_owned()).await {
         Ok(Ok(turn)) => turn,
         Ok(Err(_)) => return Err(AppError::db_unavailable("the database gate is closed")),
@@ -315,7 +320,10 @@ where
     let pool = pool.clone();
     run_blocking(move || {
         let _turn = turn;
-        let mut conn = pool.get().map_err(AppError::db_unavailable)?;
+        // What is left of `wait` after the turn came: 503 after `wait` in all, not twice that
+        // (a turn taken late, then the pool's own timeout while the database is away).
+        let left = wait.saturating_sub(since.elapsed()).max(MIN_CONNECT);
+        let mut conn = pool.get_timeout(left).map_err(AppError::db_unavailable)?;
         f(&mut conn)
     })
     .await

@@ -78,11 +78,22 @@ pub async fn start(state: State) -> anyhow::Result<JobScheduler> {
     Ok(sched)
 }
 
-/// The cron job that runs `name` with the clock's time and logs what it did.
+/// The cron job that runs `name` with the clock's time and logs what it did. A fire that finds
+/// the previous run of the same job still going is skipped: runs would pile up behind a slow
+/// SMTP server (a run then takes a connect timeout per mail), each walking the same rows.
 fn trigger(state: State, name: &'static str, cron: &str) -> anyhow::Result<Job> {
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     Job::new_async(cron, move |_id, _sched| {
         let st = state.clone();
+        let running = running.clone();
         Box::pin(async move {
+            let Some(_run) = Running::begin(&running) else {
+                tracing::debug!(
+                    job = name,
+                    "the previous run is still going; this fire is skipped"
+                );
+                return;
+            };
             let now = st.clock.now();
             match run(&st, name, now).await {
                 Ok(r) if r.processed > 0 || r.failed > 0 => tracing::info!(
@@ -99,12 +110,43 @@ fn trigger(state: State, name: &'static str, cron: &str) -> anyhow::Result<Job> 
     .map_err(|e| anyhow::anyhow!("job {name}: bad cron {cron:?}: {e}"))
 }
 
+/// A job's run in this process; the flag is cleared when it ends, even by a panic.
+struct Running(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Running {
+    fn begin(flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> Option<Running> {
+        use std::sync::atomic::Ordering;
+        (!flag.swap(true, Ordering::AcqRel)).then(|| Running(flag.clone()))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
     use crate::config::Settings;
+
+    #[test]
+    fn a_fire_while_the_job_still_runs_is_skipped_and_the_next_one_runs() {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let first = Running::begin(&flag).expect("nothing runs yet");
+        assert!(
+            Running::begin(&flag).is_none(),
+            "the first run is still going"
+        );
+        drop(first);
+        assert!(
+            Running::begin(&flag).is_some(),
+            "it ended: the next fire runs"
+        );
+    }
 
     #[tokio::test]
     async fn every_job_has_a_schedule_that_parses() {

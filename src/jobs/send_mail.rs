@@ -1,9 +1,11 @@
-//! `send_mail`: delivers due outbox rows. Each row is claimed with a conditional update before
-//! sending, so two runners never send the same row at once; a failure schedules a retry with
-//! exponential back-off, and after `mail.max_attempts` the row is `dead` (kept, never lost).
-//! Sealed mails (a bid's receipt) are delivered the same way but counted in no report, and
-//! when the job runs by name (the admin trigger, the scheduler) after the report is answered,
-//! so neither its figures nor its duration tell that a bid exists.
+//! `send_mail`: delivers due outbox rows. Each row is claimed with a conditional update just
+//! before it is sent, never a batch ahead, so two runners (two replicas, or a fire of the scheduler
+//! overlapping a slow run) never send the same row: a claim taken ahead would lapse while the
+//! row waited behind slow sends, and the second runner would send it too. A failure schedules a
+//! retry with exponential back-off, and after `mail.max_attempts` the row is `dead` (kept, never
+//! lost). Sealed mails (a bid's receipt) are delivered the same way but counted in no report,
+//! and when the job runs by name (the admin trigger, the scheduler) after the report is
+//! answered, so neither its figures nor its duration tell that a bid exists.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -13,9 +15,6 @@ use crate::notify::model::OutboxAction;
 use crate::notify::repo;
 use crate::state::State;
 use crate::status::Lifecycle;
-
-/// How long a claim protects a row being sent.
-const CLAIM_SECS: i64 = 120;
 
 /// Delivers the due mails, public then sealed; the report counts the public ones only.
 pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
@@ -43,24 +42,32 @@ pub async fn send_sealed(state: &State, now: DateTime<Utc>) -> Result<(), AppErr
 /// Claims and sends the due mails that are `sealed` or not: (sent, failed).
 async fn deliver(state: &State, now: DateTime<Utc>, sealed: bool) -> Result<(u64, u64), AppError> {
     let naive = now.naive_utc();
+    let started = std::time::Instant::now();
     let batch = state.settings.mail.batch;
-    let until = naive + Duration::seconds(CLAIM_SECS);
-    let claimed = state
+    let lease = Duration::seconds(state.settings.mail.claim_secs.max(1));
+    let due = state
         .db
-        .write(move |conn| {
-            let mut claimed = Vec::new();
-            for row in repo::due(conn, naive, sealed, batch)? {
-                if repo::claim(conn, &row.id, naive, until)? {
-                    claimed.push(row);
-                }
-            }
-            Ok(claimed)
-        })
+        .read(move |conn| Ok(repo::due(conn, naive, sealed, batch)?))
         .await?;
     let (mut sent, mut failed) = (0, 0);
     let max = state.settings.mail.max_attempts;
     let base = state.settings.mail.retry_base_secs;
-    for row in claimed {
+    for due_row in due {
+        // The claim is taken at the time of the send: the job's `now` moved on by how long
+        // this run has been sending.
+        let at = naive + Duration::from_std(started.elapsed()).unwrap_or_default();
+        let id = due_row.id.clone();
+        let claimed = state
+            .db
+            .write(move |conn| {
+                Ok(match repo::claim(conn, &id, at, at + lease)? {
+                    true => repo::find(conn, &id)?,
+                    false => None,
+                })
+            })
+            .await?;
+        // Another runner has it, or has sent it since the list was read.
+        let Some(row) = claimed else { continue };
         let outcome = match row.opened(&state.sealer) {
             Ok(open) => state.mailer.send(&open).await,
             Err(e) => Err(format!("the sealed mail does not open: {e}")),

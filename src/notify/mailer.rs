@@ -10,6 +10,11 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 
 use super::repo::OutboxRow;
 
+/// The longest one delivery may take in all. lettre's timeout bounds each read, but a server
+/// that accepts the connection and never greets held a send (and its job run) until it hung up;
+/// bounded, a send always ends well inside the claim on its row (`mail.claim_secs`, 120).
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
@@ -77,11 +82,15 @@ impl Mailer {
             .body(row.body.clone())
             .map_err(|e| format!("cannot build message: {e}"))?;
         match self {
-            Mailer::Smtp { transport, .. } => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| crate::error::chain_of(&e)),
+            Mailer::Smtp { transport, .. } => {
+                match tokio::time::timeout(SEND_TIMEOUT, transport.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| crate::error::chain_of(&e)),
+                    Err(_) => Err(format!(
+                        "no answer from the SMTP server within {} s",
+                        SEND_TIMEOUT.as_secs()
+                    )),
+                }
+            }
             Mailer::Files { transport, .. } => transport
                 .send(message)
                 .await

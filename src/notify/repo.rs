@@ -148,7 +148,8 @@ pub fn due(
         .load(conn)
 }
 
-/// Claims a row for one sender until `until`; false when another sender has it.
+/// Claims a due row for one sender until `until`; false when another sender has it, or it is
+/// no longer pending and due.
 pub fn claim(
     conn: &mut DbConn,
     id: &str,
@@ -159,6 +160,7 @@ pub fn claim(
         outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::status.eq(OutboxStatus::Pending))
+            .filter(outbox::next_attempt_at.le(now))
             .filter(
                 outbox::locked_until
                     .is_null()

@@ -14,6 +14,7 @@ mod evaluation;
 mod forged_tokens;
 mod idempotency;
 mod mail;
+mod mail_claims;
 mod needs;
 mod openapi;
 mod orgs;
