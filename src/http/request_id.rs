@@ -1,5 +1,5 @@
 //! A request id for every request: generated (or taken from a sane `X-Request-Id`), set on the
-//! response, carried by the tracing span of every log line, and put in 5xx problem bodies.
+//! response, carried by the tracing span of every log line, and put in every problem body.
 
 use std::time::Instant;
 
@@ -45,27 +45,33 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let result = REQUEST_ID
-        .scope(id.clone(), next.call(req).instrument(span.clone()))
+    let http_req = req.request().clone();
+    // An error a middleware returns (the access check's 401 and 403) is rendered here, inside
+    // the scope, so its problem body and its header carry the id like every other answer.
+    let mut resp = REQUEST_ID
+        .scope(
+            id.clone(),
+            async move {
+                match next.call(req).await {
+                    Ok(resp) => resp.map_into_left_body(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "request failed");
+                        ServiceResponse::from_err(e, http_req).map_into_right_body()
+                    }
+                }
+            }
+            .instrument(span.clone()),
+        )
         .await;
     let _enter = span.enter();
-    match result {
-        Ok(mut resp) => {
-            let status = resp.status().as_u16();
-            tracing::info!(
-                status,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "served"
-            );
-            if let Ok(value) = HeaderValue::from_str(&id) {
-                resp.headers_mut()
-                    .insert(HeaderName::from_static(HEADER), value);
-            }
-            Ok(resp)
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "request failed");
-            Err(e)
-        }
+    tracing::info!(
+        status = resp.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "served"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut()
+            .insert(HeaderName::from_static(HEADER), value);
     }
+    Ok(resp)
 }
