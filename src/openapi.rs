@@ -4,12 +4,14 @@
 //! extractors, the access check and the database can give), so no route can forget them.
 //! The API tests check the document against the running server.
 
+use std::collections::BTreeMap;
+
 use actix_web::HttpResponse;
 use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -133,6 +135,9 @@ struct Contract;
 
 impl Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            open_flattened(&mut components.schemas);
+        }
         let table = crate::app::route_table();
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
@@ -151,6 +156,56 @@ impl Modify for Contract {
                 describe(op, method, access);
             }
         }
+    }
+}
+
+/// A request type that refuses unknown fields (`additionalProperties: false`) flattened into a
+/// response (a project is its spec and more) would refuse the response's own fields: inside an
+/// `allOf` it is inlined without that bound.
+fn open_flattened(schemas: &mut BTreeMap<String, RefOr<Schema>>) {
+    let closed: BTreeMap<String, Schema> = schemas
+        .iter()
+        .filter_map(|(name, s)| match s {
+            RefOr::T(Schema::Object(o))
+                if matches!(
+                    o.additional_properties.as_deref(),
+                    Some(AdditionalProperties::FreeForm(false))
+                ) =>
+            {
+                let mut open = o.clone();
+                open.additional_properties = None;
+                Some((format!("#/components/schemas/{name}"), Schema::Object(open)))
+            }
+            _ => None,
+        })
+        .collect();
+    for schema in schemas.values_mut() {
+        open_all_of(schema, &closed);
+    }
+}
+
+fn open_all_of(schema: &mut RefOr<Schema>, closed: &BTreeMap<String, Schema>) {
+    match schema {
+        RefOr::T(Schema::AllOf(all)) => {
+            for item in all.items.iter_mut() {
+                if let RefOr::Ref(r) = item {
+                    if let Some(open) = closed.get(&r.ref_location) {
+                        *item = RefOr::T(open.clone());
+                    }
+                }
+            }
+        }
+        RefOr::T(Schema::Object(o)) => {
+            for p in o.properties.values_mut() {
+                open_all_of(p, closed);
+            }
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                open_all_of(items, closed);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -243,6 +298,14 @@ fn finish(status: &str, response: &mut Response) {
         )),
     );
     let code: u16 = status.parse().unwrap_or(0);
+    if response.description.is_empty() {
+        // Required by OpenAPI; the handler's annotation gave only a body.
+        response.description = actix_web::http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|c| c.canonical_reason())
+            .unwrap_or("answer")
+            .to_owned();
+    }
     if code < 400 {
         return;
     }
@@ -288,7 +351,8 @@ pub fn register(r: &mut Router) {
     r.get("/api/v1/openapi.json", Access::Public, openapi_json);
 }
 
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "this document")))]
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, body = Object, description = "this document")))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")

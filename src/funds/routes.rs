@@ -31,6 +31,7 @@ pub struct FundResponse {
     pub name: String,
     pub district_id: String,
     pub fiscal_year: i32,
+    #[schema(value_type = crate::domain::spec::FundSource)]
     pub source: String,
     pub total: Money,
     pub reserved: Money,
@@ -69,6 +70,7 @@ pub struct CreateFundRequest {
     pub total: Money,
 }
 
+/// Create a fund.
 #[utoipa::path(post, path = "/api/v1/funds", tag = "funds", request_body = CreateFundRequest, security(("bearer" = [])),
     responses((status = 201, body = FundResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_fund(
@@ -102,12 +104,17 @@ pub async fn create_fund(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFundsQuery {
     pub district_id: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List funds.
 #[utoipa::path(get, path = "/api/v1/funds", tag = "funds", params(ListFundsQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<FundResponse>)))]
 pub async fn list_funds(
@@ -130,6 +137,7 @@ pub async fn list_funds(
     )))
 }
 
+/// Read a fund.
 #[utoipa::path(get, path = "/api/v1/funds/{id}", tag = "funds", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = FundResponse), (status = 404, body = Problem)))]
 pub async fn get_fund(
@@ -169,11 +177,16 @@ impl From<LedgerEntry> for LedgerEntryResponse {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List a fund's ledger entries.
 #[utoipa::path(get, path = "/api/v1/funds/{id}/ledger", tag = "funds", params(("id" = String, Path), PageQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<LedgerEntryResponse>), (status = 404, body = Problem)))]
 pub async fn fund_ledger(

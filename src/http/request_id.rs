@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
@@ -45,33 +46,44 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    let http_req = req.request().clone();
     // An error a middleware returns (the access check's 401 and 403) is rendered here, inside
-    // the scope, so its problem body and its header carry the id like every other answer.
-    let mut resp = REQUEST_ID
+    // the scope, so its problem body carries the id like every other answer.
+    let result = REQUEST_ID
         .scope(
             id.clone(),
             async move {
-                match next.call(req).await {
-                    Ok(resp) => resp.map_into_left_body(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "request failed");
-                        ServiceResponse::from_err(e, http_req).map_into_right_body()
-                    }
-                }
+                next.call(req).await.map_err(|e| {
+                    let rendered = e.error_response();
+                    actix_web::Error::from(InternalError::from_response(e.to_string(), rendered))
+                })
             }
             .instrument(span.clone()),
         )
         .await;
     let _enter = span.enter();
-    tracing::info!(
-        status = resp.status().as_u16(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "served"
-    );
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        resp.headers_mut()
-            .insert(HeaderName::from_static(HEADER), value);
+    match result {
+        Ok(mut resp) => {
+            let status = resp.status().as_u16();
+            tracing::info!(
+                status,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "served"
+            );
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                resp.headers_mut()
+                    .insert(HeaderName::from_static(HEADER), value);
+            }
+            Ok(resp)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "request failed");
+            let mut rendered = e.error_response();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                rendered
+                    .headers_mut()
+                    .insert(HeaderName::from_static(HEADER), value);
+            }
+            Err(InternalError::from_response(e.to_string(), rendered).into())
+        }
     }
-    Ok(resp)
 }
