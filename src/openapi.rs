@@ -256,7 +256,7 @@ fn describe(op: &mut Operation, method: &str, access: Access) {
         (body, 413, "`payload_too_large`"),
         (body, 415, "`unsupported_media_type`: a body that is sent must be JSON"),
         (
-            body || in_query,
+            body || in_query || in_path,
             422,
             "`validation_failed`, naming each field in `errors`",
         ),

@@ -35,7 +35,7 @@ fn year_param(raw: &str) -> Result<i32, AppError> {
 }
 
 /// Read a year's holidays and make-up days.
-#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
+#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 2000, maximum = 2100)),
     responses((status = 200, body = YearArrangement), (status = 404, body = Problem, description = "no list: weekends only")))]
 pub async fn get_year(state: State, year: web::Path<String>) -> Result<HttpResponse, AppError> {
     let y = year_param(&year)?;
@@ -52,7 +52,7 @@ pub struct PutYearRequest {
 }
 
 /// Set a year's holidays and make-up days.
-#[utoipa::path(put, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
+#[utoipa::path(put, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 2000, maximum = 2100)),
     request_body = PutYearRequest, security(("bearer" = [])),
     responses((status = 200, body = YearArrangement), (status = 422, body = Problem)))]
 pub async fn put_year(

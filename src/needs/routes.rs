@@ -181,7 +181,7 @@ pub struct ListNeedsQuery {
 
 /// List needs (the guide list).
 #[utoipa::path(get, path = "/api/v1/needs", tag = "needs", params(ListNeedsQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<NeedResponse>)))]
+    responses((status = 200, body = Page<NeedResponse>), (status = 404, body = Problem, description = "`region_id` names no region")))]
 pub async fn list_needs(
     state: State,
     actor: AuthUser,
