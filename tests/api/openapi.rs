@@ -128,10 +128,9 @@ async fn the_document_is_complete_enough_to_generate_a_client_from() {
             .find(|r| r.method.as_str() == method && r.path == path)
             .unwrap_or_else(|| panic!("{at} is not a registered route"));
         let mut needed = vec!["401", "503"];
-        if route.access != gongyi::auth::Access::Public {
-            if op["security"] != json!([{"bearer": []}]) {
-                wrong.push(format!("{at}: signed-in route without bearer security"));
-            }
+        if route.access != gongyi::auth::Access::Public && op["security"] != json!([{"bearer": []}])
+        {
+            wrong.push(format!("{at}: signed-in route without bearer security"));
         }
         if matches!(route.access, gongyi::auth::Access::Roles(_)) {
             needed.push("403");
