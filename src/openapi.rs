@@ -342,6 +342,63 @@ fn required_header(kind: Type, description: &str) -> Header {
         .build()
 }
 
+/// Text as `validate::text` takes it: at most `max` characters, at least one that is not a
+/// space, no control characters but newline and tab.
+fn text(max: usize) -> Schema {
+    const NO_CONTROL: &str = r"[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*";
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(format!(r"^{NO_CONTROL}\S{NO_CONTROL}$")))
+        .into()
+}
+
+/// For `#[schema(schema_with = …)]`: a name of 1–100 characters.
+pub fn text_100() -> Schema {
+    text(100)
+}
+
+/// For `#[schema(schema_with = …)]`: a title of 1–200 characters.
+pub fn text_200() -> Schema {
+    text(200)
+}
+
+/// For `#[schema(schema_with = …)]`: a reason of 1–1000 characters.
+pub fn text_1000() -> Schema {
+    text(1000)
+}
+
+/// For `#[schema(schema_with = …)]`: a description of 1–4000 characters.
+pub fn text_4000() -> Schema {
+    text(4000)
+}
+
+/// For `#[schema(schema_with = …)]`: a plan of 1–20000 characters.
+pub fn text_20000() -> Schema {
+    text(20_000)
+}
+
+/// For `#[schema(schema_with = …)]`: a new password (`auth::passwords::check_policy`).
+pub fn password() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(crate::auth::passwords::MIN_LEN))
+        .max_length(Some(crate::auth::passwords::MAX_LEN))
+        .into()
+}
+
+/// For `#[schema(schema_with = …)]`: an email address as `validate::email` takes it.
+pub fn email() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(254))
+        .pattern(Some(
+            r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[^@\s\u0000-\u001f\u007f-\u009f.][^@\s\u0000-\u001f\u007f-\u009f]*\.[^@\s\u0000-\u001f\u007f-\u009f]*[^@\s\u0000-\u001f\u007f-\u009f.]$",
+        ))
+        .into()
+}
+
 /// The document as JSON.
 pub fn document() -> String {
     ApiDoc::openapi().to_pretty_json().unwrap_or_default()

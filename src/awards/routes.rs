@@ -137,6 +137,7 @@ impl From<Objection> for ObjectionResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionRequest {
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub grounds: String,
 }
 
@@ -171,6 +172,7 @@ pub enum Outcome {
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     pub outcome: Outcome,
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub reply: String,
 }
 

@@ -100,8 +100,11 @@ impl TryFrom<BidView> for BidResponse {
 #[serde(deny_unknown_fields)]
 pub struct BidRequest {
     pub price: Money,
+    #[schema(schema_with = crate::openapi::text_20000)]
     pub plan: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub team: Vec<TeamMember>,
+    #[schema(max_items = 50)]
     pub kpis: Vec<Kpi>,
     pub matching_funds: Option<Money>,
 }

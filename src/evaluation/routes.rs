@@ -217,6 +217,7 @@ pub async fn accept_assignment(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "本人与投标机构存在利害关系"}))]
 pub struct DeclineRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 
@@ -383,6 +384,7 @@ pub async fn get_evaluation(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "两名专家回避后备选专家不足，补充专家库后重新抽取"}))]
 pub struct RedrawRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 

@@ -93,10 +93,15 @@ fn respond(e: Expert, rels: Vec<Relationship>) -> Result<ExpertResponse, AppErro
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "li.prof@univ.edu.cn", "name": "李教授", "password": "a-long-password", "title": "副教授", "specialties": ["elderly", "health"], "region_id": null, "bureau_district_id": null}))]
 pub struct CreateExpertRequest {
+    #[schema(schema_with = crate::openapi::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::password)]
     pub password: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub title: String,
+    #[schema(min_items = 1)]
     pub specialties: Vec<Category>,
     pub region_id: Option<String>,
     /// The district whose bureau employs the expert: never drawn for that district's projects.

@@ -63,8 +63,10 @@ impl FundResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFundRequest {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub name: String,
     pub district_id: String,
+    #[schema(minimum = 2000, maximum = 2100)]
     pub fiscal_year: i32,
     pub source: FundSource,
     pub total: Money,

@@ -98,13 +98,17 @@ fn ok(n: Need) -> HttpResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNeedRequest {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub title: String,
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub description: String,
     pub category: Category,
     pub source: Source,
     /// The ticket id in the source channel (required for hotline_12345).
     pub external_ref: Option<String>,
+    #[schema(schema_with = crate::openapi::text_200)]
     pub beneficiary_group: String,
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub beneficiaries: i64,
     pub urgency: Urgency,
 }
@@ -249,6 +253,7 @@ pub async fn get_need(
 #[serde(deny_unknown_fields)]
 pub struct SupportRequest {
     /// Residents who added their support (1–10000).
+    #[schema(minimum = 1, maximum = 10_000)]
     pub count: i64,
 }
 
@@ -289,6 +294,7 @@ pub async fn forward_need(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 

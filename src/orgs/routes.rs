@@ -108,6 +108,7 @@ impl From<Organization> for OrganizationResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationFields {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub name: String,
     /// 统一社会信用代码, 18 characters (GB 32100-2015).
     pub uscc: String,
@@ -117,14 +118,18 @@ pub struct OrganizationFields {
     pub rating_awarded_on: Option<NaiveDate>,
     pub social_workers: i32,
     pub district_id: String,
+    #[schema(schema_with = crate::openapi::email)]
     pub contact_email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountFields {
+    #[schema(schema_with = crate::openapi::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::password)]
     pub password: String,
 }
 

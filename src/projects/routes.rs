@@ -175,6 +175,7 @@ pub async fn publish_project(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 

@@ -52,6 +52,7 @@ impl From<Region> for RegionResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRegionRequest {
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
     pub kind: RegionKind,
     pub parent_id: Option<String>,
