@@ -40,18 +40,29 @@ pub struct AppError {
     pub source: Option<anyhow::Error>,
 }
 
-/// The problem+json body.
+/// An RFC 9457 problem (`application/problem+json`): `code` is the stable, machine-readable
+/// reason; `errors` names the fields of a 422; `request_id` is the `x-request-id` header of
+/// the same response, to quote when reporting it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// `https://gongyi.example/problems/{code}`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The HTTP reason phrase of `status`.
     pub title: String,
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     pub detail: String,
+    /// Stable snake_case code: `not_found`, `validation_failed`, `invalid_state`, …
+    #[schema(pattern = "^[a-z0-9_]+$")]
     pub code: String,
+    /// The fields that failed, on 422; absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
+    /// Absent only for a problem rendered outside a request.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = true)]
     pub request_id: Option<String>,
 }
 
@@ -197,7 +208,7 @@ impl AppError {
             detail: self.detail.clone(),
             code: self.code.to_string(),
             errors: self.errors.clone(),
-            request_id: None,
+            request_id: request_id::current(),
         }
     }
 }
@@ -208,14 +219,13 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut problem = self.problem();
+        let problem = self.problem();
         if self.status.is_server_error() {
-            let id = request_id::current();
+            let id = &problem.request_id;
             match &self.source {
                 Some(cause) => tracing::error!(request_id = ?id, code = %self.code, "{cause:#}"),
                 None => tracing::error!(request_id = ?id, code = %self.code, "{}", self.detail),
             }
-            problem.request_id = id;
         }
         let mut resp = HttpResponse::build(self.status);
         resp.insert_header((header::CONTENT_TYPE, "application/problem+json"));

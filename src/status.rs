@@ -1,6 +1,7 @@
 //! Statuses as types. A status column is `Text` in both databases and an enum everywhere else:
 //! [`status_enum!`] gives the enum its string table (the only place the strings are written),
-//! serde as that string, and the diesel mapping, so rows carry the enum and filters bind it. An
+//! serde as that string, its OpenAPI schema (a string enum of those values), and the diesel
+//! mapping, so rows carry the enum and filters bind it. An
 //! unknown string read back is a deserialization error (a 500 with its cause in the log), never
 //! a default. [`Lifecycle`] is a status's state machine: `next` is its diagram, and a refused
 //! move becomes 409 `invalid_state` in one place, [`refused`].
@@ -80,6 +81,18 @@ macro_rules! status_enum {
                 s.serialize_str(self.as_str())
             }
         }
+
+        // The schema is the string table, so the document lists exactly the wire values.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
         where

@@ -35,9 +35,17 @@ pub struct ClockRequest {
     pub frozen: Option<bool>,
 }
 
+/// The clock's reading after a move.
+#[derive(ToSchema)]
+pub struct ClockReading {
+    pub now: DateTime<Utc>,
+    pub frozen: bool,
+}
+
+/// Move the sandbox clock.
 #[utoipa::path(post, path = "/api/v1/admin/clock", tag = "admin", request_body = ClockRequest,
     security(("bearer" = [])),
-    responses((status = 200, description = "`{now, frozen}`"), (status = 404, body = Problem, description = "not in sandbox mode")))]
+    responses((status = 200, body = ClockReading), (status = 404, body = Problem, description = "not in sandbox mode")))]
 pub async fn set_clock(
     state: State,
     actor: AuthUser,
@@ -80,8 +88,9 @@ pub async fn set_clock(
     Ok(HttpResponse::Ok().json(json!({"now": reading.now, "frozen": reading.frozen})))
 }
 
+/// Run a scheduled job now.
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{name}/run", tag = "admin", security(("bearer" = [])),
-    params(("name" = String, Path, description = "send_mail")),
+    params(("name" = String, Path, description = "close_bidding, finalize_awards, send_mail, expire_invitations")),
     responses((status = 200, body = JobReport), (status = 404, body = Problem)))]
 pub async fn run_job(state: State, name: web::Path<String>) -> Result<HttpResponse, AppError> {
     let now = state.clock.now();

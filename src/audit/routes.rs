@@ -61,13 +61,18 @@ impl From<AuditRow> for AuditEventResponse {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List audit events.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<AuditEventResponse>, description = "newest first")))]
 pub async fn list_events(
@@ -91,6 +96,7 @@ pub async fn list_events(
     )))
 }
 
+/// Verify the audit hash chain.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses((status = 200, body = Verification)))]
 pub async fn verify_chain(state: State) -> Result<HttpResponse, AppError> {

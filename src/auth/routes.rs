@@ -52,6 +52,7 @@ fn tokens(state: &State, user: User, refresh_token: String) -> Result<HttpRespon
         }))
 }
 
+/// Sign in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse),
               (status = 401, body = Problem, description = "invalid_credentials, the same for an unknown email"),
@@ -99,6 +100,7 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// Exchange a refresh token for new tokens.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse),
               (status = 401, body = Problem, description = "invalid_refresh_token, or refresh_token_reused (family revoked)")))]
@@ -120,6 +122,7 @@ pub async fn refresh(
     tokens(&state, user, token)
 }
 
+/// Sign out, revoking the refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem)))]
 pub async fn logout(

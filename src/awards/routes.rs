@@ -42,6 +42,7 @@ pub struct AwardResponse {
     /// The end of the objection window (working days, 政府采购法 art 52).
     pub objection_deadline: DateTime<Utc>,
     /// pending_objections, final or revoked.
+    #[schema(value_type = super::model::AwardStatus)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub finalized_at: Option<DateTime<Utc>>,
@@ -72,6 +73,7 @@ pub struct AwardRequest {
     pub justification: Option<String>,
 }
 
+/// Award a project to a bid.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/award", tag = "awards", request_body = AwardRequest, params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 201, body = AwardResponse), (status = 409, body = Problem, description = "evaluation_incomplete, invalid_state"),
@@ -94,6 +96,7 @@ pub async fn award_project(
     Ok(HttpResponse::Created().json(respond(notice)))
 }
 
+/// Read an award notice.
 #[utoipa::path(get, path = "/api/v1/awards/{id}", tag = "awards", params(("id" = String, Path)),
     responses((status = 200, body = AwardResponse), (status = 404, body = Problem)))]
 pub async fn get_award(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -109,6 +112,7 @@ pub struct ObjectionResponse {
     pub organization_id: String,
     pub grounds: String,
     /// open, upheld or dismissed.
+    #[schema(value_type = super::model::ObjectionStatus)]
     pub status: String,
     pub reply: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -133,9 +137,11 @@ impl From<Objection> for ObjectionResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionRequest {
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub grounds: String,
 }
 
+/// File an objection to an award.
 #[utoipa::path(post, path = "/api/v1/awards/{id}/objections", tag = "awards", request_body = ObjectionRequest, params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 201, body = ObjectionResponse), (status = 403, body = Problem, description = "not_a_bidder"),
@@ -166,9 +172,11 @@ pub enum Outcome {
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     pub outcome: Outcome,
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub reply: String,
 }
 
+/// Resolve an objection.
 #[utoipa::path(post, path = "/api/v1/objections/{id}/resolve", tag = "awards", request_body = ResolveRequest, params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = ObjectionResponse, description = "upheld revokes the award and reopens the evaluation"), (status = 409, body = Problem)))]

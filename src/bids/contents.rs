@@ -14,7 +14,9 @@ use crate::error::AppError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamMember {
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub role: String,
     /// Holds a social-work qualification (社会工作者职业资格).
     pub certified: bool,

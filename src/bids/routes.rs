@@ -48,6 +48,7 @@ pub struct BidResponse {
     pub team: Option<Vec<TeamMember>>,
     pub kpis: Option<Vec<Kpi>>,
     pub matching_funds: Option<Money>,
+    #[schema(value_type = super::model::BidStatus)]
     pub status: String,
     pub disqualified_reasons: Vec<String>,
     pub receipt: Receipt,
@@ -103,8 +104,11 @@ impl TryFrom<BidView> for BidResponse {
 #[serde(deny_unknown_fields)]
 pub struct BidRequest {
     pub price: Money,
+    #[schema(schema_with = crate::openapi::text_20000)]
     pub plan: String,
+    #[schema(min_items = 1, max_items = 50)]
     pub team: Vec<TeamMember>,
+    #[schema(max_items = 50)]
     pub kpis: Vec<Kpi>,
     pub matching_funds: Option<Money>,
 }
@@ -160,6 +164,7 @@ fn lane(actor: &AuthUser) -> String {
         .unwrap_or_else(|| actor.id.clone())
 }
 
+/// Submit a sealed bid.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/bids", tag = "bids", request_body = BidRequest,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the stored response")),
     security(("bearer" = [])),
@@ -191,6 +196,7 @@ pub async fn create_bid(
     Ok(idempotent::respond(answer))
 }
 
+/// Replace a bid before the close.
 #[utoipa::path(put, path = "/api/v1/bids/{id}", tag = "bids", request_body = BidRequest,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), security(("bearer" = [])),
     responses((status = 200, body = BidResponse, description = "with a new receipt"), (status = 409, body = Problem)))]
@@ -217,6 +223,7 @@ pub async fn replace_bid(
     Ok(idempotent::respond(answer))
 }
 
+/// Withdraw a bid before the close.
 #[utoipa::path(post, path = "/api/v1/bids/{id}/withdraw", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = BidResponse), (status = 409, body = Problem)))]
 pub async fn withdraw_bid(
@@ -232,6 +239,7 @@ pub async fn withdraw_bid(
     Ok(HttpResponse::Ok().json(BidResponse::try_from(v)?))
 }
 
+/// Read a bid.
 #[utoipa::path(get, path = "/api/v1/bids/{id}", tag = "bids", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = BidResponse), (status = 404, body = Problem, description = "for anyone who may not read it, before and after close")))]
 pub async fn get_bid(
@@ -248,11 +256,16 @@ pub async fn get_bid(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List a project's bids.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/bids", tag = "bids", params(("id" = String, Path), PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<BidResponse>, description = "an organization sees its own; the bureau of the district those of closed rounds"),
               (status = 409, body = Problem, description = "not_closed")))]
@@ -288,6 +301,7 @@ pub struct OpenedBid {
     pub organization_name: String,
     pub sha256: String,
     pub received_at: DateTime<Utc>,
+    #[schema(value_type = super::model::BidStatus)]
     pub status: String,
     pub disqualified_reasons: Vec<String>,
 }
@@ -304,20 +318,27 @@ pub struct OpeningResponse {
     pub draw: Option<DrawInputs>,
 }
 
-/// What anyone needs to recompute the panel draw (see `domain::draw`).
+/// The public inputs of the expert draw, enough to recompute it: the draw seed is
+/// SHA-256(server seed bytes ‖ `receipts_root` bytes); the `eligible_ids` are shuffled by
+/// Fisher–Yates from the last position down (for i = n−1 … 1, j = next_u64 mod (i + 1) from
+/// ChaCha20 keyed by the draw seed, stream 0; swap i and j); the first `size` are members, the
+/// next `size` alternates. `gongyi verify-draw` does exactly this.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DrawInputs {
     /// The eligible expert ids, sorted.
     pub eligible_ids: Vec<String>,
-    /// The receipts drawn over, and SHA-256 of them sorted and concatenated.
+    /// The bid receipts (lowercase hex SHA-256) the draw is seeded with.
     pub receipts: Vec<String>,
+    /// Lowercase hex SHA-256 of the `receipts`, sorted and concatenated as ASCII.
     pub receipts_root: String,
     /// Members drawn; as many alternates follow.
     pub size: i32,
     /// drawn, or shortfall.
+    #[schema(value_type = crate::evaluation::model::DrawStatus)]
     pub status: String,
 }
 
+/// Read a project's bid opening.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/opening", tag = "bids", params(("id" = String, Path)),
     responses((status = 200, body = OpeningResponse), (status = 409, body = Problem, description = "not_closed")))]
 pub async fn opening(

@@ -34,7 +34,8 @@ fn year_param(raw: &str) -> Result<i32, AppError> {
         .ok_or_else(|| AppError::field("year", "must be a year between 2000 and 2100"))
 }
 
-#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
+/// Read a year's holidays and make-up days.
+#[utoipa::path(get, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 2000, maximum = 2100)),
     responses((status = 200, body = YearArrangement), (status = 404, body = Problem, description = "no list: weekends only")))]
 pub async fn get_year(state: State, year: web::Path<String>) -> Result<HttpResponse, AppError> {
     let y = year_param(&year)?;
@@ -50,7 +51,8 @@ pub struct PutYearRequest {
     pub workdays: Vec<NaiveDate>,
 }
 
-#[utoipa::path(put, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path)),
+/// Set a year's holidays and make-up days.
+#[utoipa::path(put, path = "/api/v1/calendar/years/{year}", tag = "calendar", params(("year" = i32, Path, minimum = 2000, maximum = 2100)),
     request_body = PutYearRequest, security(("bearer" = [])),
     responses((status = 200, body = YearArrangement), (status = 422, body = Problem)))]
 pub async fn put_year(
@@ -76,6 +78,7 @@ pub async fn put_year(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WorkingDaysQuery {
     pub from: NaiveDate,
     pub days: u32,
@@ -91,6 +94,7 @@ pub struct WorkingDaysResponse {
     pub years_without_list: Vec<i32>,
 }
 
+/// Count working days from a date.
 #[utoipa::path(get, path = "/api/v1/calendar/working-days", tag = "calendar", params(WorkingDaysQuery),
     responses((status = 200, body = WorkingDaysResponse)))]
 pub async fn working_days(

@@ -48,6 +48,7 @@ pub struct PanelMember {
     pub expert_id: String,
     pub name: String,
     /// invited, accepted or declined.
+    #[schema(value_type = super::model::SeatStatus)]
     pub status: String,
     pub position: i32,
 }
@@ -67,6 +68,7 @@ pub struct PanelDraw {
     pub inputs: DrawInputs,
 }
 
+/// Read a project's expert panel and its draw.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/panel", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = PanelResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
 pub async fn get_panel(
@@ -128,6 +130,7 @@ pub struct AssignmentResponse {
     pub review_id: Option<String>,
     pub round: i32,
     /// invited, accepted or declined.
+    #[schema(value_type = super::model::SeatStatus)]
     pub status: String,
     pub due_at: Option<DateTime<Utc>>,
 }
@@ -147,11 +150,16 @@ impl From<Seat> for AssignmentResponse {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List the signed-in expert's assignments.
 #[utoipa::path(get, path = "/api/v1/me/assignments", tag = "evaluation", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<AssignmentResponse>)))]
 pub async fn my_assignments(
@@ -182,6 +190,7 @@ pub struct AcceptRequest {
     pub declaration: String,
 }
 
+/// Accept a panel invitation, declaring no conflict.
 #[utoipa::path(post, path = "/api/v1/assignments/{id}/accept", tag = "evaluation", request_body = AcceptRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = AssignmentResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn accept_assignment(
@@ -208,9 +217,11 @@ pub async fn accept_assignment(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "本人与投标机构存在利害关系"}))]
 pub struct DeclineRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 
+/// Decline a panel invitation.
 #[utoipa::path(post, path = "/api/v1/assignments/{id}/decline", tag = "evaluation", request_body = DeclineRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = AssignmentResponse, description = "the next alternate is invited"), (status = 409, body = Problem)))]
 pub async fn decline_assignment(
@@ -265,6 +276,7 @@ impl TryFrom<ScoreSheet> for SheetResponse {
     }
 }
 
+/// Submit a score sheet for a bid.
 #[utoipa::path(put, path = "/api/v1/bids/{id}/score", tag = "evaluation", request_body = ScoreRequest, params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = SheetResponse), (status = 404, body = Problem, description = "not an accepted panel member"),
@@ -320,12 +332,14 @@ pub struct RankingRow {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EvaluationResponse {
     /// scoring, or complete when every panel member's sheets are in.
+    #[schema(value_type = String, pattern = "^(scoring|complete)$")]
     pub status: String,
     pub sheets: Vec<SheetResponse>,
     /// Present once complete; scores rounded half-up to two places for display.
     pub ranking: Option<Vec<RankingRow>>,
 }
 
+/// Read a project's score sheets and ranking.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/evaluation", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = EvaluationResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
 pub async fn get_evaluation(
@@ -370,9 +384,11 @@ pub async fn get_evaluation(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "两名专家回避后备选专家不足，补充专家库后重新抽取"}))]
 pub struct RedrawRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 
+/// Draw the expert panel anew.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/panel/redraw", tag = "evaluation", request_body = RedrawRequest,
     params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = PanelResponse), (status = 409, body = Problem, description = "scoring has begun")))]

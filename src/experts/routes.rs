@@ -93,16 +93,22 @@ fn respond(e: Expert, rels: Vec<Relationship>) -> Result<ExpertResponse, AppErro
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "li.prof@univ.edu.cn", "name": "李教授", "password": "a-long-password", "title": "副教授", "specialties": ["elderly", "health"], "region_id": null, "bureau_district_id": null}))]
 pub struct CreateExpertRequest {
+    #[schema(schema_with = crate::openapi::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::password)]
     pub password: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub title: String,
+    #[schema(min_items = 1)]
     pub specialties: Vec<Category>,
     pub region_id: Option<String>,
     /// The district whose bureau employs the expert: never drawn for that district's projects.
     pub bureau_district_id: Option<String>,
 }
 
+/// Add an expert to the pool.
 #[utoipa::path(post, path = "/api/v1/experts", tag = "experts", request_body = CreateExpertRequest, security(("bearer" = [])),
     responses((status = 201, body = ExpertResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_expert(
@@ -143,11 +149,16 @@ pub async fn create_expert(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List experts.
 #[utoipa::path(get, path = "/api/v1/experts", tag = "experts", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<ExpertResponse>)))]
 pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpResponse, AppError> {
@@ -164,6 +175,7 @@ pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), |e| e)))
 }
 
+/// Read an expert.
 #[utoipa::path(get, path = "/api/v1/experts/{id}", tag = "experts", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ExpertResponse), (status = 404, body = Problem)))]
 pub async fn get_expert(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -186,6 +198,7 @@ pub struct RelationshipRequest {
     pub until: Option<NaiveDate>,
 }
 
+/// Declare an expert's relationship with an organization.
 #[utoipa::path(post, path = "/api/v1/experts/{id}/relationships", tag = "experts", request_body = RelationshipRequest,
     params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 201, body = RelationshipResponse), (status = 404, body = Problem), (status = 422, body = Problem)))]

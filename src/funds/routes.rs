@@ -31,6 +31,7 @@ pub struct FundResponse {
     pub name: String,
     pub district_id: String,
     pub fiscal_year: i32,
+    #[schema(value_type = crate::domain::spec::FundSource)]
     pub source: String,
     pub total: Money,
     pub reserved: Money,
@@ -62,13 +63,16 @@ impl FundResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFundRequest {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub name: String,
     pub district_id: String,
+    #[schema(minimum = 2000, maximum = 2100)]
     pub fiscal_year: i32,
     pub source: FundSource,
     pub total: Money,
 }
 
+/// Create a fund.
 #[utoipa::path(post, path = "/api/v1/funds", tag = "funds", request_body = CreateFundRequest, security(("bearer" = [])),
     responses((status = 201, body = FundResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_fund(
@@ -102,12 +106,17 @@ pub async fn create_fund(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFundsQuery {
     pub district_id: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List funds.
 #[utoipa::path(get, path = "/api/v1/funds", tag = "funds", params(ListFundsQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<FundResponse>)))]
 pub async fn list_funds(
@@ -130,6 +139,7 @@ pub async fn list_funds(
     )))
 }
 
+/// Read a fund.
 #[utoipa::path(get, path = "/api/v1/funds/{id}", tag = "funds", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = FundResponse), (status = 404, body = Problem)))]
 pub async fn get_fund(
@@ -169,11 +179,16 @@ impl From<LedgerEntry> for LedgerEntryResponse {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List a fund's ledger entries.
 #[utoipa::path(get, path = "/api/v1/funds/{id}/ledger", tag = "funds", params(("id" = String, Path), PageQuery),
     security(("bearer" = [])), responses((status = 200, body = Page<LedgerEntryResponse>), (status = 404, body = Problem)))]
 pub async fn fund_ledger(

@@ -15,13 +15,31 @@ pub fn register(r: &mut Router) {
         .get("/readyz", Access::Public, readyz);
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+/// The body of `/healthz`.
+#[derive(utoipa::ToSchema)]
+pub struct Health {
+    #[schema(pattern = "^ok$")]
+    pub status: String,
+}
+
+/// The body of `/readyz`.
+#[derive(utoipa::ToSchema)]
+pub struct Readiness {
+    #[schema(pattern = "^ready$")]
+    pub status: String,
+    #[schema(pattern = "^ok$")]
+    pub database: String,
+}
+
+/// Liveness: the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+/// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "service",
-    responses((status = 200, description = "`{\"status\":\"ready\"}`"), (status = 503, body = Problem)))]
+    responses((status = 200, body = Readiness), (status = 503, body = Problem)))]
 pub async fn readyz(state: State) -> Result<HttpResponse, AppError> {
     let db = state.db.clone();
     run_blocking(move || db.check()).await?;

@@ -1,10 +1,11 @@
 //! A request id for every request: generated (or taken from a sane `X-Request-Id`), set on the
-//! response, carried by the tracing span of every log line, and put in 5xx problem bodies.
+//! response, carried by the tracing span of every log line, and put in every problem body.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
@@ -60,8 +61,19 @@ pub async fn middleware(
     let span =
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     let started = Instant::now();
+    // An error a middleware returns (the access check's 401 and 403) is rendered here, inside
+    // the scope, so its problem body carries the id like every other answer.
     let result = REQUEST_ID
-        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .scope(
+            id.clone(),
+            async move {
+                next.call(req).await.map_err(|e| {
+                    let rendered = e.error_response();
+                    actix_web::Error::from(InternalError::from_response(e.to_string(), rendered))
+                })
+            }
+            .instrument(span.clone()),
+        )
         .await;
     let _enter = span.enter();
     match result {
@@ -81,7 +93,13 @@ pub async fn middleware(
         }
         Err(e) => {
             tracing::warn!(error = %e, "request failed");
-            Err(e)
+            let mut rendered = e.error_response();
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                rendered
+                    .headers_mut()
+                    .insert(HeaderName::from_static(HEADER), value);
+            }
+            Err(InternalError::from_response(e.to_string(), rendered).into())
         }
     }
 }

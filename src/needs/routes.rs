@@ -44,13 +44,17 @@ pub struct NeedResponse {
     pub district_id: String,
     pub title: String,
     pub description: String,
+    #[schema(value_type = Category)]
     pub category: String,
+    #[schema(value_type = Source)]
     pub source: String,
     pub external_ref: Option<String>,
     pub beneficiary_group: String,
     pub beneficiaries: i64,
+    #[schema(value_type = Urgency)]
     pub urgency: String,
     pub supporters: i64,
+    #[schema(value_type = super::model::NeedStatus)]
     pub status: String,
     pub status_reason: Option<String>,
     pub merged_into: Option<String>,
@@ -94,17 +98,22 @@ fn ok(n: Need) -> HttpResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateNeedRequest {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub title: String,
+    #[schema(schema_with = crate::openapi::text_4000)]
     pub description: String,
     pub category: Category,
     pub source: Source,
     /// The ticket id in the source channel (required for hotline_12345).
     pub external_ref: Option<String>,
+    #[schema(schema_with = crate::openapi::text_200)]
     pub beneficiary_group: String,
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub beneficiaries: i64,
     pub urgency: Urgency,
 }
 
+/// Submit a community need.
 #[utoipa::path(post, path = "/api/v1/needs", tag = "needs", request_body = CreateNeedRequest, security(("bearer" = [])),
     responses((status = 201, body = NeedResponse), (status = 422, body = Problem)))]
 pub async fn create_need(
@@ -154,21 +163,29 @@ pub enum SortParam {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListNeedsQuery {
+    #[param(inline, value_type = Option<super::model::NeedStatus>)]
     pub status: Option<String>,
+    #[param(inline)]
     pub category: Option<Category>,
     /// A district, street or community: needs in it and under it.
     pub region_id: Option<String>,
     /// Substring of title or description.
     pub q: Option<String>,
     /// `supporters` (default when status=accepted: the guide list) or `newest`.
+    #[param(inline)]
     pub sort: Option<SortParam>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List needs (the guide list).
 #[utoipa::path(get, path = "/api/v1/needs", tag = "needs", params(ListNeedsQuery), security(("bearer" = [])),
-    responses((status = 200, body = Page<NeedResponse>)))]
+    responses((status = 200, body = Page<NeedResponse>), (status = 404, body = Problem, description = "`region_id` names no region")))]
 pub async fn list_needs(
     state: State,
     actor: AuthUser,
@@ -217,6 +234,7 @@ pub async fn list_needs(
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, key, NeedResponse::from)))
 }
 
+/// Read a need.
 #[utoipa::path(get, path = "/api/v1/needs/{id}", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 404, body = Problem)))]
 pub async fn get_need(
@@ -235,9 +253,11 @@ pub async fn get_need(
 #[serde(deny_unknown_fields)]
 pub struct SupportRequest {
     /// Residents who added their support (1–10000).
+    #[schema(minimum = 1, maximum = 10_000)]
     pub count: i64,
 }
 
+/// Add residents' support to a need.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/support", tag = "needs", request_body = SupportRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn support_need(
@@ -256,6 +276,7 @@ pub async fn support_need(
         .await?))
 }
 
+/// Forward a need to the bureau.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/forward", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn forward_need(
@@ -273,6 +294,7 @@ pub async fn forward_need(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 
@@ -280,6 +302,7 @@ fn reason(b: &ReasonRequest) -> Result<String, AppError> {
     validate::text("reason", &b.reason, 1, 1000).map_err(AppError::from)
 }
 
+/// Return a need to its community.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/return", tag = "needs", request_body = ReasonRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn return_need(
@@ -308,6 +331,7 @@ pub struct ResubmitRequest {
     pub urgency: Option<Urgency>,
 }
 
+/// Resubmit a returned need.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/resubmit", tag = "needs", request_body = ResubmitRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn resubmit_need(
@@ -349,6 +373,7 @@ pub async fn resubmit_need(
         .await?))
 }
 
+/// Accept a need into the guide list.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/accept", tag = "needs", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn accept_need(
@@ -363,6 +388,7 @@ pub async fn accept_need(
         .await?))
 }
 
+/// Reject a need.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/reject", tag = "needs", request_body = ReasonRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn reject_need(
@@ -384,6 +410,7 @@ pub struct MergeRequest {
     pub into_id: String,
 }
 
+/// Merge a need into another.
 #[utoipa::path(post, path = "/api/v1/needs/{id}/merge", tag = "needs", request_body = MergeRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = NeedResponse), (status = 409, body = Problem)))]
 pub async fn merge_need(

@@ -59,13 +59,16 @@ pub struct OrganizationResponse {
     pub registration_authority: String,
     /// Read from position 2 of the credit code.
     pub registration_category: String,
+    #[schema(value_type = crate::domain::spec::OrgType)]
     pub org_type: String,
     pub registered_on: NaiveDate,
+    #[schema(value_type = Option<crate::domain::spec::Rating>)]
     pub rating: Option<String>,
     pub rating_awarded_on: Option<NaiveDate>,
     pub social_workers: i32,
     pub district_id: String,
     pub contact_email: String,
+    #[schema(value_type = super::model::OrgStatus)]
     pub status: String,
     pub status_reason: Option<String>,
     pub version: i64,
@@ -105,6 +108,7 @@ impl From<Organization> for OrganizationResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationFields {
+    #[schema(schema_with = crate::openapi::text_200)]
     pub name: String,
     /// 统一社会信用代码, 18 characters (GB 32100-2015).
     pub uscc: String,
@@ -114,14 +118,18 @@ pub struct OrganizationFields {
     pub rating_awarded_on: Option<NaiveDate>,
     pub social_workers: i32,
     pub district_id: String,
+    #[schema(schema_with = crate::openapi::email)]
     pub contact_email: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountFields {
+    #[schema(schema_with = crate::openapi::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::password)]
     pub password: String,
 }
 
@@ -138,6 +146,7 @@ pub struct RegisterResponse {
     pub user: UserResponse,
 }
 
+/// Register a social organization and its first account.
 #[utoipa::path(post, path = "/api/v1/organizations/register", tag = "organizations", request_body = RegisterRequest,
     responses((status = 201, body = RegisterResponse), (status = 409, body = Problem, description = "uscc_taken or email_taken"),
               (status = 422, body = Problem, description = "invalid_uscc names the expected check character")))]
@@ -218,15 +227,21 @@ pub async fn register_organization(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListOrganizationsQuery {
     /// pending_verification, verified, rejected or suspended (staff in scope only; others see verified).
+    #[param(inline, value_type = Option<super::model::OrgStatus>)]
     pub status: Option<String>,
     /// Substring of the name, or of the credit code.
     pub q: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List social organizations.
 #[utoipa::path(get, path = "/api/v1/organizations", tag = "organizations", params(ListOrganizationsQuery),
     responses((status = 200, body = Page<OrganizationResponse>)))]
 pub async fn list_organizations(
@@ -260,6 +275,7 @@ pub async fn list_organizations(
     )))
 }
 
+/// Read a social organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "organizations", params(("id" = String, Path)),
     responses((status = 200, body = OrganizationResponse), (status = 404, body = Problem)))]
 pub async fn get_organization(
@@ -305,6 +321,7 @@ async fn decide(
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(o)))
 }
 
+/// Verify an organization.
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/verify", tag = "organizations", params(("id" = String, Path)),
     request_body = DecisionRequest, security(("bearer" = [])), responses((status = 200, body = OrganizationResponse), (status = 409, body = Problem)))]
 pub async fn verify_organization(
@@ -316,6 +333,7 @@ pub async fn verify_organization(
     decide(state, actor, id.into_inner(), Decision::Verify, body.0).await
 }
 
+/// Reject an organization's registration.
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/reject", tag = "organizations", params(("id" = String, Path)),
     request_body = DecisionRequest, security(("bearer" = [])), responses((status = 200, body = OrganizationResponse), (status = 409, body = Problem)))]
 pub async fn reject_organization(
@@ -327,6 +345,7 @@ pub async fn reject_organization(
     decide(state, actor, id.into_inner(), Decision::Reject, body.0).await
 }
 
+/// Suspend an organization.
 #[utoipa::path(post, path = "/api/v1/organizations/{id}/suspend", tag = "organizations", params(("id" = String, Path)),
     request_body = DecisionRequest, security(("bearer" = [])), responses((status = 200, body = OrganizationResponse), (status = 409, body = Problem)))]
 pub async fn suspend_organization(

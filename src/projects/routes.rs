@@ -41,6 +41,7 @@ pub struct ProjectResponse {
     #[serde(flatten)]
     pub spec: ProjectSpec,
     pub district_id: String,
+    #[schema(value_type = super::model::ProjectStatus)]
     pub status: String,
     pub status_reason: Option<String>,
     pub round: i32,
@@ -96,6 +97,7 @@ fn one(
         .json(respond(state, p)?))
 }
 
+/// Draft a service project.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = ProjectSpec, security(("bearer" = [])),
     responses((status = 201, body = ProjectResponse), (status = 422, body = Problem, description = "names the field and the rule")))]
 pub async fn create_project(
@@ -113,6 +115,7 @@ pub async fn create_project(
     one(&state, actix_web::http::StatusCode::CREATED, p)
 }
 
+/// Edit a draft, or amend an open project.
 #[utoipa::path(patch, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path), ("If-Match" = String, Header)),
     request_body(content = Object, description = "part of the project spec; on an open project also `reason`"),
     security(("bearer" = [])),
@@ -152,6 +155,7 @@ pub async fn update_project(
     one(&state, actix_web::http::StatusCode::OK, p)
 }
 
+/// Publish a project for bidding.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/publish", tag = "projects", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ProjectResponse), (status = 409, body = Problem, description = "budget_exceeded or invalid_state"),
               (status = 422, body = Problem)))]
@@ -171,9 +175,11 @@ pub async fn publish_project(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    #[schema(schema_with = crate::openapi::text_1000)]
     pub reason: String,
 }
 
+/// Cancel a project.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/cancel", tag = "projects", request_body = CancelRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = ProjectResponse), (status = 409, body = Problem)))]
 pub async fn cancel_project(
@@ -191,6 +197,7 @@ pub async fn cancel_project(
     one(&state, actix_web::http::StatusCode::OK, p)
 }
 
+/// Read a service project.
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = String, Path)),
     responses((status = 200, body = ProjectResponse), (status = 404, body = Problem)))]
 pub async fn get_project(
@@ -207,18 +214,26 @@ pub async fn get_project(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListProjectsQuery {
+    #[param(inline, value_type = Option<super::model::ProjectStatus>)]
     pub status: Option<String>,
+    #[param(inline)]
     pub category: Option<Category>,
     /// A district, street or community: projects in it and under it.
     pub region_id: Option<String>,
+    #[param(inline)]
     pub method: Option<Method>,
     /// Substring of the title.
     pub q: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List service projects.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListProjectsQuery),
     responses((status = 200, body = Page<ProjectResponse>, description = "newest first; drafts only for the bureau in scope")))]
 pub async fn list_projects(
@@ -299,6 +314,7 @@ impl TryFrom<Amendment> for AmendmentResponse {
     }
 }
 
+/// List a project's amendments.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/amendments", tag = "projects", params(("id" = String, Path)),
     responses((status = 200, body = Vec<AmendmentResponse>), (status = 404, body = Problem)))]
 pub async fn list_amendments(
@@ -324,6 +340,7 @@ pub struct RepublishRequest {
     pub bid_close_at: DateTime<Utc>,
 }
 
+/// Republish a failed project for another round.
 #[utoipa::path(post, path = "/api/v1/projects/{id}/republish", tag = "projects", request_body = RepublishRequest, params(("id" = String, Path)),
     security(("bearer" = [])), responses((status = 200, body = ProjectResponse, description = "open, with round + 1"), (status = 409, body = Problem)))]
 pub async fn republish_project(

@@ -27,6 +27,7 @@ pub fn register(r: &mut Router) {
 pub struct RegionResponse {
     pub id: String,
     pub name: String,
+    #[schema(value_type = crate::auth::RegionKind)]
     pub kind: String,
     pub parent_id: Option<String>,
     pub district_id: Option<String>,
@@ -51,11 +52,13 @@ impl From<Region> for RegionResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRegionRequest {
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
     pub kind: RegionKind,
     pub parent_id: Option<String>,
 }
 
+/// Create a region.
 #[utoipa::path(post, path = "/api/v1/regions", tag = "regions", request_body = CreateRegionRequest,
     security(("bearer" = [])),
     responses((status = 201, body = RegionResponse), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -82,13 +85,19 @@ pub async fn create_region(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListRegionsQuery {
+    #[param(inline)]
     pub kind: Option<RegionKind>,
     pub parent_id: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List regions.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "regions", params(ListRegionsQuery),
     responses((status = 200, body = Page<RegionResponse>)))]
 pub async fn list_regions(

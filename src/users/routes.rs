@@ -31,6 +31,7 @@ pub struct UserResponse {
     pub id: String,
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::auth::Role)]
     pub role: String,
     pub region_id: Option<String>,
     pub organization_id: Option<String>,
@@ -60,8 +61,11 @@ impl From<User> for UserResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    #[schema(schema_with = crate::openapi::email)]
     pub email: String,
+    #[schema(schema_with = crate::openapi::text_100)]
     pub name: String,
+    #[schema(schema_with = crate::openapi::password)]
     pub password: String,
     /// admin, bureau, street, community or expert (organization accounts come from registration).
     pub role: Role,
@@ -92,6 +96,7 @@ impl CreateUserRequest {
     }
 }
 
+/// Create a user account.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUserRequest,
     security(("bearer" = [])),
     responses((status = 201, body = UserResponse), (status = 409, body = Problem, description = "email_taken"),
@@ -113,15 +118,21 @@ pub async fn create_user(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
+    #[param(inline)]
     pub role: Option<Role>,
     pub region_id: Option<String>,
     /// Substring of email or name.
     pub q: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
+/// List user accounts.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListUsersQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<UserResponse>)))]
 pub async fn list_users(
@@ -150,6 +161,7 @@ pub async fn list_users(
     )))
 }
 
+/// Read a user account.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path)), responses((status = 200, body = UserResponse), (status = 404, body = Problem)))]
 pub async fn get_user(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
@@ -183,6 +195,7 @@ pub struct UpdateUserRequest {
     pub active: Option<bool>,
 }
 
+/// Change a user account.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUserRequest,
     security(("bearer" = [])), params(("id" = String, Path), ("If-Match" = String, Header, description = "the version read")),
     responses((status = 200, body = UserResponse), (status = 412, body = Problem), (status = 428, body = Problem)))]
@@ -219,6 +232,7 @@ pub async fn update_user(
         .json(UserResponse::from(user)))
 }
 
+/// Read the signed-in user.
 #[utoipa::path(get, path = "/api/v1/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserResponse), (status = 401, body = Problem)))]
 pub async fn me(state: State, actor: AuthUser) -> Result<HttpResponse, AppError> {
