@@ -1,21 +1,49 @@
-//! The password-hashing pool: argon2 runs on a few dedicated threads behind a bounded queue,
-//! never on the async workers or the database's blocking pool. A sign-in flood then costs
-//! those threads (by default every core but one) and a full queue answers 503 `overloaded` at
-//! once, instead of every other request waiting behind hashes.
+//! The password-hashing pool: argon2 runs on a few dedicated threads (niced) behind a bounded
+//! queue, never on the async workers or the database's blocking pool. A sign-in flood then
+//! costs those threads (by default every core but one) and a full queue answers 503
+//! `overloaded` at once, before the sign-in reads the database, instead of every other request
+//! waiting behind hashes.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use crate::error::AppError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A handle to the hashing threads; they end when the last handle is dropped.
+/// How much lower than the request workers the hashing threads run (Linux `nice`): when the
+/// cores are oversubscribed, a worker answering `/healthz` goes before another hash.
+const NICENESS: i32 = 10;
+
+/// A handle to the hashing threads; they end when the last handle (and slot) is dropped.
 pub struct HashPool {
-    queue: SyncSender<Job>,
+    jobs: Sender<Job>,
+    in_flight: Arc<AtomicUsize>,
+    capacity: usize,
     threads: usize,
+}
+
+/// Room for one check in the pool, taken before any other work for the request (a refused
+/// sign-in then costs no database read either); given back when the check ends or the slot is
+/// dropped unused.
+pub struct Slot {
+    jobs: Sender<Job>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Slot")
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl HashPool {
@@ -29,7 +57,7 @@ impl HashPool {
                 .max(1),
             n => n,
         };
-        let (tx, rx) = mpsc::sync_channel::<Job>(queue);
+        let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads {
             let rx = rx.clone();
@@ -38,36 +66,39 @@ impl HashPool {
                 .spawn(move || work(&rx))
                 .expect("spawning a password-hashing thread");
         }
-        HashPool { queue: tx, threads }
+        HashPool {
+            jobs: tx,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            capacity: threads + queue,
+            threads,
+        }
     }
 
     pub fn threads(&self) -> usize {
         self.threads
     }
 
-    /// Queues `f` for a hashing thread at once (503 `overloaded` with Retry-After when the
-    /// queue is full); the future resolves to its result.
+    /// A slot for one check; 503 `overloaded` with Retry-After when every thread is busy and
+    /// the queue is full.
+    pub fn reserve(&self) -> Result<Slot, AppError> {
+        if self.in_flight.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::overloaded(1));
+        }
+        Ok(Slot {
+            jobs: self.jobs.clone(),
+            in_flight: self.in_flight.clone(),
+        })
+    }
+
+    /// Reserves a slot and runs `f` in it (see [`Slot::run`]).
     pub fn run<T, F>(&self, f: F) -> impl Future<Output = Result<T, AppError>> + Send + 'static
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = tx.send(f());
-        });
-        let queued = match self.queue.try_send(job) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(AppError::overloaded(1)),
-            Err(TrySendError::Disconnected(_)) => Err(AppError::internal(anyhow::anyhow!(
-                "the password-hashing threads are gone"
-            ))),
-        };
-        async move {
-            queued?;
-            rx.await
-                .map_err(|_| AppError::internal(anyhow::anyhow!("a password-hashing job panicked")))
-        }
+        let queued = self.reserve().map(|slot| slot.run(f));
+        async move { queued?.await }
     }
 
     /// The argon2id hash of `password`, computed on the pool.
@@ -76,7 +107,36 @@ impl HashPool {
     }
 }
 
+impl Slot {
+    /// Queues `f` for a hashing thread at once; the future resolves to its result.
+    pub fn run<T, F>(self, f: F) -> impl Future<Output = Result<T, AppError>> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let jobs = self.jobs.clone();
+        let job: Job = Box::new(move || {
+            let _slot = self;
+            let _ = tx.send(f());
+        });
+        let sent = jobs.send(job).map_err(|_| {
+            AppError::internal(anyhow::anyhow!("the password-hashing threads are gone"))
+        });
+        async move {
+            sent?;
+            rx.await
+                .map_err(|_| AppError::internal(anyhow::anyhow!("a password-hashing job panicked")))
+        }
+    }
+}
+
 fn work(rx: &Mutex<Receiver<Job>>) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; on Linux `who = 0` is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, NICENESS);
+    }
     loop {
         let job = {
             let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
@@ -114,6 +174,15 @@ mod tests {
         assert!(busy.await.unwrap().is_ok());
         assert!(queued.await.unwrap().is_ok());
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn an_unused_slot_is_given_back() {
+        let pool = HashPool::new(1, 0);
+        let slot = pool.reserve().unwrap();
+        assert_eq!(pool.reserve().unwrap_err().code, "overloaded");
+        drop(slot);
+        assert_eq!(pool.run(|| 3).await.unwrap(), 3);
     }
 
     #[tokio::test]

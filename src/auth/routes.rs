@@ -70,14 +70,15 @@ pub async fn login(
     limits.check_ip(client)?;
     let email = body.email.trim().to_lowercase();
     limits.check_account(&email, client)?;
+    // A place in the hashing pool first: a sign-in refused for lack of one costs no query.
+    let slot = state.hasher.reserve()?;
     let password = body.0.password;
     let lookup = email.clone();
     let found = state
         .db
         .read(move |conn| service::find_account(conn, &lookup))
         .await?;
-    let checked = state
-        .hasher
+    let checked = slot
         .run(move || service::check_password(found, &password))
         .await?;
     let user = match checked {
