@@ -8,6 +8,7 @@ use actix_web::middleware::{from_fn, NormalizePath};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::auth::cache::UserCache;
+use crate::auth::hashing::HashPool;
 use crate::auth::limits::LoginLimits;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
@@ -60,6 +61,7 @@ impl AppState {
             sealer,
             rules,
             login_limits: LoginLimits::new(&settings.auth),
+            hasher: HashPool::new(settings.auth.hash_threads, settings.auth.hash_queue),
             projects_rendered: Arc::default(),
             users_seen: Arc::new(UserCache::new(std::time::Duration::from_millis(
                 settings.auth.user_cache_ms,

@@ -73,6 +73,30 @@ pub struct AuthSettings {
     /// Changes made through this process apply at once; other processes see them this late.
     #[serde(default = "default_user_cache_ms")]
     pub user_cache_ms: u64,
+    /// Failures of one account, summed over every client address, after which an address
+    /// that fails on it waits from its first failure (addresses that never failed still get
+    /// their attempt, so the owner is never locked out by someone else's guesses).
+    #[serde(default = "default_account_ceiling")]
+    pub account_ceiling: u32,
+    /// Proxies whose `X-Forwarded-For` is believed: when the peer is one of them, the client
+    /// is the nearest address in that header that is not. Empty: the peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Threads that hash and verify passwords (argon2). 0: one per core but one, at least one,
+    /// so a sign-in flood leaves a core to every other request.
+    #[serde(default)]
+    pub hash_threads: usize,
+    /// Password checks allowed to wait for a hashing thread; beyond that, 503 `overloaded`.
+    #[serde(default = "default_hash_queue")]
+    pub hash_queue: usize,
+}
+
+fn default_account_ceiling() -> u32 {
+    100
+}
+
+fn default_hash_queue() -> usize {
+    32
 }
 
 fn default_user_cache_ms() -> u64 {
@@ -129,6 +153,10 @@ lockout_after = 5
 lockout_max_secs = 900
 per_ip_per_minute = 60
 user_cache_ms = 2000
+account_ceiling = 100
+trusted_proxies = []
+hash_threads = 0
+hash_queue = 32
 [mail]
 from = "gongyi <no-reply@gongyi.local>"
 max_attempts = 8

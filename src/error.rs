@@ -177,6 +177,18 @@ impl AppError {
         }
     }
 
+    /// 503 `overloaded`: a bounded pool (password hashing) has no room; try again shortly.
+    pub fn overloaded(retry_after: u64) -> Self {
+        AppError {
+            retry_after: Some(retry_after.max(1)),
+            ..AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the server is busy; try again shortly",
+            )
+        }
+    }
+
     pub fn db_unavailable(e: impl std::fmt::Display) -> Self {
         AppError {
             retry_after: Some(5),
@@ -220,7 +232,9 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let problem = self.problem();
-        if self.status.is_server_error() {
+        // An `overloaded` answer is the server protecting itself, one per refused request in
+        // a flood: logging each would make the flood fill the log too.
+        if self.status.is_server_error() && self.code != "overloaded" {
             let id = &problem.request_id;
             match &self.source {
                 Some(cause) => tracing::error!(request_id = ?id, code = %self.code, "{cause:#}"),

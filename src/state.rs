@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::auth::cache::UserCache;
+use crate::auth::hashing::HashPool;
 use crate::auth::limits::LoginLimits;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub mailer: Mailer,
     pub login_limits: LoginLimits,
+    /// The threads that hash and check passwords (see `auth::hashing`).
+    pub hasher: HashPool,
     pub sealer: Sealer,
     pub rules: RulePacks,
     /// Authenticated users read recently (see `auth::cache`).

@@ -40,6 +40,21 @@ pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Fi
     Ok(t.to_owned())
 }
 
+/// A search term (`?q=`): trimmed, `None` when blank. A control character (NUL above all,
+/// which SQLite's LIKE reads as the end of the pattern, so `%\0%` matched every row) is
+/// refused rather than searched for.
+pub fn search(field: &str, raw: Option<String>) -> Result<Option<String>, FieldError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    let t = raw.trim();
+    Ok((!t.is_empty()).then(|| t.to_owned()))
+}
+
 /// Collects field errors while parsing a request into a command.
 #[derive(Debug, Default)]
 pub struct Errors(pub Vec<FieldError>);
@@ -89,5 +104,22 @@ mod tests {
         assert_eq!(text("name", "  王丽 ", 1, 10).unwrap(), "王丽");
         assert!(text("name", "   ", 1, 10).is_err());
         assert!(text("name", "a\u{0}b", 1, 10).is_err());
+    }
+
+    #[test]
+    fn a_search_term_is_trimmed_blank_is_none_and_control_characters_are_refused() {
+        assert_eq!(
+            search("q", Some(" 养老 ".into())).unwrap().as_deref(),
+            Some("养老")
+        );
+        assert_eq!(search("q", Some("  ".into())).unwrap(), None);
+        assert_eq!(search("q", None).unwrap(), None);
+        for bad in ["\u{0}", "a\u{0}", "a\tb", "\u{1b}[0m", "a\u{7f}"] {
+            assert_eq!(
+                search("q", Some(bad.into())).unwrap_err().field,
+                "q",
+                "{bad:?}"
+            );
+        }
     }
 }

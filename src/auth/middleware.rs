@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
-use crate::auth::{Access, AuthUser};
+use crate::auth::{Access, AuthUser, SessionId};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -44,6 +44,10 @@ pub async fn authorize(
             Some(authenticate(&state, &token).await?)
         }
     };
+    let (user, session) = match user {
+        Some((u, s)) => (Some(u), Some(s)),
+        None => (None, None),
+    };
     if !access.allows(user.as_ref().map(|u| u.role)) {
         return Err(match user {
             None => AppError::unauthenticated(),
@@ -55,6 +59,9 @@ pub async fn authorize(
     if let Some(user) = user {
         req.extensions_mut().insert(user);
     }
+    if let Some(session) = session {
+        req.extensions_mut().insert(session);
+    }
     let mut res = next.call(req).await?;
     if signed_in {
         res.headers_mut()
@@ -63,25 +70,39 @@ pub async fn authorize(
     Ok(res)
 }
 
-/// Verifies the token and loads its user; a deactivated or deleted user is refused.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, AppError> {
+/// Verifies the token, that its session is still signed in, and loads its user; a signed-out
+/// session and a deactivated or deleted user are refused.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<(AuthUser, SessionId), AppError> {
     let claims = state.tokens.verify(token, state.clock.now())?;
     let asked = std::time::Instant::now();
-    if let Some(user) = state.users_seen.get(&claims.sub, asked) {
-        return Ok(user);
+    let sid = claims.sid;
+    if let Some(user) = state
+        .users_seen
+        .get(&sid, asked)
+        .filter(|u| u.id == claims.sub)
+    {
+        return Ok((user, SessionId(sid)));
     }
-    let id = claims.sub;
+    let (id, session) = (claims.sub, sid.clone());
     let user = state
         .db
-        .read(move |conn| crate::users::repo::find_auth_user(conn, &id))
+        .read(move |conn| {
+            if !crate::auth::repo::session_alive(conn, &session)? {
+                return Ok(None);
+            }
+            crate::users::repo::find_auth_user(conn, &id)
+        })
         .await?;
     match user {
         Some(u) => {
-            state.users_seen.put(&u, asked);
-            Ok(u)
+            state.users_seen.put(&sid, &u, asked);
+            Ok((u, SessionId(sid)))
         }
         None => Err(AppError::invalid_token(
-            "the account no longer exists or is disabled",
+            "the session has ended, or the account no longer exists or is disabled",
         )),
     }
 }

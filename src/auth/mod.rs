@@ -2,6 +2,7 @@
 //! authenticated user loaded fresh from the database on each request, and region scope checks.
 
 pub mod cache;
+pub mod hashing;
 pub mod limits;
 pub mod middleware;
 pub mod passwords;
@@ -190,6 +191,24 @@ impl FromRequest for AuthUser {
         ready(
             req.extensions()
                 .get::<AuthUser>()
+                .cloned()
+                .ok_or_else(AppError::unauthenticated),
+        )
+    }
+}
+
+/// The session (`sid`) of the caller's access token, as the access check verified it.
+#[derive(Debug, Clone)]
+pub struct SessionId(pub String);
+
+impl FromRequest for SessionId {
+    type Error = AppError;
+    type Future = Ready<Result<SessionId, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<SessionId>()
                 .cloned()
                 .ok_or_else(AppError::unauthenticated),
         )

@@ -66,3 +66,14 @@ pub fn revoke_user(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> Quer
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
 }
+
+/// Whether the session (refresh-token family) `family_id` is still signed in: some token of
+/// it is not revoked. Rotation keeps one live token per family; logout and reuse revoke all.
+pub fn session_alive(conn: &mut DbConn, family_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    ))
+    .get_result(conn)
+}

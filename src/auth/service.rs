@@ -45,28 +45,30 @@ pub fn check_password(user: Option<User>, password: &str) -> Result<User, AppErr
     }
 }
 
-/// Starts a new refresh-token family for `user_id`; returns the plain token.
+/// A signed-in session: its id (the refresh-token family, the access token's `sid`) and the
+/// plain refresh token.
+pub struct Session {
+    pub id: String,
+    pub refresh_token: String,
+}
+
+/// Starts a new refresh-token family for `user_id`.
 pub fn start_session(
     conn: &mut Tx<'_>,
     user_id: &str,
     ttl_secs: i64,
     now: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<Session, AppError> {
     let token = new_refresh_token();
+    let family = uuid::Uuid::now_v7().to_string();
     write_tx(conn, |tx| {
-        repo::insert(
-            tx,
-            &new_row(
-                user_id,
-                &uuid::Uuid::now_v7().to_string(),
-                &token,
-                ttl_secs,
-                now,
-            ),
-        )?;
+        repo::insert(tx, &new_row(user_id, &family, &token, ttl_secs, now))?;
         Ok::<_, AppError>(())
     })?;
-    Ok(token)
+    Ok(Session {
+        id: family,
+        refresh_token: token,
+    })
 }
 
 fn new_row(
@@ -89,7 +91,7 @@ fn new_row(
 }
 
 enum Rotation {
-    Rotated { user: Box<User>, token: String },
+    Rotated { user: Box<User>, session: Session },
     Reused,
     Invalid,
 }
@@ -101,7 +103,7 @@ pub fn rotate(
     presented: &str,
     ttl_secs: i64,
     now: NaiveDateTime,
-) -> Result<(User, String), AppError> {
+) -> Result<(User, Session), AppError> {
     let hash = refresh_hash(presented);
     // The revocation of a reused family must commit, so the outcome is returned as a value
     // and turned into an error only after the transaction.
@@ -131,11 +133,14 @@ pub fn rotate(
         )?;
         Ok(Rotation::Rotated {
             user: Box::new(user),
-            token,
+            session: Session {
+                id: row.family_id,
+                refresh_token: token,
+            },
         })
     })?;
     match outcome {
-        Rotation::Rotated { user, token } => Ok((*user, token)),
+        Rotation::Rotated { user, session } => Ok((*user, session)),
         Rotation::Reused => {
             tracing::warn!("a rotated refresh token was presented again; its family is revoked");
             Err(AppError::unauthorized(
@@ -147,20 +152,26 @@ pub fn rotate(
     }
 }
 
-/// Ends the session the refresh token belongs to, if it is the caller's.
+/// Ends the caller's session `session_id` (the one its access token belongs to, so that token
+/// stops working too) and the session the refresh token belongs to, if it is the caller's.
+/// Returns the ids of the sessions ended.
 pub fn logout(
     conn: &mut Tx<'_>,
     user_id: &str,
+    session_id: &str,
     presented: &str,
     now: NaiveDateTime,
-) -> Result<(), AppError> {
+) -> Result<Vec<String>, AppError> {
     let hash = refresh_hash(presented);
     write_tx(conn, |tx| {
+        repo::revoke_family(tx, session_id, now)?;
+        let mut ended = vec![session_id.to_owned()];
         if let Some(row) = repo::find_by_hash(tx, &hash)? {
-            if row.user_id == user_id {
+            if row.user_id == user_id && row.family_id != session_id {
                 repo::revoke_family(tx, &row.family_id, now)?;
+                ended.push(row.family_id);
             }
         }
-        Ok(())
+        Ok(ended)
     })
 }

@@ -1,4 +1,4 @@
-//! Access tokens: HS256 JWTs with iss, aud, exp, nbf, iat, sub, role and a `kid` header,
+//! Access tokens: HS256 JWTs with iss, aud, exp, nbf, iat, sub, role, sid and a `kid` header,
 //! validated with the algorithm pinned and every claim required. Time claims are checked
 //! against the app's `Clock` (so a sandbox clock works), with a small leeway.
 //! Refresh tokens are opaque random strings; only their SHA-256 is stored.
@@ -22,6 +22,9 @@ pub struct Claims {
     pub aud: String,
     pub sub: String,
     pub role: String,
+    /// The session (refresh-token family) the token was issued for: signing out or a reuse of
+    /// a rotated refresh token revokes the family, and with it every access token of it.
+    pub sid: String,
     pub exp: i64,
     pub nbf: i64,
     pub iat: i64,
@@ -63,13 +66,20 @@ impl TokenKeys {
         &self.kid
     }
 
-    pub fn issue(&self, user_id: &str, role: Role, now: DateTime<Utc>) -> Result<String, AppError> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: Role,
+        session_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, AppError> {
         let iat = now.timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             sub: user_id.to_owned(),
             role: role.as_str().to_owned(),
+            sid: session_id.to_owned(),
             exp: iat + self.access_ttl_secs,
             nbf: iat,
             iat,

@@ -140,10 +140,11 @@ pub async fn create_expert(
         region_id: b.region_id,
         bureau_district_id: b.bureau_district_id,
     };
+    let hash = state.hasher.hash(cmd.account.password.clone()).await?;
     let now = state.clock.now_naive();
     let ex = state
         .db
-        .write(move |c| service::create(c, &actor, cmd, now))
+        .write(move |c| service::create(c, &actor, cmd, hash, now))
         .await?;
     Ok(HttpResponse::Created().json(respond(ex, vec![])?))
 }

@@ -37,14 +37,15 @@ pub fn specialties(e: &Expert) -> Result<Vec<Category>, AppError> {
         .collect()
 }
 
+/// Creates an expert and its account, whose password the caller hashed (on the hashing pool:
+/// argon2 must not hold the write lock).
 pub fn create(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
     cmd: NewExpert,
+    password_hash: String,
     now: NaiveDateTime,
 ) -> Result<Expert, AppError> {
-    // Hash before the transaction: argon2 must not hold the write lock.
-    let password_hash = crate::auth::passwords::hash(&cmd.account.password)?;
     write_tx(conn, |tx| {
         if let Some(d) = &cmd.bureau_district_id {
             crate::regions::repo::find_path(tx, d)?

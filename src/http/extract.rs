@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError};
 
+mod strict_json;
+
 /// The JSON body limit in bytes, stored in app data by the app builder.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
@@ -120,12 +122,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Deserialises a JSON document: 400 when it is not JSON at all, 422 naming the field when it
-/// is JSON of the wrong shape. Every request body is an object.
+/// Deserialises a JSON document: 400 when it is not JSON at all or names a key twice in one
+/// object, 422 naming the field when it is JSON of the wrong shape. Every request body is an
+/// object.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let value = strict_json::parse(body)?;
     if !value.is_object() {
         return Err(AppError::field("body", "must be a JSON object"));
     }

@@ -2,14 +2,20 @@
 //! [`Access`] policy and wraps the route in the access check, so an undeclared route cannot
 //! exist. The same table feeds the OpenAPI completeness test and the role × route matrix.
 
+use std::sync::Arc;
+
 use actix_web::body::BoxBody;
-use actix_web::dev::ServiceRequest;
-use actix_web::http::Method;
+use actix_web::dev::{ResourceDef, ServiceRequest};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{guard, web, FromRequest, Handler, Responder};
+use actix_web::{
+    guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError,
+};
 
 use crate::auth::middleware::authorize;
 use crate::auth::Access;
+use crate::error::AppError;
 
 /// One registered route, as the table lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,10 +109,64 @@ impl Router {
         &self.table
     }
 
-    /// Hands every registered resource to actix.
+    /// The methods each path of the table answers, paths in the order first registered.
+    pub fn allowed(&self) -> Vec<(String, Vec<Method>)> {
+        let mut allowed: Vec<(String, Vec<Method>)> = Vec::new();
+        for r in &self.table {
+            match allowed.iter_mut().find(|(p, _)| *p == r.path) {
+                Some((_, methods)) => methods.push(r.method.clone()),
+                None => allowed.push((r.path.clone(), vec![r.method.clone()])),
+            }
+        }
+        allowed
+    }
+
+    /// Hands every registered resource to actix, then behind them, for each path, a resource
+    /// answering any other method 405 with an `Allow` taken from the table (RFC 9110 § 15.5.6):
+    /// every method of every path pattern the request's path matches, which is what the routes
+    /// above would have served.
     pub fn install(self, cfg: &mut web::ServiceConfig) {
+        let allowed = self.allowed();
         for register in self.services {
             register(cfg);
         }
+        let patterns: Arc<Vec<(ResourceDef, Vec<Method>)>> = Arc::new(
+            allowed
+                .iter()
+                .map(|(path, methods)| (ResourceDef::new(path.as_str()), methods.clone()))
+                .collect(),
+        );
+        for (path, _) in allowed {
+            let patterns = patterns.clone();
+            cfg.service(
+                web::resource(path).route(web::route().to(move |req: HttpRequest| {
+                    std::future::ready(method_not_allowed(&req, &patterns))
+                })),
+            );
+        }
     }
+}
+
+fn method_not_allowed(req: &HttpRequest, patterns: &[(ResourceDef, Vec<Method>)]) -> HttpResponse {
+    let mut methods: Vec<&str> = Vec::new();
+    for (def, served) in patterns {
+        if def.is_match(req.path()) {
+            for m in served {
+                if !methods.contains(&m.as_str()) {
+                    methods.push(m.as_str());
+                }
+            }
+        }
+    }
+    let allow = methods.join(", ");
+    let mut resp = AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} is not allowed here; allowed: {allow}", req.method()),
+    )
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        resp.headers_mut().insert(header::ALLOW, value);
+    }
+    resp
 }

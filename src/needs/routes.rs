@@ -221,7 +221,7 @@ pub async fn list_needs(
         status,
         category: q.category.map(|c| c.as_str().to_owned()),
         region_id: q.region_id,
-        q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        q: crate::validate::search("q", q.q)?,
     };
     let rows = state
         .db

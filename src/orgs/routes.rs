@@ -215,10 +215,11 @@ pub async fn register_organization(
             organization_id: None,
         },
     };
+    let hash = state.hasher.hash(reg.account.password.clone()).await?;
     let now = state.clock.now_naive();
     let (org, user) = state
         .db
-        .write(move |c| service::register(c, reg, now))
+        .write(move |c| service::register(c, reg, hash, now))
         .await?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         organization: org.into(),
@@ -258,7 +259,7 @@ pub async fn list_organizations(
         None => None,
     };
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
-    let text = q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let text = crate::validate::search("q", q.q)?;
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
         .db

@@ -32,13 +32,14 @@ pub struct Registration {
     pub account: CreateUser,
 }
 
+/// Registers an organization and its first account, whose password the caller hashed (on the
+/// hashing pool: argon2 must not hold the write lock).
 pub fn register(
     conn: &mut Tx<'_>,
     r: Registration,
+    password_hash: String,
     now: NaiveDateTime,
 ) -> Result<(Organization, User), AppError> {
-    // Hash before the transaction: argon2 must not hold the write lock.
-    let password_hash = crate::auth::passwords::hash(&r.account.password)?;
     write_tx(conn, |tx| {
         crate::regions::repo::find_path(tx, &r.district_id)?
             .filter(|p| p.kind == RegionKind::District)

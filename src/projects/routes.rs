@@ -255,7 +255,7 @@ pub async fn list_projects(
         category: q.category.map(|c| c.as_str().to_owned()),
         method: q.method.map(|m| m.as_str().to_owned()),
         region_id: q.region_id,
-        q: q.q.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        q: crate::validate::search("q", q.q)?,
     };
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rendered = state.projects_rendered.clone();

@@ -107,10 +107,11 @@ pub async fn create_user(
     body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     let cmd = body.0.parse()?;
+    let hash = state.hasher.hash(cmd.password.clone()).await?;
     let now = state.clock.now_naive();
     let user = state
         .db
-        .write(move |conn| service::create_user(conn, Some(&actor), cmd, now))
+        .write(move |conn| service::create_user_hashed(conn, Some(&actor), cmd, hash, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(user.version))
@@ -144,9 +145,7 @@ pub async fn list_users(
     let filter = UserFilter {
         role: q.role.map(|r| r.as_str().to_owned()),
         region_id: q.region_id,
-        q: q.q
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().to_owned()),
+        q: crate::validate::search("q", q.q)?,
     };
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
     let rows = state
@@ -224,7 +223,7 @@ pub async fn update_user(
     let now = state.clock.now_naive();
     let user = state
         .db
-        .write(move |conn| service::update_user(conn, &actor, &id, version, cmd, now))
+        .write(move |conn| service::update_user(conn, &actor, &id, &version, cmd, now))
         .await?;
     state.users_seen.forget(&user.id);
     Ok(HttpResponse::Ok()

@@ -160,20 +160,18 @@ pub fn get_user(conn: &mut DbConn, id: &str) -> Result<User, AppError> {
     repo::find(conn, id)?.ok_or_else(|| AppError::not_found("user"))
 }
 
-/// Applies an admin's update if the account is still at `expected_version`.
+/// Applies an admin's update if the account is still at a version `expected` names.
 pub fn update_user(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
     id: &str,
-    expected_version: i64,
+    expected: &conditional::IfMatch,
     cmd: UpdateUser,
     now: NaiveDateTime,
 ) -> Result<User, AppError> {
     write_tx(conn, |tx| {
         let before = get_user(tx, id)?;
-        if before.version != expected_version {
-            return Err(conditional::stale());
-        }
+        let expected_version = expected.check(before.version)?;
         let old_role = Role::parse(&before.role)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad role")))?;
         let role = cmd.role.unwrap_or(old_role);

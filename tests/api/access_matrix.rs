@@ -193,17 +193,19 @@ async fn every_route_admits_exactly_its_roles() {
 }
 
 #[tokio::test]
-async fn an_unregistered_route_is_a_problem_404() {
+async fn an_unregistered_route_is_a_problem_404_and_an_unlisted_method_405() {
     let app = spawn_app().await;
     app.get("/api/v1/secret-admin-panel", Some(&app.admin_token))
         .await
         .problem(404, "not_found");
-    app.send(
-        Method::DELETE,
-        "/api/v1/users",
-        Some(&app.admin_token),
-        None,
-    )
-    .await
-    .problem(404, "not_found");
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v1/users",
+            Some(&app.admin_token),
+            None,
+        )
+        .await
+        .problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("POST, GET"));
 }

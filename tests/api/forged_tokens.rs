@@ -30,7 +30,12 @@ async fn forged_and_broken_tokens_are_all_refused() {
     let kid = app.state.tokens.kid().to_owned();
     let now = app.state.clock.now().timestamp();
     let key = secret.as_bytes();
-    let good = json!({"iss": "gongyi", "aud": "gongyi-api", "sub": sub, "role": "admin", "iat": now, "nbf": now, "exp": now + 600});
+    // The session of the admin's sign-in: a token must name a live one.
+    let payload = app.admin_token.split('.').nth(1).unwrap();
+    let sid = serde_json::from_slice::<Value>(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        ["sid"]
+        .clone();
+    let good = json!({"iss": "gongyi", "aud": "gongyi-api", "sub": sub, "role": "admin", "sid": sid, "iat": now, "nbf": now, "exp": now + 600});
     let with = |k: &str, v: Value| {
         let mut c = good.clone();
         c[k] = v;
@@ -139,6 +144,19 @@ async fn forged_and_broken_tokens_are_all_refused() {
                 Algorithm::HS256,
                 Some(&kid),
                 &with("sub", json!("no-such-user")),
+                key,
+            ),
+        ),
+        (
+            "no sid",
+            sign(Algorithm::HS256, Some(&kid), &without("sid"), key),
+        ),
+        (
+            "unknown sid",
+            sign(
+                Algorithm::HS256,
+                Some(&kid),
+                &with("sid", json!("no-such-session")),
                 key,
             ),
         ),

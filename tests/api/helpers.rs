@@ -450,6 +450,59 @@ impl TestApp {
     }
 }
 
+/// A second server process over the same database, keys and settings: what another replica
+/// behind the load balancer is. It shares nothing in memory with the first.
+pub struct Replica {
+    pub base: String,
+    client: reqwest::Client,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    pub async fn replica(&self) -> Replica {
+        let settings = (*self.state.settings).clone();
+        let state = tokio::task::spawn_blocking(move || AppState::build(settings))
+            .await
+            .unwrap()
+            .expect("replica state");
+        let state = web::Data::new(state);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let (server, handle) = app::serve(state, listener).expect("server");
+                tx.send(handle).unwrap();
+                let _ = server.await;
+            })
+        });
+        Replica {
+            base: format!("http://127.0.0.1:{port}"),
+            client: self.client.clone(),
+            handle: rx.recv().expect("replica handle"),
+        }
+    }
+}
+
+impl Replica {
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.client.get(format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        into_reply(req.send().await.expect("request")).await
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        std::thread::spawn(move || futures_executor(handle))
+            .join()
+            .ok();
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();

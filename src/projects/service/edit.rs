@@ -72,7 +72,7 @@ pub(super) fn merged(
 /// A requested change: the version it was based on, the spec keys to overlay, and (for an
 /// open project) the reason.
 pub struct Change {
-    pub version: i64,
+    pub version: conditional::IfMatch,
     pub patch: serde_json::Map<String, serde_json::Value>,
     pub reason: Option<String>,
 }
@@ -104,9 +104,7 @@ pub fn update(
     }
     write_tx(conn, |tx| {
         let mut p = load_for_bureau(tx, actor, id)?;
-        if p.version != version {
-            return Err(conditional::stale());
-        }
+        let version = version.check(p.version)?;
         let status = p.status;
         let stored = spec_of(&p)?;
         let spec = merged(&stored, &patch)?;
