@@ -85,10 +85,7 @@ macro_rules! status_enum {
         // The schema is the string table, so the document lists exactly the wire values.
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($text),+]))
-                    .into()
+                $crate::domain::wire_strings_schema(&[$($text),+])
             }
         }
 

@@ -38,10 +38,7 @@ macro_rules! string_enum {
         // would publish the variant names instead of the strings on the wire.
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($text),+]))
-                    .into()
+                $crate::domain::wire_strings_schema(&[$($text),+])
             }
         }
 

@@ -123,8 +123,10 @@ impl Router {
 
     /// Hands every registered resource to actix, then behind them, for each path, a resource
     /// answering any other method 405 with an `Allow` taken from the table (RFC 9110 § 15.5.6):
-    /// every method of every path pattern the request's path matches, which is what the routes
-    /// above would have served.
+    /// the methods of the most specific path pattern the request's path matches (the one with
+    /// the fewest parameters: `POST /organizations/register` is that resource, though a GET of
+    /// the path would reach `GET /organizations/{id}` and answer 404), as the document lists
+    /// them.
     pub fn install(self, cfg: &mut web::ServiceConfig) {
         let allowed = self.allowed();
         for register in self.services {
@@ -148,16 +150,13 @@ impl Router {
 }
 
 fn method_not_allowed(req: &HttpRequest, patterns: &[(ResourceDef, Vec<Method>)]) -> HttpResponse {
-    let mut methods: Vec<&str> = Vec::new();
-    for (def, served) in patterns {
-        if def.is_match(req.path()) {
-            for m in served {
-                if !methods.contains(&m.as_str()) {
-                    methods.push(m.as_str());
-                }
-            }
-        }
-    }
+    let params = |def: &ResourceDef| def.pattern().map_or(0, |p| p.matches('{').count());
+    let methods: Vec<&str> = patterns
+        .iter()
+        .filter(|(def, _)| def.is_match(req.path()))
+        .min_by_key(|(def, _)| params(def))
+        .map(|(_, served)| served.iter().map(Method::as_str).collect())
+        .unwrap_or_default();
     let allow = methods.join(", ");
     let mut resp = AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,

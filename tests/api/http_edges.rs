@@ -86,11 +86,24 @@ async fn a_known_path_with_an_unlisted_method_is_405_with_allow() {
             )
             .await
             .problem(405, "method_not_allowed");
-        let allow: Vec<&str> = r.header("allow").unwrap().split(", ").collect();
-        for m in &methods {
-            assert!(allow.contains(&m.as_str()), "{path}: {m} not in {allow:?}");
-        }
+        let mut allow: Vec<&str> = r.header("allow").unwrap().split(", ").collect();
+        allow.sort();
+        let mut listed: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+        listed.sort();
+        assert_eq!(allow, listed, "{path}: Allow lists the path's own methods");
     }
+    // A literal path that a pattern also matches is its own resource: a GET of it would reach
+    // `GET /organizations/{id}` (and answer 404), which its Allow does not advertise.
+    let r = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/organizations/register",
+            None,
+            None,
+        )
+        .await
+        .problem(405, "method_not_allowed");
+    assert_eq!(r.header("allow"), Some("POST"));
     app.get("/api/v1/no-such-thing", None)
         .await
         .problem(404, "not_found");
