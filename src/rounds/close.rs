@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::audit::{self, Event};
+use crate::audit;
 use crate::bids::contents::open_envelope;
 use crate::bids::model::{Bid, BidAction, BidStatus};
 use crate::bids::repo;
@@ -11,7 +11,6 @@ use crate::crypto::Sealer;
 use crate::db::{write_tx, Tx};
 use crate::domain::eligibility::{Credentials, Failure};
 use crate::domain::rules::RulePacks;
-use crate::domain::Money;
 use crate::error::AppError;
 use crate::notify::{self, Mail};
 use crate::projects::model::{ProjectAction, ProjectStatus};
@@ -141,20 +140,7 @@ pub fn close_round(
             ProjectAction::Close
         })?;
         if result.failed {
-            crate::funds::service::unreserve(
-                tx,
-                &crate::funds::service::Move {
-                    fund_id: &p.fund_id,
-                    kind: "unreserve",
-                    amount: Money::from_fen(p.budget_ceiling_fen),
-                    project_id: Some(&p.id),
-                    contract_id: None,
-                    tranche_id: None,
-                    ref_key: &format!("unreserve:project:{}:round:{}", p.id, p.round),
-                    actor_id: None,
-                },
-                now,
-            )?;
+            projects::unreserve_ceiling(tx, &p, None, now)?;
         }
         if let Some(s) = &p.seed_sealed {
             let seed = sealer
@@ -165,9 +151,7 @@ pub fn close_round(
         if next == ProjectStatus::Evaluating {
             let bids: Vec<Bid> = opened.iter().map(|(b, _, _)| b.clone()).collect();
             if !crate::evaluation::service::draw_panel(tx, &p, &spec, &pack, &bids, now)? {
-                p.status_reason = Some(
-                    "panel_shortfall: too few eligible experts; add experts and redraw".into(),
-                );
+                p.status_reason = Some(crate::evaluation::service::PANEL_SHORTFALL.into());
             }
         }
         p.status = next;
@@ -177,19 +161,15 @@ pub fn close_round(
         if !crate::projects::repo::save(tx, &p, version)? {
             return Err(AppError::concurrent_update("project"));
         }
-        audit::append(
+        projects::audit_project(
             tx,
-            Event {
-                actor_id: None,
-                action: "project.bidding_closed",
-                entity: "project",
-                entity_id: &p.id,
-                district_id: Some(&p.district_id),
-                summary: json!({
-                    "after": {"status": p.status, "round": p.round, "seed": p.seed, "qualified": result.qualified, "disqualified": result.disqualified},
-                    "receipts": opened.iter().map(|(b, s, _)| json!({"bid_id": b.id, "sha256": b.receipt_sha256, "status": s})).collect::<Vec<_>>(),
-                }),
-            },
+            None,
+            "project.bidding_closed",
+            &p,
+            json!({
+                "after": {"status": p.status, "round": p.round, "seed": p.seed, "qualified": result.qualified, "disqualified": result.disqualified},
+                "receipts": opened.iter().map(|(b, s, _)| json!({"bid_id": b.id, "sha256": b.receipt_sha256, "status": s})).collect::<Vec<_>>(),
+            }),
             now,
         )?;
         for (b, status, reasons) in &opened {

@@ -164,6 +164,15 @@ async fn the_document_is_complete_enough_to_generate_a_client_from() {
 }
 
 /// The served document, and the answers checked against it.
+/// One call of a walk: method, path template, its ids, token, body.
+type Step<'a> = (
+    Method,
+    &'a str,
+    &'a [&'a str],
+    Option<&'a str>,
+    Option<Value>,
+);
+
 struct Contract {
     doc: Value,
     checked: BTreeSet<String>,
@@ -179,6 +188,14 @@ impl Contract {
         Contract {
             doc,
             checked: BTreeSet::new(),
+        }
+    }
+
+    /// [`Contract::call`] for each step in order, answers unread.
+    async fn calls(&mut self, app: &TestApp, steps: &[Step<'_>]) {
+        for (method, template, ids, token, body) in steps {
+            self.call(app, method.clone(), template, ids, *token, body.clone())
+                .await;
         }
     }
 
@@ -264,60 +281,40 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
     let d = app.district().await;
     use Method as M;
 
-    c.call(&app, M::GET, "/healthz", &[], None, None).await;
-    c.call(&app, M::GET, "/readyz", &[], None, None).await;
-    c.call(&app, M::GET, "/api/v1/me", &[], Some(&d.bureau), None)
-        .await;
-    c.call(&app, M::GET, "/api/v1/me", &[], None, None).await;
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/users?limit=5",
-        &[],
-        Some(&admin),
-        None,
-    )
-    .await;
-    c.call(&app, M::GET, "/api/v1/users", &[], Some(&d.bureau), None)
-        .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/users?limit=0",
-        &[],
-        Some(&admin),
-        None,
-    )
-    .await;
-    c.call(&app, M::GET, "/api/v1/regions?kind=street", &[], None, None)
-        .await;
-    c.call(&app, M::GET, "/api/v1/funds", &[], Some(&d.bureau), None)
-        .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/funds/{id}",
-        &[&d.fund],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/funds/{id}/ledger",
-        &[&d.fund],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/funds/{id}",
-        &["nope"],
-        Some(&d.bureau),
-        None,
+        &[
+            (M::GET, "/healthz", &[], None, None),
+            (M::GET, "/readyz", &[], None, None),
+            (M::GET, "/api/v1/me", &[], Some(&d.bureau), None),
+            (M::GET, "/api/v1/me", &[], None, None),
+            (M::GET, "/api/v1/users?limit=5", &[], Some(&admin), None),
+            (M::GET, "/api/v1/users", &[], Some(&d.bureau), None),
+            (M::GET, "/api/v1/users?limit=0", &[], Some(&admin), None),
+            (M::GET, "/api/v1/regions?kind=street", &[], None, None),
+            (M::GET, "/api/v1/funds", &[], Some(&d.bureau), None),
+            (
+                M::GET,
+                "/api/v1/funds/{id}",
+                &[&d.fund],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/funds/{id}/ledger",
+                &[&d.fund],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/funds/{id}",
+                &["nope"],
+                Some(&d.bureau),
+                None,
+            ),
+        ],
     )
     .await;
 
@@ -329,78 +326,62 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
         .await
         .expect(201);
     let nid = need.body["id"].as_str().unwrap().to_owned();
-    c.call(
+    c.calls(
         &app,
-        M::POST,
-        "/api/v1/needs/{id}/support",
-        &[&nid],
-        Some(&d.community),
-        Some(json!({"count": 3})),
+        &[
+            (
+                M::POST,
+                "/api/v1/needs/{id}/support",
+                &[&nid],
+                Some(&d.community),
+                Some(json!({"count": 3})),
+            ),
+            (
+                M::POST,
+                "/api/v1/needs/{id}/accept",
+                &[&nid],
+                Some(&d.bureau),
+                None,
+            ), // 409: not forwarded yet
+            (
+                M::POST,
+                "/api/v1/needs/{id}/forward",
+                &[&nid],
+                Some(&d.street),
+                None,
+            ),
+            (
+                M::POST,
+                "/api/v1/needs/{id}/accept",
+                &[&nid],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/needs?status=accepted&sort=supporters",
+                &[],
+                Some(&d.bureau),
+                None,
+            ),
+            (M::GET, "/api/v1/needs/{id}", &[&nid], Some(&d.bureau), None),
+            (
+                M::POST,
+                "/api/v1/needs",
+                &[],
+                Some(&d.community),
+                Some(json!({"title": ""})),
+            ), // 422
+            (
+                M::POST,
+                "/api/v1/needs",
+                &[],
+                Some(&d.bureau),
+                Some(json!({})),
+            ), // 403
+        ],
     )
     .await;
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/needs/{id}/accept",
-        &[&nid],
-        Some(&d.bureau),
-        None,
-    )
-    .await; // 409: not forwarded yet
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/needs/{id}/forward",
-        &[&nid],
-        Some(&d.street),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/needs/{id}/accept",
-        &[&nid],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/needs?status=accepted&sort=supporters",
-        &[],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/needs/{id}",
-        &[&nid],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/needs",
-        &[],
-        Some(&d.community),
-        Some(json!({"title": ""})),
-    )
-    .await; // 422
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/needs",
-        &[],
-        Some(&d.bureau),
-        Some(json!({})),
-    )
-    .await; // 403
 
     // A project from draft to open, an organization, bids, the close and the opening.
     let spec = app.spec(&d, "300000.00", std::slice::from_ref(&nid));
@@ -416,24 +397,26 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
         .await
         .expect(201);
     let pid = draft.body["id"].as_str().unwrap().to_owned();
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/projects/{id}",
-        &[&pid],
-        Some(&d.bureau),
-        None,
+        &[
+            (
+                M::GET,
+                "/api/v1/projects/{id}",
+                &[&pid],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::PATCH,
+                "/api/v1/projects/{id}",
+                &[&pid],
+                Some(&d.bureau),
+                Some(json!({"title": "x"})),
+            ), // 428
+        ],
     )
     .await;
-    c.call(
-        &app,
-        M::PATCH,
-        "/api/v1/projects/{id}",
-        &[&pid],
-        Some(&d.bureau),
-        Some(json!({"title": "x"})),
-    )
-    .await; // 428
     let open = c
         .call(
             &app,
@@ -445,61 +428,43 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
         )
         .await
         .expect(200);
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/projects?status=open",
-        &[],
-        None,
-        None,
+        &[
+            (M::GET, "/api/v1/projects?status=open", &[], None, None),
+            (
+                M::GET,
+                "/api/v1/projects/{id}/amendments",
+                &[&pid],
+                None,
+                None,
+            ),
+            (M::GET, "/api/v1/projects/{id}/opening", &[&pid], None, None), // 409 not_closed
+        ],
     )
     .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/amendments",
-        &[&pid],
-        None,
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/opening",
-        &[&pid],
-        None,
-        None,
-    )
-    .await; // 409 not_closed
     let (org, org_token) = app.verified_org(&d).await;
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/organizations/{id}",
-        &[&org],
-        None,
-        None,
+        &[
+            (M::GET, "/api/v1/organizations/{id}", &[&org], None, None),
+            (
+                M::GET,
+                "/api/v1/organizations?status=verified",
+                &[],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::POST,
+                "/api/v1/organizations/{id}/verify",
+                &[&org],
+                Some(&d.bureau),
+                None,
+            ), // 409
+        ],
     )
     .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/organizations?status=verified",
-        &[],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::POST,
-        "/api/v1/organizations/{id}/verify",
-        &[&org],
-        Some(&d.bureau),
-        None,
-    )
-    .await; // 409
     let bid = c
         .call(
             &app,
@@ -512,72 +477,63 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
         .await
         .expect(201);
     let bid_id = bid.body["id"].as_str().unwrap().to_owned();
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/bids/{id}",
-        &[&bid_id],
-        Some(&org_token),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/bids/{id}",
-        &[&bid_id],
-        Some(&d.bureau),
-        None,
-    )
-    .await; // 404 before close
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/bids",
-        &[&pid],
-        Some(&org_token),
-        None,
+        &[
+            (
+                M::GET,
+                "/api/v1/bids/{id}",
+                &[&bid_id],
+                Some(&org_token),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/bids/{id}",
+                &[&bid_id],
+                Some(&d.bureau),
+                None,
+            ), // 404 before close
+            (
+                M::GET,
+                "/api/v1/projects/{id}/bids",
+                &[&pid],
+                Some(&org_token),
+                None,
+            ),
+        ],
     )
     .await;
     let close: chrono::DateTime<chrono::Utc> =
         open.body["bid_close_at"].as_str().unwrap().parse().unwrap();
     app.set_clock(close + Duration::seconds(1)).await;
-    c.call(
+    c.calls(
         &app,
-        M::POST,
-        "/api/v1/admin/jobs/{name}/run",
-        &["close_bidding"],
-        Some(&admin),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/opening",
-        &[&pid],
-        None,
-        None,
-    )
-    .await;
-    c.call(&app, M::GET, "/api/v1/projects/{id}", &[&pid], None, None)
-        .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/panel",
-        &[&pid],
-        Some(&d.bureau),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/projects/{id}/evaluation",
-        &[&pid],
-        Some(&d.bureau),
-        None,
+        &[
+            (
+                M::POST,
+                "/api/v1/admin/jobs/{name}/run",
+                &["close_bidding"],
+                Some(&admin),
+                None,
+            ),
+            (M::GET, "/api/v1/projects/{id}/opening", &[&pid], None, None),
+            (M::GET, "/api/v1/projects/{id}", &[&pid], None, None),
+            (
+                M::GET,
+                "/api/v1/projects/{id}/panel",
+                &[&pid],
+                Some(&d.bureau),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/projects/{id}/evaluation",
+                &[&pid],
+                Some(&d.bureau),
+                None,
+            ),
+        ],
     )
     .await;
 
@@ -596,62 +552,31 @@ async fn real_answers_match_the_schemas_the_served_document_publishes() {
         .await
         .expect(201);
     let eid = expert.body["id"].as_str().unwrap().to_owned();
-    c.call(&app, M::GET, "/api/v1/experts", &[], Some(&admin), None)
-        .await;
-    c.call(
+    c.calls(
         &app,
-        M::GET,
-        "/api/v1/experts/{id}",
-        &[&eid],
-        Some(&admin),
-        None,
+        &[
+            (M::GET, "/api/v1/experts", &[], Some(&admin), None),
+            (M::GET, "/api/v1/experts/{id}", &[&eid], Some(&admin), None),
+            (
+                M::GET,
+                "/api/v1/calendar/working-days?from=2026-09-28&days=5",
+                &[],
+                None,
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/calendar/years/{year}",
+                &["2026"],
+                None,
+                None,
+            ),
+            (M::GET, "/api/v1/audit?limit=10", &[], Some(&admin), None),
+            (M::GET, "/api/v1/audit/verify", &[], Some(&admin), None),
+            (M::GET, "/api/v1/audit/verify", &[], Some(&d.bureau), None), // 403
+        ],
     )
     .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/calendar/working-days?from=2026-09-28&days=5",
-        &[],
-        None,
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/calendar/years/{year}",
-        &["2026"],
-        None,
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/audit?limit=10",
-        &[],
-        Some(&admin),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/audit/verify",
-        &[],
-        Some(&admin),
-        None,
-    )
-    .await;
-    c.call(
-        &app,
-        M::GET,
-        "/api/v1/audit/verify",
-        &[],
-        Some(&d.bureau),
-        None,
-    )
-    .await; // 403
 
     for expected in [
         "GET /api/v1/me 401",

@@ -123,16 +123,12 @@ fn audit_seat(
     p: &Project,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    audit::append(
+    crate::projects::service::audit_project(
         conn,
-        Event {
-            actor_id: Some(&actor.id),
-            action,
-            entity: "project",
-            entity_id: &p.id,
-            district_id: Some(&p.district_id),
-            summary: json!({"seat_id": s.id, "expert_id": s.expert_id, "round": s.round, "decline_reason": s.decline_reason}),
-        },
+        Some(&actor.id),
+        action,
+        p,
+        json!({"seat_id": s.id, "expert_id": s.expert_id, "round": s.round, "decline_reason": s.decline_reason}),
         now,
     )?;
     Ok(())

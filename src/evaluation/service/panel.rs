@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// The project's status reason while its panel is short of experts.
+pub const PANEL_SHORTFALL: &str =
+    "panel_shortfall: too few eligible experts; add experts and redraw";
+
 /// Draws the panel of a project whose round just closed (inside the close transaction).
 /// Returns false on a shortfall: too few eligible experts, the bureau mailed, no panel.
 pub fn draw_panel(
@@ -214,23 +218,19 @@ pub fn redraw(
         p.status_reason = if drawn {
             None
         } else {
-            Some("panel_shortfall: too few eligible experts; add experts and redraw".into())
+            Some(PANEL_SHORTFALL.into())
         };
         p.updated_at = now;
         let version = p.version;
         if !crate::projects::repo::save(tx, &p, version)? {
             return Err(AppError::concurrent_update("project"));
         }
-        audit::append(
+        crate::projects::service::audit_project(
             tx,
-            Event {
-                actor_id: Some(&actor.id),
-                action: "panel.redrawn",
-                entity: "project",
-                entity_id: &p.id,
-                district_id: Some(&p.district_id),
-                summary: json!({"reason": reason, "before": before.map(|d| json!({"status": d.status, "eligible": d.eligible_ids})), "drawn": drawn}),
-            },
+            Some(&actor.id),
+            "panel.redrawn",
+            &p,
+            json!({"reason": reason, "before": before.map(|d| json!({"status": d.status, "eligible": d.eligible_ids})), "drawn": drawn}),
             now,
         )?;
         Ok(drawn)

@@ -168,6 +168,30 @@ pub fn audit_project(
     Ok(())
 }
 
+/// Returns the ceiling reserved for `p`'s current round to its fund (a cancellation, a failed
+/// round): a guarded ledger move, once per project and round (its `ref_key`).
+pub fn unreserve_ceiling(
+    tx: &mut Tx<'_>,
+    p: &Project,
+    actor_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::funds::service::unreserve(
+        tx,
+        &crate::funds::service::Move {
+            fund_id: &p.fund_id,
+            kind: "unreserve",
+            amount: crate::domain::Money::from_fen(p.budget_ceiling_fen),
+            project_id: Some(&p.id),
+            contract_id: None,
+            tranche_id: None,
+            ref_key: &format!("unreserve:project:{}:round:{}", p.id, p.round),
+            actor_id,
+        },
+        now,
+    )
+}
+
 /// Copies the spec's searchable and money columns onto the row.
 fn apply_spec(p: &mut Project, spec: &ProjectSpec, street_id: Option<String>, warnings: &[String]) {
     p.street_id = street_id;

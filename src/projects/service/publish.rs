@@ -112,20 +112,7 @@ pub fn cancel(
         let status = p.status;
         let next = status.step(ProjectAction::Cancel)?;
         if status.holds_reservation() {
-            funds::unreserve(
-                tx,
-                &Move {
-                    fund_id: &p.fund_id,
-                    kind: "unreserve",
-                    amount: Money::from_fen(p.budget_ceiling_fen),
-                    project_id: Some(&p.id),
-                    contract_id: None,
-                    tranche_id: None,
-                    ref_key: &format!("unreserve:project:{}:round:{}", p.id, p.round),
-                    actor_id: Some(&actor.id),
-                },
-                now,
-            )?;
+            unreserve_ceiling(tx, &p, Some(&actor.id), now)?;
         }
         release_needs(tx, &p.id, now)?;
         p.status = next;
