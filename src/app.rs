@@ -91,6 +91,7 @@ pub fn routes() -> Router {
     crate::experts::routes::register(&mut r);
     crate::evaluation::routes::register(&mut r);
     crate::awards::routes::register(&mut r);
+    crate::contracts::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

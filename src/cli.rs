@@ -63,6 +63,9 @@ pub enum Command {
     },
     /// Recompute the audit chain and name the first broken link (exit 1 when broken).
     VerifyAudit,
+    /// Recompute every fund's balances from its ledger, check released ≤ committed ≤ total,
+    /// tranche sums and one ledger row per released tranche; name the first mismatch (exit 1).
+    VerifyLedger,
 }
 
 pub fn main() -> ExitCode {
@@ -185,6 +188,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = crate::audit::verify(&mut conn)?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::VerifyLedger => {
+            let settings = Settings::load(&cli.config_dir)?;
+            let db = open_db(&settings)?;
+            let mut conn = db.write_conn()?;
+            let reports = crate::funds::reconcile::all(&mut conn)?;
+            let broken: Vec<_> = reports.iter().filter(|r| !r.ok).collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "ok": broken.is_empty(),
+                    "funds": reports.len(),
+                    "ledger_rows": reports.iter().map(|r| r.ledger_rows).sum::<u64>(),
+                    "contracts": reports.iter().map(|r| r.contracts).sum::<u64>(),
+                    "tranches": reports.iter().map(|r| r.tranches).sum::<u64>(),
+                    "first_mismatch": broken.first().map(|r| format!("fund {}: {}", r.fund_id, r.first_mismatch.clone().unwrap_or_default())),
+                    "broken": broken,
+                }))?
+            );
+            Ok(if broken.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

@@ -107,6 +107,19 @@ pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(Duration::microseconds(1)).unwrap_or(t)
 }
 
+/// The calendar day in China Standard Time (UTC+8) of a UTC time: the day deadlines and due
+/// days are counted in.
+pub fn cst_date(t: NaiveDateTime) -> chrono::NaiveDate {
+    (t + chrono::Duration::hours(8)).date()
+}
+
+/// The last instant of `date` in China Standard Time, as UTC: a due day ends at 24:00 UTC+8.
+pub fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
+    let next = date.succ_opt().unwrap_or(date);
+    next.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::Duration::hours(8)
+        - chrono::Duration::microseconds(1)
+}
+
 /// A database timestamp as UTC.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()

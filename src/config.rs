@@ -129,6 +129,8 @@ pub struct JobSettings {
     pub close_bidding_cron: String,
     pub finalize_awards_cron: String,
     pub expire_invitations_cron: String,
+    pub flag_unsigned_contracts_cron: String,
+    pub mature_tranches_cron: String,
 }
 
 const DEFAULTS: &str = r#"
@@ -169,6 +171,8 @@ send_mail_cron = "*/15 * * * * *"
 close_bidding_cron = "*/10 * * * * *"
 finalize_awards_cron = "0 */5 * * * *"
 expire_invitations_cron = "0 */5 * * * *"
+flag_unsigned_contracts_cron = "0 7 * * * *"
+mature_tranches_cron = "0 */10 * * * *"
 "#;
 
 impl Settings {

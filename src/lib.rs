@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod contracts;
 pub mod crypto;
 pub mod db;
 pub mod demo;

@@ -1,6 +1,6 @@
 //! Award, objection and finalisation use cases.
 
-use chrono::{Duration, FixedOffset, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use super::model::{AwardAction, AwardStatus, ObjectionAction, ObjectionStatus};
@@ -15,17 +15,6 @@ use crate::evaluation::repo::SeatStatus;
 use crate::notify::{self, Mail};
 use crate::projects::model::{Project, ProjectAction};
 use crate::status::Lifecycle;
-
-/// Deadlines fall at the end of a working day in China Standard Time (UTC+8).
-fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
-    let local =
-        date.and_time(NaiveTime::from_hms_micro_opt(23, 59, 59, 999_999).expect("valid time"));
-    cst.from_local_datetime(&local)
-        .single()
-        .map(|t| t.naive_utc())
-        .unwrap_or(local)
-}
 
 /// Mails the contact of every organization that bid in the round.
 fn mail_bidders(
@@ -95,7 +84,7 @@ pub fn award(
         let spec = crate::projects::service::spec_of(&p)?;
         let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
         let cal = crate::calendar::service::load(tx)?;
-        let cst_today = (now + Duration::hours(8)).date();
+        let cst_today = crate::clock::cst_date(now);
         let counted = cal.add_working_days(cst_today, pack.objection_window.working_days);
         let a = Award {
             id: uuid::Uuid::now_v7().to_string(),
@@ -105,7 +94,7 @@ pub fn award(
             organization_id: bid.organization().to_owned(),
             amount_fen: bid.price_fen.unwrap_or(0),
             justification: justification.clone(),
-            objection_deadline: end_of_day_cst(counted.date),
+            objection_deadline: crate::clock::end_of_day_cst(counted.date),
             status: AwardStatus::PendingObjections,
             created_by: actor.id.clone(),
             created_at: now,
@@ -309,7 +298,13 @@ pub fn resolve(
 
 /// Finalises one award whose window has passed with no open objection. Guarded: a second
 /// run, or another replica, finds it final already and does nothing.
-pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+pub fn finalize(
+    conn: &mut Tx<'_>,
+    sealer: &crate::crypto::Sealer,
+    packs: &RulePacks,
+    award_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
     write_tx(conn, |tx| {
         let a = get(tx, award_id)?;
         // Already final or revoked: nothing to do (a job skips, it does not refuse).
@@ -348,6 +343,11 @@ pub fn finalize(conn: &mut Tx<'_>, award_id: &str, now: NaiveDateTime) -> Result
             &format!("The award {} of \"{}\" is final.", a.id, p.title),
             now,
         )?;
+        // The contract, in the same transaction: no final award without its contract, and
+        // the fund's ceiling becomes the awarded amount's commitment.
+        let spec = crate::projects::service::spec_of(&p)?;
+        let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+        crate::contracts::service::create_from_award(tx, sealer, &a, &p, &pack, now)?;
         Ok(true)
     })
 }

@@ -364,7 +364,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        project_id -> Text,
+        award_id -> Text,
+        round -> Integer,
+        organization_id -> Text,
+        district_id -> Text,
+        fund_id -> Text,
+        original_amount_fen -> BigInt,
+        amount_fen -> BigInt,
+        service_start -> Date,
+        service_end -> Date,
+        kpis -> Text,
+        status -> Text,
+        sign_deadline -> Timestamp,
+        signed_by_bureau -> Nullable<Text>,
+        signed_by_bureau_at -> Nullable<Timestamp>,
+        signed_by_org -> Nullable<Text>,
+        signed_by_org_at -> Nullable<Timestamp>,
+        signature_overdue -> Bool,
+        termination_proposed -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        terminated_at -> Nullable<Timestamp>,
+        termination_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    tranches (id) {
+        id -> Text,
+        contract_id -> Text,
+        seq -> Integer,
+        condition -> Text,
+        date -> Nullable<Date>,
+        percent -> Integer,
+        amount_fen -> BigInt,
+        status -> Text,
+        releasable_at -> Nullable<Timestamp>,
+        release_due -> Nullable<Date>,
+        overdue_notified_at -> Nullable<Timestamp>,
+        payment_reference -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+        released_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contract_amendments (id) {
+        id -> Text,
+        contract_id -> Text,
+        amount_before_fen -> BigInt,
+        amount_after_fen -> BigInt,
+        reason -> Text,
+        actor_id -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(tranches -> contracts (contract_id));
 diesel::joinable!(users -> regions (region_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -392,4 +455,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     score_sheets,
     awards,
     objections,
+    contracts,
+    tranches,
+    contract_amendments,
 );

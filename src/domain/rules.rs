@@ -126,6 +126,57 @@ pub struct ShareRule {
     pub citation: String,
 }
 
+/// How long the parties have to sign a contract after the award notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningRule {
+    pub days: u32,
+    pub citation: String,
+}
+
+impl Default for SigningRule {
+    fn default() -> Self {
+        SigningRule {
+            days: 30,
+            citation: "政府采购法 art 46".into(),
+        }
+    }
+}
+
+/// How far amendments may raise a contract's amount over the original, in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentRule {
+    pub max_increase_percent: u32,
+    pub citation: String,
+}
+
+impl Default for AmendmentRule {
+    fn default() -> Self {
+        AmendmentRule {
+            max_increase_percent: 10,
+            citation: "政府采购法 art 49".into(),
+        }
+    }
+}
+
+/// How many working days the bureau has to pay a tranche once it is releasable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseDueRule {
+    pub working_days: u32,
+    pub citation: String,
+}
+
+impl Default for ReleaseDueRule {
+    fn default() -> Self {
+        ReleaseDueRule {
+            working_days: 15,
+            citation: "unverified default: 15 working days to pay a releasable tranche".into(),
+        }
+    }
+}
+
 /// One method's rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +192,13 @@ pub struct RulePack {
     pub objection_window: WorkingDaysRule,
     pub service_period: YearsRule,
     pub abnormally_low: ShareRule,
+    /// Packs snapshotted before contracts existed read with the defaults.
+    #[serde(default)]
+    pub signing: SigningRule,
+    #[serde(default)]
+    pub amendments: AmendmentRule,
+    #[serde(default)]
+    pub release_due: ReleaseDueRule,
 }
 
 impl RulePack {

@@ -22,7 +22,8 @@ pub fn register(r: &mut Router) {
     r.post("/api/v1/funds", MANAGERS, create_fund)
         .get("/api/v1/funds", MANAGERS, list_funds)
         .get("/api/v1/funds/{id}", MANAGERS, get_fund)
-        .get("/api/v1/funds/{id}/ledger", MANAGERS, fund_ledger);
+        .get("/api/v1/funds/{id}/ledger", MANAGERS, fund_ledger)
+        .get("/api/v1/funds/{id}/reconcile", MANAGERS, reconcile_fund);
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -209,4 +210,24 @@ pub async fn fund_ledger(
         |e| e.id.clone(),
         LedgerEntryResponse::from,
     )))
+}
+
+/// Recompute a fund's balances from its ledger and check them.
+#[utoipa::path(get, path = "/api/v1/funds/{id}/reconcile", tag = "funds", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = super::reconcile::Reconciliation, description = "`ok` false names the first mismatch"), (status = 404, body = Problem)))]
+pub async fn reconcile_fund(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let report = state
+        .db
+        .read(move |c| {
+            let (f, _) = service::get(c, &actor, &id)?;
+            super::reconcile::fund(c, &f)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -161,9 +161,10 @@ fn post(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppEr
     ))
 }
 
-/// Reserves `m.amount` if the fund has it available: 409 `budget_exceeded` otherwise. Must run
-/// inside the caller's write transaction; it locks the fund first.
-pub fn reserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
+/// Posts a move that takes `m.amount` out of `available` (a reservation, a commitment) if the
+/// fund has it: 409 `budget_exceeded` otherwise. Must run inside the caller's write
+/// transaction; it locks the fund first.
+pub fn take_available(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
     if !repo::lock(conn, m.fund_id)? {
         return Err(AppError::field("fund_id", "no such fund"));
     }
@@ -184,8 +185,10 @@ pub fn reserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<()
     post(conn, m, now)
 }
 
-/// Returns a reservation (cancel, failure). A no-op when it was returned already.
-pub fn unreserve(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
+/// Posts a move that needs no room in the fund (a reservation or a commitment returned, a
+/// release of committed money), once per `ref_key`: a no-op when it was posted already. Locks
+/// the fund first, like every move.
+pub fn post_once(conn: &mut DbConn, m: &Move<'_>, now: NaiveDateTime) -> Result<(), AppError> {
     repo::lock(conn, m.fund_id)?;
     if repo::entry_exists(conn, m.ref_key)? {
         return Ok(());

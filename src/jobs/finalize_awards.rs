@@ -1,6 +1,7 @@
 //! `finalize_awards`: awards whose objection window has passed with no open objection become
-//! final; the winner's bid `awarded`, the others `lost`; every bidder is mailed. Each award is
-//! one guarded transaction, so a double run finalises once.
+//! final; the winner's bid `awarded`, the others `lost`; every bidder is mailed; the contract is
+//! drawn up and the fund commits its amount. Each award is one guarded transaction, so a
+//! double run finalises once.
 
 use chrono::{DateTime, Utc};
 
@@ -17,9 +18,10 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let (mut processed, mut failed) = (0, 0);
     for a in due {
         let award_id = a.id.clone();
+        let st = state.clone();
         match state
             .db
-            .write(move |c| crate::awards::service::finalize(c, &a.id, naive))
+            .write(move |c| crate::awards::service::finalize(c, &st.sealer, &st.rules, &a.id, naive))
             .await
         {
             Ok(true) => processed += 1,

@@ -5,6 +5,8 @@
 pub mod close_bidding;
 pub mod expire_invitations;
 pub mod finalize_awards;
+pub mod flag_unsigned_contracts;
+pub mod mature_tranches;
 pub mod send_mail;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +34,8 @@ pub const JOBS: &[&str] = &[
     "close_bidding",
     "expire_invitations",
     "finalize_awards",
+    "flag_unsigned_contracts",
+    "mature_tranches",
     "send_mail",
 ];
 
@@ -52,6 +56,8 @@ pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobRep
         "close_bidding" => close_bidding::run_once(state, now).await,
         "finalize_awards" => finalize_awards::run_once(state, now).await,
         "expire_invitations" => expire_invitations::run_once(state, now).await,
+        "flag_unsigned_contracts" => flag_unsigned_contracts::run_once(state, now).await,
+        "mature_tranches" => mature_tranches::run_once(state, now).await,
         _ => Err(AppError::not_found(&format!("job {name}"))),
     }
 }
@@ -64,6 +70,11 @@ pub fn schedules(jobs: &JobSettings) -> Vec<(&'static str, String)> {
         ("close_bidding", jobs.close_bidding_cron.clone()),
         ("finalize_awards", jobs.finalize_awards_cron.clone()),
         ("expire_invitations", jobs.expire_invitations_cron.clone()),
+        (
+            "flag_unsigned_contracts",
+            jobs.flag_unsigned_contracts_cron.clone(),
+        ),
+        ("mature_tranches", jobs.mature_tranches_cron.clone()),
     ]
 }
 

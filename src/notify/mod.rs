@@ -34,6 +34,36 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Mails every bureau account of `district_id` (at most 100), each once: its dedupe key is
+/// `key:<user id>`.
+pub fn enqueue_to_bureau(
+    tx: &mut Tx<'_>,
+    district_id: &str,
+    key: &str,
+    subject: &str,
+    body: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let bureau = crate::users::repo::UserFilter {
+        role: Some("bureau".into()),
+        region_id: Some(district_id.to_owned()),
+        q: None,
+    };
+    for u in crate::users::repo::list(tx, &bureau, None, 100)? {
+        enqueue(
+            tx,
+            &format!("{key}:{}", u.id),
+            &Mail {
+                to: u.email,
+                subject: subject.to_owned(),
+                body: body.to_owned(),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// [`enqueue`] for a mail that tells of something sealed (a bid's receipt): its recipient,
 /// subject and body are sealed in the outbox, emptied once sent, and its delivery is not
 /// counted in any job report (`jobs::send_mail`).

@@ -83,6 +83,8 @@ action_enum! {
         Award = "be awarded",
         /// An upheld objection revokes the award: the evaluation reopens.
         Revoke = "have its award revoked",
+        /// The award became final and its contract was drawn up.
+        Contract = "be contracted",
     }
 }
 
@@ -111,6 +113,7 @@ impl Lifecycle for ProjectStatus {
             (S::Evaluating, A::Score | A::Redraw) => Some(S::Evaluating),
             (S::Evaluating, A::Award) => Some(S::Awarded),
             (S::Awarded, A::Revoke) => Some(S::Evaluating),
+            (S::Awarded, A::Contract) => Some(S::Contracted),
             _ => None,
         }
     }
@@ -148,6 +151,7 @@ mod tests {
             (S::Evaluating, A::Award, S::Awarded),
             (S::Evaluating, A::Cancel, S::Cancelled),
             (S::Awarded, A::Revoke, S::Evaluating),
+            (S::Awarded, A::Contract, S::Contracted),
             (S::Failed, A::Republish, S::Open),
             (S::Failed, A::Cancel, S::Cancelled),
         ]);

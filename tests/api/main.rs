@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod bids;
 mod calendar;
+mod contracts;
 mod demo;
 mod evaluation;
 mod forged_tokens;

@@ -65,28 +65,14 @@ fn mail_bureau(
     body: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    for u in crate::users::repo::list(
+    notify::enqueue_to_bureau(
         conn,
-        &crate::users::repo::UserFilter {
-            role: Some("bureau".into()),
-            region_id: Some(p.district_id.clone()),
-            q: None,
-        },
-        None,
-        100,
-    )? {
-        notify::enqueue(
-            conn,
-            &format!("bureau.{subject}:{}:{}:{}", p.id, p.round, u.id),
-            &Mail {
-                to: u.email,
-                subject: format!("{subject}: {}", p.title),
-                body: body.into(),
-            },
-            now,
-        )?;
-    }
-    Ok(())
+        &p.district_id,
+        &format!("bureau.{subject}:{}:{}", p.id, p.round),
+        &format!("{subject}: {}", p.title),
+        body,
+        now,
+    )
 }
 
 /// The caller's expert record: 403 for users who are not in the pool.

@@ -176,7 +176,7 @@ pub fn unreserve_ceiling(
     actor_id: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    crate::funds::service::unreserve(
+    crate::funds::service::post_once(
         tx,
         &crate::funds::service::Move {
             fund_id: &p.fund_id,

@@ -19,7 +19,7 @@ fn reserve_and_seed(
     sealer: &Sealer,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    funds::reserve(
+    funds::take_available(
         tx,
         &Move {
             fund_id,

@@ -1,0 +1,268 @@
+//! Staged payments: a tranche becomes releasable when its condition is met (signing, its date,
+//! its review), must then be paid within the rule's working days (`release_due`), and is paid
+//! once by one guarded statement with its ledger row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use super::model::{ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus};
+use super::repo;
+use super::service::{is_bureau_of, released_fen};
+use crate::audit::{self, Event};
+use crate::auth::AuthUser;
+use crate::db::{write_tx, DbConn, Tx};
+use crate::domain::rules::RulePack;
+use crate::domain::spec::Condition;
+use crate::domain::Money;
+use crate::error::AppError;
+use crate::funds::service::Move;
+use crate::notify::{self, Mail};
+use crate::status::Lifecycle;
+
+fn audit_tranche(
+    tx: &mut Tx<'_>,
+    actor_id: Option<&str>,
+    action: &str,
+    t: &Tranche,
+    district_id: &str,
+    summary: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    audit::append(
+        tx,
+        Event {
+            actor_id,
+            action,
+            entity: "tranche",
+            entity_id: &t.id,
+            district_id: Some(district_id),
+            summary,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// The day a tranche releasable at `now` must be paid by: the rule's working days after the
+/// day (China Standard Time) it became releasable.
+pub fn due_day(cal: &crate::domain::calendar::WorkingCalendar, pack: &RulePack, now: NaiveDateTime) -> NaiveDate {
+    cal.add_working_days(crate::clock::cst_date(now), pack.release_due.working_days)
+        .date
+}
+
+/// Makes `t` releasable (its condition met) with its due day; `None` when it could not move
+/// (released, cancelled, or moved meanwhile).
+pub fn make_releasable(
+    tx: &mut Tx<'_>,
+    t: &Tranche,
+    pack: &RulePack,
+    now: NaiveDateTime,
+) -> Result<Option<NaiveDate>, AppError> {
+    if t.status.next(TrancheAction::Mature).is_none() {
+        return Ok(None);
+    }
+    let cal = crate::calendar::service::load(tx)?;
+    let due = due_day(&cal, pack, now);
+    Ok(repo::mature(tx, &t.id, t.status, due, now)?.then_some(due))
+}
+
+/// Whether a releasable tranche is past its due day at `now` (a due day ends at 24:00 UTC+8).
+pub fn is_overdue(t: &Tranche, now: NaiveDateTime) -> bool {
+    t.is(TrancheStatus::Releasable)
+        && t.release_due
+            .is_some_and(|d| crate::clock::cst_date(now) > d)
+}
+
+/// Pays a releasable tranche: the one guarded statement, the fund's `released` grows by a ledger
+/// row unique per tranche, the organization is mailed; 409 `invalid_state` unless releasable.
+/// When every tranche is paid after the completion review, the contract is completed.
+pub fn release(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    tranche_id: &str,
+    reference: &str,
+    now: NaiveDateTime,
+) -> Result<Tranche, AppError> {
+    write_tx(conn, |tx| {
+        let t = repo::find_tranche(tx, tranche_id)?
+            .ok_or_else(|| AppError::not_found("tranche"))?;
+        let c = repo::lock(tx, &t.contract_id)?
+            .filter(|c| is_bureau_of(actor, &c.district_id))
+            .ok_or_else(|| AppError::not_found("tranche"))?;
+        // Read again under the contract's lock: a release that waited for it sees the first.
+        let t = repo::find_tranche(tx, tranche_id)?
+            .ok_or_else(|| AppError::not_found("tranche"))?;
+        c.status.step(ContractAction::Release)?;
+        t.status.step(TrancheAction::Release)?;
+        if !repo::release(tx, &t.id, reference, &actor.id, now)? {
+            let current = repo::find_tranche(tx, &t.id)?.map_or(t.status, |x| x.status);
+            return Err(current.refuse(TrancheAction::Release));
+        }
+        if t.amount_fen > 0 {
+            crate::funds::service::post_once(
+                tx,
+                &Move {
+                    fund_id: &c.fund_id,
+                    kind: "release",
+                    amount: Money::from_fen(t.amount_fen),
+                    project_id: Some(&c.project_id),
+                    contract_id: Some(&c.id),
+                    tranche_id: Some(&t.id),
+                    ref_key: &format!("release:tranche:{}", t.id),
+                    actor_id: Some(&actor.id),
+                },
+                now,
+            )?;
+        }
+        let late = is_overdue(&t, now);
+        audit_tranche(
+            tx,
+            Some(&actor.id),
+            "tranche.released",
+            &t,
+            &c.district_id,
+            json!({"contract_id": c.id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
+            now,
+        )?;
+        if let Some(o) = crate::orgs::repo::find(tx, &c.organization_id)? {
+            notify::enqueue(
+                tx,
+                &format!("tranche.released:{}", t.id),
+                &Mail {
+                    to: o.contact_email,
+                    subject: format!("Payment released: contract {}", c.id),
+                    body: format!(
+                        "Tranche {} of contract {} ({} yuan) was released; payment reference {}.",
+                        t.seq,
+                        c.id,
+                        Money::from_fen(t.amount_fen),
+                        reference
+                    ),
+                },
+                now,
+            )?;
+        }
+        let tranches = repo::tranches_of(tx, &c.id)?;
+        let all_paid = tranches.iter().all(|x| x.is(TrancheStatus::Released));
+        let after_completion = tranches
+            .iter()
+            .any(|x| x.condition() == Some(Condition::OnCompletionPassed));
+        if all_paid
+            && after_completion
+            && c.status.next(ContractAction::Complete).is_some()
+            && repo::complete(tx, &c.id, now)?
+        {
+            audit::append(
+                tx,
+                Event {
+                    actor_id: Some(&actor.id),
+                    action: "contract.completed",
+                    entity: "contract",
+                    entity_id: &c.id,
+                    district_id: Some(&c.district_id),
+                    summary: json!({"after": {"status": ContractStatus::Completed}, "released": Money::from_fen(released_fen(&tranches))}),
+                },
+                now,
+            )?;
+        }
+        repo::find_tranche(tx, &t.id)?.ok_or_else(|| AppError::not_found("tranche"))
+    })
+}
+
+/// The tranche `id` as `actor` may see it, with its contract.
+pub fn get_tranche(
+    conn: &mut DbConn,
+    actor: Option<&AuthUser>,
+    id: &str,
+) -> Result<(Tranche, bool), AppError> {
+    let t = repo::find_tranche(conn, id)?.ok_or_else(|| AppError::not_found("tranche"))?;
+    let c = repo::find(conn, &t.contract_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
+    match super::service::seen_by(actor, &c) {
+        super::service::Seen::Hidden => Err(AppError::not_found("tranche")),
+        seen => Ok((t, seen == super::service::Seen::Party)),
+    }
+}
+
+/// `mature_tranches`, one tranche: an `on_date` tranche of an active contract whose day has come
+/// becomes releasable.
+pub fn mature_on_date(
+    conn: &mut Tx<'_>,
+    tranche_id: &str,
+    packs: &crate::domain::rules::RulePacks,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    write_tx(conn, |tx| {
+        let Some(t) = repo::find_tranche(tx, tranche_id)? else {
+            return Ok(false);
+        };
+        let Some(c) = repo::lock(tx, &t.contract_id)? else {
+            return Ok(false);
+        };
+        let t = repo::find_tranche(tx, tranche_id)?.unwrap_or(t);
+        let today = crate::clock::cst_date(now);
+        if !(c.is(ContractStatus::Active)
+            && t.is(TrancheStatus::Pending)
+            && t.condition() == Some(Condition::OnDate)
+            && t.date.is_some_and(|d| d <= today))
+        {
+            return Ok(false);
+        }
+        let p = crate::projects::repo::find(tx, &c.project_id)?
+            .ok_or_else(|| AppError::not_found("project"))?;
+        let pack =
+            crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
+        let Some(due) = make_releasable(tx, &t, &pack, now)? else {
+            return Ok(false);
+        };
+        audit_tranche(
+            tx,
+            None,
+            "tranche.releasable",
+            &t,
+            &c.district_id,
+            json!({"contract_id": c.id, "seq": t.seq, "condition": t.condition, "date": t.date, "release_due": due}),
+            now,
+        )?;
+        Ok(true)
+    })
+}
+
+/// `mature_tranches`, the other half: a releasable tranche past its due day is overdue; the
+/// bureau is mailed once.
+pub fn notify_overdue(conn: &mut Tx<'_>, tranche_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+    write_tx(conn, |tx| {
+        let Some(t) = repo::find_tranche(tx, tranche_id)? else {
+            return Ok(false);
+        };
+        if !is_overdue(&t, now) || !repo::mark_overdue_notified(tx, &t.id, now)? {
+            return Ok(false);
+        }
+        let Some(c) = repo::find(tx, &t.contract_id)? else {
+            return Ok(false);
+        };
+        audit_tranche(
+            tx,
+            None,
+            "tranche.release_overdue",
+            &t,
+            &c.district_id,
+            json!({"contract_id": c.id, "seq": t.seq, "release_due": t.release_due}),
+            now,
+        )?;
+        let due = t.release_due.map(|d| d.to_string()).unwrap_or_default();
+        notify::enqueue_to_bureau(
+            tx,
+            &c.district_id,
+            &format!("tranche.release_overdue:{}", t.id),
+            &format!("Payment overdue: contract {}", c.id),
+            &format!(
+                "Tranche {} of contract {} ({} yuan) was releasable and due by {due}; it is not paid yet.",
+                t.seq,
+                c.id,
+                Money::from_fen(t.amount_fen)
+            ),
+            now,
+        )?;
+        Ok(true)
+    })
+}

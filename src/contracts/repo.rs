@@ -1,0 +1,433 @@
+//! Diesel for contracts, tranches and amendments. Every state move is a guarded `UPDATE …
+//! WHERE status = <from>` that reports whether it touched its row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use super::model::{Amendment, Contract, ContractStatus, Tranche, TrancheStatus};
+use crate::db::schema::{contract_amendments, contracts, tranches};
+use crate::db::DbConn;
+use crate::domain::spec::Condition;
+
+pub fn insert(conn: &mut DbConn, c: &Contract) -> QueryResult<()> {
+    diesel::insert_into(contracts::table)
+        .values(c)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_tranches(conn: &mut DbConn, t: &[Tranche]) -> QueryResult<()> {
+    for row in t {
+        diesel::insert_into(tranches::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_amendment(conn: &mut DbConn, a: &Amendment) -> QueryResult<()> {
+    diesel::insert_into(contract_amendments::table)
+        .values(a)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
+    contracts::table
+        .find(id)
+        .select(Contract::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_for_award(conn: &mut DbConn, award_id: &str) -> QueryResult<Option<Contract>> {
+    contracts::table
+        .filter(contracts::award_id.eq(award_id))
+        .select(Contract::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Locks the contract row until the transaction ends (SQLite: the immediate transaction holds
+/// the write lock already). Every write to a contract or its tranches takes it first, then the
+/// fund's, so two writers cannot deadlock and a release cannot race a termination.
+pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
+    if let DbConn::Pg(_) = conn {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            #[allow(dead_code)]
+            id: String,
+        }
+        let rows: Vec<Row> = diesel::sql_query("SELECT id FROM contracts WHERE id = $1 FOR UPDATE")
+            .bind::<Text, _>(id)
+            .load(conn)?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+    }
+    find(conn, id)
+}
+
+pub fn tranches_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Tranche>> {
+    tranches::table
+        .filter(tranches::contract_id.eq(contract_id))
+        .order(tranches::seq.asc())
+        .select(Tranche::as_select())
+        .load(conn)
+}
+
+/// The tranches of many contracts (a listing page), in `seq` order per contract.
+pub fn tranches_of_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Tranche>> {
+    tranches::table
+        .filter(tranches::contract_id.eq_any(ids))
+        .order((tranches::contract_id.asc(), tranches::seq.asc()))
+        .select(Tranche::as_select())
+        .load(conn)
+}
+
+pub fn find_tranche(conn: &mut DbConn, id: &str) -> QueryResult<Option<Tranche>> {
+    tranches::table
+        .find(id)
+        .select(Tranche::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn amendments_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Amendment>> {
+    contract_amendments::table
+        .filter(contract_amendments::contract_id.eq(contract_id))
+        .order((contract_amendments::at.asc(), contract_amendments::id.asc()))
+        .select(Amendment::as_select())
+        .load(conn)
+}
+
+pub fn amendments_of_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Amendment>> {
+    contract_amendments::table
+        .filter(contract_amendments::contract_id.eq_any(ids))
+        .order((contract_amendments::at.asc(), contract_amendments::id.asc()))
+        .select(Amendment::as_select())
+        .load(conn)
+}
+
+/// What a listing narrows to; `district_id` and `organization_id` also carry the caller's scope.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub district_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub project_id: Option<String>,
+    pub status: Option<ContractStatus>,
+    /// Only contracts from `active` on (the public's view).
+    pub public_only: bool,
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Contract>> {
+    let mut q = contracts::table.into_boxed();
+    if let Some(d) = &f.district_id {
+        q = q.filter(contracts::district_id.eq(d.clone()));
+    }
+    if let Some(o) = &f.organization_id {
+        q = q.filter(contracts::organization_id.eq(o.clone()));
+    }
+    if let Some(p) = &f.project_id {
+        q = q.filter(contracts::project_id.eq(p.clone()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(contracts::status.eq(s));
+    }
+    if f.public_only {
+        q = q.filter(contracts::status.ne(ContractStatus::PendingSignature));
+    }
+    if let Some(a) = after {
+        q = q.filter(contracts::id.gt(a.to_owned()));
+    }
+    q.order(contracts::id.asc())
+        .limit(limit)
+        .select(Contract::as_select())
+        .load(conn)
+}
+
+/// Records the bureau's signature, once.
+pub fn sign_bureau(conn: &mut DbConn, id: &str, by: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::PendingSignature))
+            .filter(contracts::signed_by_bureau_at.is_null()),
+    )
+    .set((
+        contracts::signed_by_bureau.eq(by),
+        contracts::signed_by_bureau_at.eq(now),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records the organization's signature, once.
+pub fn sign_org(conn: &mut DbConn, id: &str, by: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::PendingSignature))
+            .filter(contracts::signed_by_org_at.is_null()),
+    )
+    .set((
+        contracts::signed_by_org.eq(by),
+        contracts::signed_by_org_at.eq(now),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// `pending_signature` → `active` once both sides have signed.
+pub fn activate(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::PendingSignature))
+            .filter(contracts::signed_by_bureau_at.is_not_null())
+            .filter(contracts::signed_by_org_at.is_not_null()),
+    )
+    .set((
+        contracts::status.eq(ContractStatus::Active),
+        contracts::activated_at.eq(now),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// `active` → `completed`.
+pub fn complete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::Active)),
+    )
+    .set((
+        contracts::status.eq(ContractStatus::Completed),
+        contracts::completed_at.eq(now),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// `from` → `terminated`, with the reason.
+pub fn terminate(
+    conn: &mut DbConn,
+    id: &str,
+    from: ContractStatus,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(from)),
+    )
+    .set((
+        contracts::status.eq(ContractStatus::Terminated),
+        contracts::terminated_at.eq(now),
+        contracts::termination_reason.eq(reason),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The amended amount, guarded by the version the caller read (`If-Match`).
+pub fn set_amount(conn: &mut DbConn, id: &str, version: i64, amount_fen: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::version.eq(version)),
+    )
+    .set((
+        contracts::amount_fen.eq(amount_fen),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Sets `signature_overdue`, once.
+pub fn flag_unsigned(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::PendingSignature))
+            .filter(contracts::signature_overdue.eq(false)),
+    )
+    .set((
+        contracts::signature_overdue.eq(true),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Contracts still unsigned after their deadline and not flagged yet.
+pub fn unsigned_past_deadline(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Contract>> {
+    contracts::table
+        .filter(contracts::status.eq(ContractStatus::PendingSignature))
+        .filter(contracts::sign_deadline.lt(now))
+        .filter(contracts::signature_overdue.eq(false))
+        .order(contracts::sign_deadline.asc())
+        .limit(limit)
+        .select(Contract::as_select())
+        .load(conn)
+}
+
+/// `pending` or `withheld` → `releasable`, with the day it must be paid by.
+pub fn mature(
+    conn: &mut DbConn,
+    id: &str,
+    from: TrancheStatus,
+    due: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(from)),
+    )
+    .set((
+        tranches::status.eq(TrancheStatus::Releasable),
+        tranches::releasable_at.eq(now),
+        tranches::release_due.eq(due),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The one statement that pays a tranche: it must find it `releasable`.
+pub fn release(
+    conn: &mut DbConn,
+    id: &str,
+    reference: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(TrancheStatus::Releasable)),
+    )
+    .set((
+        tranches::status.eq(TrancheStatus::Released),
+        tranches::payment_reference.eq(reference),
+        tranches::released_at.eq(now),
+        tranches::released_by.eq(by),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An unreleased tranche's new amount (an amendment's re-split).
+pub fn set_tranche_amount(
+    conn: &mut DbConn,
+    id: &str,
+    from: TrancheStatus,
+    amount_fen: i64,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(from)),
+    )
+    .set(tranches::amount_fen.eq(amount_fen))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Cancels one unreleased tranche (a termination).
+pub fn cancel_tranche(conn: &mut DbConn, id: &str, from: TrancheStatus) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(from)),
+    )
+    .set(tranches::status.eq(TrancheStatus::Cancelled))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Pending `on_date` tranches of active contracts whose date has come.
+pub fn maturing_on_date(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<Tranche>> {
+    tranches::table
+        .inner_join(contracts::table)
+        .filter(contracts::status.eq(ContractStatus::Active))
+        .filter(tranches::status.eq(TrancheStatus::Pending))
+        .filter(tranches::condition.eq(Condition::OnDate.as_str()))
+        .filter(tranches::date.le(today))
+        .order((tranches::date.asc(), tranches::id.asc()))
+        .limit(limit)
+        .select(Tranche::as_select())
+        .load(conn)
+}
+
+/// Releasable tranches past their due day whose bureau has not been told yet.
+pub fn overdue_unnotified(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<Tranche>> {
+    tranches::table
+        .filter(tranches::status.eq(TrancheStatus::Releasable))
+        .filter(tranches::release_due.lt(today))
+        .filter(tranches::overdue_notified_at.is_null())
+        .order((tranches::release_due.asc(), tranches::id.asc()))
+        .limit(limit)
+        .select(Tranche::as_select())
+        .load(conn)
+}
+
+/// Records that the bureau was told of an overdue tranche, once.
+pub fn mark_overdue_notified(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(TrancheStatus::Releasable))
+            .filter(tranches::overdue_notified_at.is_null()),
+    )
+    .set(tranches::overdue_notified_at.eq(now))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Every contract, by id, a page at a time (the ledger check).
+pub fn all_after(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<Contract>> {
+    let mut q = contracts::table.into_boxed();
+    if let Some(a) = after {
+        q = q.filter(contracts::id.gt(a.to_owned()));
+    }
+    q.order(contracts::id.asc())
+        .limit(limit)
+        .select(Contract::as_select())
+        .load(conn)
+}
+
+pub fn of_fund(conn: &mut DbConn, fund_id: &str) -> QueryResult<Vec<Contract>> {
+    contracts::table
+        .filter(contracts::fund_id.eq(fund_id))
+        .order(contracts::id.asc())
+        .select(Contract::as_select())
+        .load(conn)
+}
