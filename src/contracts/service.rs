@@ -151,7 +151,8 @@ pub fn list(
         let name = crate::orgs::repo::find(conn, &c.organization_id)?
             .map(|o| o.name)
             .unwrap_or_default();
-        let (mine, rest): (Vec<_>, Vec<_>) = tranches.into_iter().partition(|t| t.contract_id == c.id);
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            tranches.into_iter().partition(|t| t.contract_id == c.id);
         tranches = rest;
         let (am, rest): (Vec<_>, Vec<_>) =
             amendments.into_iter().partition(|a| a.contract_id == c.id);
@@ -222,7 +223,8 @@ pub fn create_from_award(
             p.id
         ))
     })?;
-    let deadline_day = crate::clock::cst_date(a.created_at) + Duration::days(pack.signing.days.into());
+    let deadline_day =
+        crate::clock::cst_date(a.created_at) + Duration::days(pack.signing.days.into());
     let c = Contract {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: p.id.clone(),
@@ -407,7 +409,8 @@ fn activate(
 ) -> Result<(), AppError> {
     let p = crate::projects::repo::find(tx, &c.project_id)?
         .ok_or_else(|| AppError::not_found("project"))?;
-    let pack = crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
+    let pack =
+        crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
     let mut matured = Vec::new();
     for t in repo::tranches_of(tx, &c.id)? {
         if t.condition() == Some(crate::domain::spec::Condition::OnSigning) {
@@ -460,18 +463,26 @@ pub fn amend(
         let pack =
             crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
         let new = cmd.amount.fen();
-        let limit = c.original_amount_fen as i128
-            * (100 + pack.amendments.max_increase_percent as i128)
-            / 100;
-        if new as i128 > limit {
+        // Every increase counts, a decrease makes no room: cutting a contract and raising it
+        // again is two additions of purchases (追加), not none.
+        let history = repo::amendments_of(tx, &c.id)?;
+        let increased: i128 = history
+            .iter()
+            .map(|a| (a.amount_after_fen - a.amount_before_fen).max(0) as i128)
+            .sum::<i128>()
+            + (new - c.amount_fen).max(0) as i128;
+        let allowed =
+            c.original_amount_fen as i128 * pack.amendments.max_increase_percent as i128 / 100;
+        if increased > allowed {
             return Err(AppError::invalid(
                 "amendment_over_limit",
                 "amount",
                 format!(
-                    "increases over the original {} may add up to {} % at most, so the amount may be {} at most ({})",
+                    "increases over the original {} may add up to {} % ({}) at most, and this one would bring them to {} ({})",
                     Money::from_fen(c.original_amount_fen),
                     pack.amendments.max_increase_percent,
-                    Money::from_fen(limit as i64),
+                    Money::from_fen(allowed as i64),
+                    Money::from_fen(increased as i64),
                     pack.amendments.citation
                 ),
             ));
@@ -488,7 +499,10 @@ pub fn amend(
             ));
         }
         if new == c.amount_fen {
-            return Err(AppError::field("amount", "is the contract's amount already"));
+            return Err(AppError::field(
+                "amount",
+                "is the contract's amount already",
+            ));
         }
         let open: Vec<&Tranche> = tranches.iter().filter(|t| t.unreleased()).collect();
         if open.is_empty() {
@@ -503,7 +517,7 @@ pub fn amend(
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no weights to re-split by")))?;
         // The fund: more commitment must fit what is available; less returns to it.
         let delta = new - c.amount_fen;
-        let n = repo::amendments_of(tx, &c.id)?.len() + 1;
+        let n = history.len() + 1;
         let m = Move {
             fund_id: &c.fund_id,
             kind: if delta > 0 { "commit" } else { "uncommit" },
@@ -527,7 +541,9 @@ pub fn amend(
             if !repo::set_tranche_amount(tx, &t.id, t.status, part.fen())? {
                 return Err(AppError::concurrent_update("tranche"));
             }
-            resplit.push(json!({"seq": t.seq, "before": Money::from_fen(t.amount_fen), "after": part}));
+            resplit.push(
+                json!({"seq": t.seq, "before": Money::from_fen(t.amount_fen), "after": part}),
+            );
         }
         repo::insert_amendment(
             tx,

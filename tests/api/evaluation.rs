@@ -12,7 +12,11 @@ async fn app() -> TestApp {
 }
 
 /// Creates an expert; returns (expert id, token).
-pub(crate) async fn expert(app: &TestApp, specialties: &[&str], bureau_of: Option<&str>) -> (String, String) {
+pub(crate) async fn expert(
+    app: &TestApp,
+    specialties: &[&str],
+    bureau_of: Option<&str>,
+) -> (String, String) {
     let email = unique("expert") + "@gongyi.test";
     let r = app
         .post(
@@ -912,7 +916,7 @@ async fn expert_email(app: &TestApp, expert_id: &str) -> String {
 }
 
 /// The id of the first assignment in an expert's inbox.
-pub(crate) async fn first_seat(app: &TestApp, token: &str) -> String {
+async fn first_seat(app: &TestApp, token: &str) -> String {
     let inbox = app
         .get("/api/v1/me/assignments", Some(token))
         .await
