@@ -15,6 +15,7 @@ pub mod contracts;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod evaluation;
