@@ -20,6 +20,7 @@ const BUREAU: Access = Access::Roles(&[Role::Bureau]);
 pub fn register(r: &mut Router) {
     r.post("/api/v1/projects/{id}/award", BUREAU, award_project)
         .get("/api/v1/awards/{id}", Access::Public, get_award)
+        .get("/api/v1/awards/{id}/notice", Access::Public, award_notice)
         .post(
             "/api/v1/awards/{id}/objections",
             Access::Roles(&[Role::Org]),
@@ -103,6 +104,21 @@ pub async fn get_award(state: State, id: web::Path<String>) -> Result<HttpRespon
     let id = id.into_inner();
     let notice = state.db.read(move |c| service::get_notice(c, &id)).await?;
     Ok(HttpResponse::Ok().json(respond(notice)))
+}
+
+/// The printable award notice (中标/成交公告: project, winner, amount, panel, objection deadline).
+#[utoipa::path(get, path = "/api/v1/awards/{id}/notice", tag = "awards", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String, description = "printable HTML"), (status = 404, body = Problem)))]
+pub async fn award_notice(state: State, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .read(move |c| {
+            let n = service::get_notice(c, &id)?;
+            crate::contracts::document::notice(c, n)
+        })
+        .await?;
+    Ok(crate::contracts::routes::html(page))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

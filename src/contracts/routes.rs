@@ -43,6 +43,11 @@ pub fn register(r: &mut Router) {
         terminate_contract,
     )
     .get(
+        "/api/v1/contracts/{id}/document",
+        Access::Public,
+        contract_document,
+    )
+    .get(
         "/api/v1/contracts/{id}/tranches",
         Access::Public,
         list_tranches,
@@ -437,4 +442,35 @@ pub async fn release_tranche(
         })
         .await?;
     Ok(idempotent::respond(answer))
+}
+
+/// The answer of a printable document.
+pub fn html(page: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
+        .body(page)
+}
+
+/// The printable contract (parties, amount in figures and in capitals, period, KPIs, tranche
+/// schedule, signatures), self-contained HTML with print CSS.
+#[utoipa::path(get, path = "/api/v1/contracts/{id}/document", tag = "contracts", params(("id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String, description = "printable HTML"), (status = 404, body = Problem)))]
+pub async fn contract_document(
+    state: State,
+    actor: MaybeUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let page = state
+        .db
+        .read(move |c| {
+            let v = service::get(c, actor.0.as_ref(), &id)?;
+            super::document::contract(c, v)
+        })
+        .await?;
+    Ok(html(page))
 }

@@ -113,6 +113,8 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("POST", "/api/v1/contracts/{id}/amendments", &["bureau"]),
         ("POST", "/api/v1/contracts/{id}/terminate", &["bureau"]),
         ("GET", "/api/v1/contracts/{id}/tranches", EVERYONE),
+        ("GET", "/api/v1/contracts/{id}/document", EVERYONE),
+        ("GET", "/api/v1/awards/{id}/notice", EVERYONE),
         ("POST", "/api/v1/tranches/{id}/release", &["bureau"]),
         ("GET", "/api/v1/funds/{id}/reconcile", &["admin", "bureau"]),
         ("GET", "/api/v1/me/assignments", &["expert"]),

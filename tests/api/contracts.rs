@@ -346,14 +346,9 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
     deal.release(&app, &first, "k-2", "GK2026-0002")
         .await
         .problem(409, "invalid_state");
-    deal.release(
-        &app,
-        t[1]["id"].as_str().unwrap(),
-        "k-3",
-        "GK2026-0003",
-    )
-    .await
-    .problem(409, "invalid_state");
+    deal.release(&app, t[1]["id"].as_str().unwrap(), "k-3", "GK2026-0003")
+        .await
+        .problem(409, "invalid_state");
     let f = deal.fund(&app).await;
     assert_eq!(
         (money(&f["committed"]), money(&f["released"])),
@@ -847,4 +842,68 @@ async fn awards_finalized_at_once_against_one_fund_commit_each_amount_once() {
         ("0.00", "360000.00", "640000.00")
     );
     reconciled(&app, &d).await;
+}
+
+#[tokio::test]
+async fn the_contract_and_the_award_notice_print_as_self_contained_escaped_html() {
+    let app = app().await;
+    let deal = contracted(&app, "100000.10", |spec| {
+        spec["title"] = json!("<b>社区</b>居家养老 & \"助餐\"服务");
+    })
+    .await;
+    let path = format!("/api/v1/contracts/{}/document", deal.contract);
+    // Not public before both have signed; the parties read it.
+    assert_eq!(app.get(&path, None).await.status.as_u16(), 404);
+    let r = app.get(&path, Some(&deal.org_token)).await;
+    assert_eq!(r.status.as_u16(), 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    let page = r.text.clone();
+    assert!(
+        page.contains("&lt;b&gt;社区&lt;/b&gt;居家养老 &amp; &quot;助餐&quot;服务"),
+        "title escaped"
+    );
+    assert!(!page.contains("<b>社区"));
+    assert!(page.contains("壹拾万元零壹角"), "the amount in capitals");
+    let uscc = app
+        .get(&format!("/api/v1/organizations/{}", deal.org), None)
+        .await
+        .expect(200)
+        .body["uscc"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(page.contains(&uscc), "the organization's credit code");
+    assert!(page.contains("未签署"), "both signatures still missing");
+    for outside in [
+        "<script", "<link", "<img", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(
+            !page.contains(outside),
+            "{outside} in the contract document"
+        );
+    }
+    deal.sign_both(&app).await;
+    let public = app.get(&path, None).await;
+    assert_eq!(public.status.as_u16(), 200);
+    assert!(!public.text.contains("未签署"));
+    // The notice is public from the start and names the panel.
+    let notice = app
+        .get(&format!("/api/v1/awards/{}/notice", deal.award), None)
+        .await;
+    assert_eq!(notice.status.as_u16(), 200);
+    let award = app
+        .get(&format!("/api/v1/awards/{}", deal.award), None)
+        .await
+        .expect(200)
+        .body;
+    for name in award["panel"].as_array().unwrap() {
+        assert!(
+            notice.text.contains(name.as_str().unwrap()),
+            "{name} on the notice"
+        );
+    }
+    assert!(notice.text.contains("壹拾万元零壹角"));
+    app.get("/api/v1/awards/nope/notice", None)
+        .await
+        .problem(404, "not_found");
 }

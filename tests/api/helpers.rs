@@ -45,12 +45,14 @@ impl Drop for PgDatabase {
     }
 }
 
-/// A reply: status, headers and the JSON body (`Null` when empty or not JSON).
+/// A reply: status, headers and the JSON body (`Null` when empty or not JSON), and the body as
+/// text (an HTML document).
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    pub text: String,
 }
 
 impl Reply {
@@ -532,6 +534,7 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
         status,
         headers,
         body,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 
