@@ -1,8 +1,10 @@
 //! `gongyi seed-demo`: fills an empty database with a believable district — streets and
 //! communities, a user for each role, ~40 needs in every status from every channel, two
-//! funds, and projects in draft and open — so a newcomer can explore the API at once.
+//! funds, projects in draft and open, and one project walked in the past from its publication
+//! through sealed bids, a drawn panel, the award and its contract to both signatures and the
+//! first release — so a newcomer can explore the API at once.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, NaiveDateTime, Utc};
 use serde_json::json;
 
 use crate::auth::{AuthUser, RegionKind, Role};
@@ -59,6 +61,7 @@ fn region(
 
 /// The district the demo builds: its regions and the accounts that act in it.
 struct District {
+    admin: AuthUser,
     id: String,
     street_ids: Vec<String>,
     communities: Vec<(String, String)>,
@@ -81,7 +84,8 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     let district = regions_and_accounts(tx)?;
     let accepted = needs(tx, &district)?;
     let funds = funds(tx, &district)?;
-    let made = projects(tx, state, &district, &funds, &accepted)?;
+    let mut made = projects(tx, state, &district, &funds, &accepted)?;
+    made.push(contracted(tx, state, &district, &funds)?);
     println!(
         "\nregions: 1 district, {} streets, {} communities",
         district.street_ids.len(),
@@ -95,6 +99,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!("contract: signed by both sides, its first tranche released (GET /api/v1/contracts as bureau@ or org@gongyi.local)");
     println!("\nsign in: POST /api/v1/auth/login {{\"email\":\"bureau@gongyi.local\",\"password\":\"{DEMO_PASSWORD}\"}}");
     Ok(())
 }
@@ -161,14 +166,8 @@ fn regions_and_accounts(conn: &mut Tx<'_>) -> Result<District, AppError> {
             Some(cid),
         )?);
     }
-    account(
-        conn,
-        "expert@gongyi.local",
-        "李教授 (专家)",
-        Role::Expert,
-        None,
-    )?;
     Ok(District {
+        admin,
         id,
         street_ids,
         communities,
@@ -397,4 +396,209 @@ fn projects(
         made.push((title, p.status));
     }
     Ok(made)
+}
+
+/// Three experts in the pool (the first is `expert@gongyi.local`), so panels can be drawn.
+fn experts(
+    conn: &mut Tx<'_>,
+    admin: &AuthUser,
+    at: NaiveDateTime,
+) -> Result<Vec<AuthUser>, AppError> {
+    let mut out = Vec::new();
+    for (email, name) in [
+        ("expert@gongyi.local", "李教授 (专家)"),
+        ("expert2@gongyi.local", "陈研究员 (专家)"),
+        ("expert3@gongyi.local", "赵督导 (专家)"),
+    ] {
+        let cmd = crate::experts::service::NewExpert {
+            account: CreateUser {
+                email: email.into(),
+                name: name.into(),
+                password: DEMO_PASSWORD.into(),
+                role: Role::Expert,
+                region_id: None,
+                organization_id: None,
+            },
+            title: "副教授".into(),
+            specialties: vec![Category::Elderly, Category::ChildrenYouth],
+            region_id: None,
+            bureau_district_id: None,
+        };
+        let hash = crate::auth::passwords::hash(DEMO_PASSWORD)?;
+        let e = crate::experts::service::create(conn, admin, cmd, hash, at)?;
+        println!("  {:<10} {:<28} {}", "expert", email, DEMO_PASSWORD);
+        out.push(who(conn, &e.user_id)?);
+    }
+    Ok(out)
+}
+
+/// A verified organization with its account `org@gongyi.local`.
+fn organization(conn: &mut Tx<'_>, d: &District, at: NaiveDateTime) -> Result<AuthUser, AppError> {
+    let uscc = crate::domain::uscc::Uscc::with_check("52320114MJ0000001")
+        .map_err(|e| AppError::internal(anyhow::anyhow!("demo credit code: {e:?}")))?;
+    let r = crate::orgs::service::Registration {
+        name: "雨花台区阳光社会工作服务中心".into(),
+        uscc,
+        org_type: crate::domain::spec::OrgType::PrivateNonEnterprise,
+        registered_on: (at - Duration::days(6 * 365)).date(),
+        rating: Some(crate::domain::spec::Rating::parse("4A").expect("4A is a rating")),
+        rating_awarded_on: Some((at - Duration::days(400)).date()),
+        social_workers: 8,
+        district_id: d.id.clone(),
+        contact_email: "org@gongyi.local".into(),
+        account: CreateUser {
+            email: "org@gongyi.local".into(),
+            name: "阳光社工 张主任".into(),
+            password: DEMO_PASSWORD.into(),
+            role: Role::Org,
+            region_id: None,
+            organization_id: None,
+        },
+    };
+    let hash = crate::auth::passwords::hash(DEMO_PASSWORD)?;
+    let (org, user) = crate::orgs::service::register(conn, r, hash, at)?;
+    crate::orgs::service::decide(
+        conn,
+        &d.bureau,
+        &org.id,
+        crate::orgs::service::Decision::Verify,
+        None,
+        at + Duration::hours(2),
+    )?;
+    println!(
+        "  {:<10} {:<28} {}",
+        "org", "org@gongyi.local", DEMO_PASSWORD
+    );
+    who(conn, &user.id)
+}
+
+/// One project walked in the past: published 60 days ago, one sealed bid, closed and opened,
+/// the drawn panel accepting and scoring, the award, its objection window passed, the
+/// contract drawn up, signed by both sides, and its first tranche released.
+fn contracted(
+    conn: &mut Tx<'_>,
+    state: &AppState,
+    d: &District,
+    funds: &Funds,
+) -> Result<(&'static str, ProjectStatus), AppError> {
+    let t0 = now() - Duration::days(60);
+    let admin = d.admin.clone();
+    let experts = experts(conn, &admin, t0)?;
+    let org = organization(conn, d, t0)?;
+    let close = (t0 + Duration::days(14)).and_utc();
+    let start = close.date_naive() + Duration::days(1);
+    let title = "社区长者助餐与探访（已签约）";
+    let spec: ProjectSpec = serde_json::from_value(json!({
+        "title": title, "summary": "为辖区独居老人提供助餐配送与每周上门探访", "category": "elderly",
+        "region_id": d.street_ids[1], "need_ids": [], "target_group": "70 岁以上独居老人",
+        "services": ["助餐配送", "上门探访"],
+        "objectives": [{"indicator": "助餐人次", "target": "≥ 20000"}, {"indicator": "居民满意度", "target": "≥ 90%"}],
+        "budget_ceiling": "400000.00", "fund_id": funds.lottery, "method": "venture_philanthropy",
+        "bid_close_at": close.to_rfc3339(), "service_start": start.to_string(),
+        "service_end": (start + Duration::days(364)).to_string(),
+        "eligibility": {"min_registered_years": 1, "min_social_workers": 2},
+        "evaluation": {"price_points": 0, "criteria": [
+            {"key": "plan", "name": "服务方案", "max_points": 50},
+            {"key": "team", "name": "团队与资质", "max_points": 30},
+            {"key": "record", "name": "过往业绩", "max_points": 20}]},
+        "payment_plan": [{"condition": "on_signing", "percent": 30}, {"condition": "on_midterm_passed", "percent": 40},
+                         {"condition": "on_completion_passed", "percent": 30}]
+    }))
+    .map_err(|e| AppError::internal(anyhow::anyhow!("demo spec: {e}")))?;
+    let p = crate::projects::service::create(conn, &d.bureau, spec, &state.rules, t0)?;
+    crate::projects::service::publish(conn, &d.bureau, &p.id, &state.rules, &state.sealer, t0)?;
+    let offer = crate::bids::service::Offer {
+        price: Money::from_fen(36_800_000),
+        plan: "中央厨房统一配餐，志愿者与社工每周上门探访，建立独居老人健康档案。".into(),
+        team: vec![crate::bids::contents::TeamMember {
+            name: "张敏".into(),
+            role: "项目主管".into(),
+            certified: true,
+        }],
+        kpis: vec![
+            crate::bids::contents::Kpi {
+                indicator: "助餐人次".into(),
+                target: "22000".into(),
+            },
+            crate::bids::contents::Kpi {
+                indicator: "探访覆盖率".into(),
+                target: "≥ 95%".into(),
+            },
+        ],
+        matching_funds: None,
+    };
+    let bid = crate::bids::service::place(
+        conn,
+        &state.sealer,
+        &org,
+        &p.id,
+        &offer,
+        t0 + Duration::days(5),
+    )?;
+    let closed_at = close.naive_utc() + Duration::minutes(1);
+    crate::rounds::close_round(conn, &state.sealer, &state.rules, &p.id, closed_at)?;
+    for (i, e) in experts.iter().enumerate() {
+        for seat in crate::evaluation::service::assignments(conn, e, None, 10)? {
+            crate::evaluation::service::accept(conn, e, &seat.id, closed_at + Duration::hours(1))?;
+        }
+        let points = [("plan", 42 + i as i64), ("team", 26), ("record", 17)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), rust_decimal::Decimal::from(v)))
+            .collect();
+        crate::evaluation::service::score(
+            conn,
+            e,
+            &bid.bid.id,
+            points,
+            "方案完整，团队稳定".into(),
+            None,
+            closed_at + Duration::hours(3),
+        )?;
+    }
+    let awarded_at = closed_at + Duration::days(1);
+    let notice = crate::awards::service::award(
+        conn,
+        &d.bureau,
+        &p.id,
+        &bid.bid.id,
+        None,
+        &state.rules,
+        awarded_at,
+    )?;
+    let final_at = notice.award.objection_deadline + Duration::seconds(1);
+    crate::awards::service::finalize(
+        conn,
+        &state.sealer,
+        &state.rules,
+        &notice.award.id,
+        final_at,
+    )?;
+    let c = crate::contracts::repo::find_for_award(conn, &notice.award.id)?
+        .ok_or_else(|| AppError::not_found("contract"))?;
+    crate::contracts::service::sign(
+        conn,
+        &org,
+        &c.id,
+        &state.rules,
+        final_at + Duration::days(2),
+    )?;
+    let v = crate::contracts::service::sign(
+        conn,
+        &d.bureau,
+        &c.id,
+        &state.rules,
+        final_at + Duration::days(3),
+    )?;
+    if let Some(first) = v.tranches.first() {
+        crate::contracts::release::release(
+            conn,
+            &d.bureau,
+            &first.id,
+            "GK2026-000001",
+            final_at + Duration::days(5),
+        )?;
+    }
+    let p =
+        crate::projects::repo::find(conn, &p.id)?.ok_or_else(|| AppError::not_found("project"))?;
+    Ok((title, p.status))
 }

@@ -64,6 +64,49 @@ async fn the_demo_district_has_needs_in_every_status_funds_and_projects() {
         .await
         .expect(200);
     assert_eq!(drafts.body["items"].as_array().unwrap().len(), 2);
+    // One project walked through to a signed contract with its first tranche paid.
+    let contracts = app
+        .get("/api/v1/contracts", Some(&bureau))
+        .await
+        .expect(200)
+        .body;
+    let items = contracts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{contracts}");
+    let c = &items[0];
+    assert_eq!(c["status"], "active");
+    assert!(c["signed_by_bureau_at"].is_string() && c["signed_by_org_at"].is_string());
+    assert_eq!(c["tranches"][0]["status"], "released");
+    assert_eq!(c["released"], c["tranches"][0]["amount"]);
+    let org = app
+        .login("org@gongyi.local", gongyi::demo::DEMO_PASSWORD)
+        .await;
+    let mine = app
+        .get("/api/v1/contracts", Some(&org))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(mine["items"][0]["id"], c["id"]);
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/projects/{}", c["project_id"].as_str().unwrap()),
+            None
+        )
+        .await
+        .expect(200)
+        .body["status"],
+        "contracted"
+    );
+    for f in funds.body["items"].as_array().unwrap() {
+        let r = app
+            .get(
+                &format!("/api/v1/funds/{}/reconcile", f["id"].as_str().unwrap()),
+                Some(&bureau),
+            )
+            .await
+            .expect(200)
+            .body;
+        assert_eq!(r["ok"], true, "{r}");
+    }
     // Seeding twice is refused rather than doubling the district.
     let state = app.state.clone();
     assert!(
