@@ -84,6 +84,16 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
         "outbox.dedupe_key",
         "this notification has already been queued",
     ),
+    (
+        "contracts_award_id_key",
+        "contracts.award_id",
+        "the award already has its contract",
+    ),
+    (
+        "tranches_contract_id_seq_key",
+        "tranches.contract_id, tranches.seq",
+        "the contract already has a tranche with this number",
+    ),
 ];
 
 /// The client's message for a unique violation: what conflicts, never the constraint's name.

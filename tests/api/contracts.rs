@@ -907,3 +907,86 @@ async fn the_contract_and_the_award_notice_print_as_self_contained_escaped_html(
         .await
         .problem(404, "not_found");
 }
+
+/// `gongyi verify-ledger` on the test database: its exit status and report.
+fn verify_ledger(app: &TestApp) -> (bool, Value) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gongyi"))
+        .arg("verify-ledger")
+        .env("GONGYI__DATABASE__URL", &app.db_url)
+        .env("GONGYI__DATA_DIR", app.data_dir())
+        .env("GONGYI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.success(), report)
+}
+
+#[tokio::test]
+async fn an_increase_must_fit_the_fund_and_a_tampered_ledger_is_named() {
+    let app = app().await;
+    let deal = contracted(&app, "100000.00", |_| {}).await;
+    deal.sign_both(&app).await;
+    // Another project reserves all but one fen of what the fund has left.
+    app.open_project(&deal.d, |s| s["budget_ceiling"] = json!("899999.99"))
+        .await;
+    assert_eq!(deal.fund(&app).await["available"], "0.01");
+    let v = format!("\"{}\"", deal.read(&app).await["version"].as_i64().unwrap());
+    deal.amend(
+        &app,
+        Some(&v),
+        json!({"amount": "100000.02", "reason": "超出资金"}),
+    )
+    .await
+    .problem(409, "budget_exceeded");
+    let c = deal
+        .amend(
+            &app,
+            Some(&v),
+            json!({"amount": "100000.01", "reason": "恰好用尽"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(c["amount"], "100000.01");
+    assert_eq!(deal.fund(&app).await["available"], "0.00");
+    let (ok, report) = verify_ledger(&app);
+    assert!(ok, "{report}");
+    assert_eq!(report["contracts"], 1);
+    // A tranche changed behind the API's back: the check names the contract and exits 1.
+    let t = c["tranches"][1]["id"].as_str().unwrap();
+    app.sql(&format!(
+        "UPDATE tranches SET amount_fen = amount_fen + 1 WHERE id = '{t}'"
+    ))
+    .unwrap();
+    let r = app
+        .get(
+            &format!("/api/v1/funds/{}/reconcile", deal.d.fund),
+            Some(&deal.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(r["ok"], false);
+    let first = r["first_mismatch"].as_str().unwrap();
+    assert!(
+        first.contains(&deal.contract) && first.contains("tranches sum to"),
+        "{first}"
+    );
+    let (ok, report) = verify_ledger(&app);
+    assert!(!ok);
+    assert!(
+        report["first_mismatch"]
+            .as_str()
+            .unwrap()
+            .contains(&deal.contract),
+        "{report}"
+    );
+    // Only the district's bureau and admin reconcile.
+    app.get(
+        &format!("/api/v1/funds/{}/reconcile", deal.d.fund),
+        Some(&deal.d.other_bureau),
+    )
+    .await
+    .problem(404, "not_found");
+}
