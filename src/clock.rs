@@ -116,7 +116,8 @@ pub fn cst_date(t: NaiveDateTime) -> chrono::NaiveDate {
 /// The last instant of `date` in China Standard Time, as UTC: a due day ends at 24:00 UTC+8.
 pub fn end_of_day_cst(date: chrono::NaiveDate) -> NaiveDateTime {
     let next = date.succ_opt().unwrap_or(date);
-    next.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::Duration::hours(8)
+    next.and_hms_opt(0, 0, 0).expect("midnight exists")
+        - chrono::Duration::hours(8)
         - chrono::Duration::microseconds(1)
 }
 

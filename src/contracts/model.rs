@@ -128,7 +128,10 @@ impl ContractStatus {
 
     /// Whether the fund holds the contract's amount as committed (less what was released).
     pub fn holds_commitment(self) -> bool {
-        matches!(self, ContractStatus::PendingSignature | ContractStatus::Active)
+        matches!(
+            self,
+            ContractStatus::PendingSignature | ContractStatus::Active
+        )
     }
 }
 

@@ -45,7 +45,11 @@ fn audit_tranche(
 
 /// The day a tranche releasable at `now` must be paid by: the rule's working days after the
 /// day (China Standard Time) it became releasable.
-pub fn due_day(cal: &crate::domain::calendar::WorkingCalendar, pack: &RulePack, now: NaiveDateTime) -> NaiveDate {
+pub fn due_day(
+    cal: &crate::domain::calendar::WorkingCalendar,
+    pack: &RulePack,
+    now: NaiveDateTime,
+) -> NaiveDate {
     cal.add_working_days(crate::clock::cst_date(now), pack.release_due.working_days)
         .date
 }
@@ -84,14 +88,14 @@ pub fn release(
     now: NaiveDateTime,
 ) -> Result<Tranche, AppError> {
     write_tx(conn, |tx| {
-        let t = repo::find_tranche(tx, tranche_id)?
-            .ok_or_else(|| AppError::not_found("tranche"))?;
+        let t =
+            repo::find_tranche(tx, tranche_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
         let c = repo::lock(tx, &t.contract_id)?
             .filter(|c| is_bureau_of(actor, &c.district_id))
             .ok_or_else(|| AppError::not_found("tranche"))?;
         // Read again under the contract's lock: a release that waited for it sees the first.
-        let t = repo::find_tranche(tx, tranche_id)?
-            .ok_or_else(|| AppError::not_found("tranche"))?;
+        let t =
+            repo::find_tranche(tx, tranche_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
         c.status.step(ContractAction::Release)?;
         t.status.step(TrancheAction::Release)?;
         if !repo::release(tx, &t.id, reference, &actor.id, now)? {
@@ -229,7 +233,11 @@ pub fn mature_on_date(
 
 /// `mature_tranches`, the other half: a releasable tranche past its due day is overdue; the
 /// bureau is mailed once.
-pub fn notify_overdue(conn: &mut Tx<'_>, tranche_id: &str, now: NaiveDateTime) -> Result<bool, AppError> {
+pub fn notify_overdue(
+    conn: &mut Tx<'_>,
+    tranche_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
     write_tx(conn, |tx| {
         let Some(t) = repo::find_tranche(tx, tranche_id)? else {
             return Ok(false);

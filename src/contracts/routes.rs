@@ -37,8 +37,16 @@ pub fn register(r: &mut Router) {
         sign_contract,
     )
     .post("/api/v1/contracts/{id}/amendments", BUREAU, amend_contract)
-    .post("/api/v1/contracts/{id}/terminate", BUREAU, terminate_contract)
-    .get("/api/v1/contracts/{id}/tranches", Access::Public, list_tranches)
+    .post(
+        "/api/v1/contracts/{id}/terminate",
+        BUREAU,
+        terminate_contract,
+    )
+    .get(
+        "/api/v1/contracts/{id}/tranches",
+        Access::Public,
+        list_tranches,
+    )
     .post("/api/v1/tranches/{id}/release", BUREAU, release_tranche);
 }
 
@@ -227,7 +235,10 @@ pub async fn list_contracts(
             )
         })?),
     };
-    for (field, v) in [("project_id", &q.project_id), ("organization_id", &q.organization_id)] {
+    for (field, v) in [
+        ("project_id", &q.project_id),
+        ("organization_id", &q.organization_id),
+    ] {
         if let Some(v) = v {
             validate::text(field, v, 1, 100)?;
         }

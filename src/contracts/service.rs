@@ -151,7 +151,8 @@ pub fn list(
         let name = crate::orgs::repo::find(conn, &c.organization_id)?
             .map(|o| o.name)
             .unwrap_or_default();
-        let (mine, rest): (Vec<_>, Vec<_>) = tranches.into_iter().partition(|t| t.contract_id == c.id);
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            tranches.into_iter().partition(|t| t.contract_id == c.id);
         tranches = rest;
         let (am, rest): (Vec<_>, Vec<_>) =
             amendments.into_iter().partition(|a| a.contract_id == c.id);
@@ -222,7 +223,8 @@ pub fn create_from_award(
             p.id
         ))
     })?;
-    let deadline_day = crate::clock::cst_date(a.created_at) + Duration::days(pack.signing.days.into());
+    let deadline_day =
+        crate::clock::cst_date(a.created_at) + Duration::days(pack.signing.days.into());
     let c = Contract {
         id: uuid::Uuid::now_v7().to_string(),
         project_id: p.id.clone(),
@@ -407,7 +409,8 @@ fn activate(
 ) -> Result<(), AppError> {
     let p = crate::projects::repo::find(tx, &c.project_id)?
         .ok_or_else(|| AppError::not_found("project"))?;
-    let pack = crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
+    let pack =
+        crate::projects::service::pack_of(&p, packs, &crate::projects::service::spec_of(&p)?)?;
     let mut matured = Vec::new();
     for t in repo::tranches_of(tx, &c.id)? {
         if t.condition() == Some(crate::domain::spec::Condition::OnSigning) {
@@ -488,7 +491,10 @@ pub fn amend(
             ));
         }
         if new == c.amount_fen {
-            return Err(AppError::field("amount", "is the contract's amount already"));
+            return Err(AppError::field(
+                "amount",
+                "is the contract's amount already",
+            ));
         }
         let open: Vec<&Tranche> = tranches.iter().filter(|t| t.unreleased()).collect();
         if open.is_empty() {
@@ -527,7 +533,9 @@ pub fn amend(
             if !repo::set_tranche_amount(tx, &t.id, t.status, part.fen())? {
                 return Err(AppError::concurrent_update("tranche"));
             }
-            resplit.push(json!({"seq": t.seq, "before": Money::from_fen(t.amount_fen), "after": part}));
+            resplit.push(
+                json!({"seq": t.seq, "before": Money::from_fen(t.amount_fen), "after": part}),
+            );
         }
         repo::insert_amendment(
             tx,

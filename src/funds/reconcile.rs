@@ -60,7 +60,10 @@ pub fn fund(conn: &mut DbConn, f: &Fund) -> Result<Reconciliation, AppError> {
     for e in &rows {
         let a = e.amount_fen as i128;
         if a <= 0 {
-            bad.push(format!("ledger row {} moves {} fen, not a positive amount", e.id, a));
+            bad.push(format!(
+                "ledger row {} moves {} fen, not a positive amount",
+                e.id, a
+            ));
         }
         match e.kind.as_str() {
             "reserve" => reserved += a,
@@ -111,7 +114,9 @@ pub fn fund(conn: &mut DbConn, f: &Fund) -> Result<Reconciliation, AppError> {
         ));
     }
     let b = repo::balances(conn, &f.id)?;
-    if (b.reserved as i128, b.committed as i128, b.released as i128) != (reserved, committed, released) {
+    if (b.reserved as i128, b.committed as i128, b.released as i128)
+        != (reserved, committed, released)
+    {
         bad.push(format!(
             "the balances the API shows ({} / {} / {}) differ from the rows' sums",
             Money::from_fen(b.reserved),

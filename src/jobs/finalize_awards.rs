@@ -21,7 +21,9 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
         let st = state.clone();
         match state
             .db
-            .write(move |c| crate::awards::service::finalize(c, &st.sealer, &st.rules, &a.id, naive))
+            .write(move |c| {
+                crate::awards::service::finalize(c, &st.sealer, &st.rules, &a.id, naive)
+            })
             .await
         {
             Ok(true) => processed += 1,

@@ -11,7 +11,11 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let naive = now.naive_utc();
     let due = state
         .db
-        .read(move |c| Ok(crate::contracts::repo::unsigned_past_deadline(c, naive, 500)?))
+        .read(move |c| {
+            Ok(crate::contracts::repo::unsigned_past_deadline(
+                c, naive, 500,
+            )?)
+        })
         .await?;
     let (mut processed, mut failed) = (0, 0);
     for c in due {

@@ -66,11 +66,21 @@ pub async fn contracted(app: &TestApp, price: &str, tweak: impl FnOnce(&mut Valu
         .await
         .expect(201)
         .body;
-    let deadline: DateTime<Utc> = award["objection_deadline"].as_str().unwrap().parse().unwrap();
+    let deadline: DateTime<Utc> = award["objection_deadline"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     app.set_clock(deadline + Duration::seconds(1)).await;
-    assert_eq!(app.run_job("finalize_awards").await.expect(200).body["processed"], 1);
+    assert_eq!(
+        app.run_job("finalize_awards").await.expect(200).body["processed"],
+        1
+    );
     let list = app
-        .get(&format!("/api/v1/contracts?project_id={pid}"), Some(&d.bureau))
+        .get(
+            &format!("/api/v1/contracts?project_id={pid}"),
+            Some(&d.bureau),
+        )
         .await
         .expect(200)
         .body;
@@ -87,24 +97,35 @@ pub async fn contracted(app: &TestApp, price: &str, tweak: impl FnOnce(&mut Valu
 
 impl Deal {
     pub async fn read(&self, app: &TestApp) -> Value {
-        app.get(&format!("/api/v1/contracts/{}", self.contract), Some(&self.d.bureau))
-            .await
-            .expect(200)
-            .body
+        app.get(
+            &format!("/api/v1/contracts/{}", self.contract),
+            Some(&self.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body
     }
 
     pub async fn fund(&self, app: &TestApp) -> Value {
-        app.get(&format!("/api/v1/funds/{}", self.d.fund), Some(&self.d.bureau))
-            .await
-            .expect(200)
-            .body
+        app.get(
+            &format!("/api/v1/funds/{}", self.d.fund),
+            Some(&self.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body
     }
 
     /// Both sides sign; the contract is active.
     pub async fn sign_both(&self, app: &TestApp) -> Value {
         let path = format!("/api/v1/contracts/{}/sign", self.contract);
-        app.post(&path, Some(&self.org_token), json!({})).await.expect(200);
-        app.post(&path, Some(&self.d.bureau), json!({})).await.expect(200).body
+        app.post(&path, Some(&self.org_token), json!({}))
+            .await
+            .expect(200);
+        app.post(&path, Some(&self.d.bureau), json!({}))
+            .await
+            .expect(200)
+            .body
     }
 
     pub async fn release(&self, app: &TestApp, tranche: &str, key: &str, reference: &str) -> Reply {
@@ -133,7 +154,10 @@ impl Deal {
 /// The fund's reconciliation, which must be clean.
 pub async fn reconciled(app: &TestApp, d: &District) -> Value {
     let r = app
-        .get(&format!("/api/v1/funds/{}/reconcile", d.fund), Some(&d.bureau))
+        .get(
+            &format!("/api/v1/funds/{}/reconcile", d.fund),
+            Some(&d.bureau),
+        )
         .await
         .expect(200)
         .body;
@@ -146,20 +170,37 @@ fn money(v: &Value) -> &str {
 }
 
 #[tokio::test]
-async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_with_the_fund_read_back() {
+async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_with_the_fund_read_back(
+) {
     let app = app().await;
     // 100000.01 splits 30 / 40 / 30 to the fen: 30000.00, 40000.00 and the remainder 30000.01.
     let deal = contracted(&app, "100000.01", |_| {}).await;
     let c = deal.read(&app).await;
     assert_eq!(c["status"], "pending_signature");
-    assert_eq!((money(&c["amount"]), money(&c["original_amount"])), ("100000.01", "100000.01"));
+    assert_eq!(
+        (money(&c["amount"]), money(&c["original_amount"])),
+        ("100000.01", "100000.01")
+    );
     assert_eq!(c["organization_id"], deal.org);
     assert_eq!(c["kpis"][0]["indicator"], "服务人次");
-    let amounts: Vec<&str> = c["tranches"].as_array().unwrap().iter().map(|t| money(&t["amount"])).collect();
+    let amounts: Vec<&str> = c["tranches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| money(&t["amount"]))
+        .collect();
     assert_eq!(amounts, ["30000.00", "40000.00", "30000.01"]);
-    assert!(c["tranches"].as_array().unwrap().iter().all(|t| t["status"] == "pending"));
+    assert!(c["tranches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["status"] == "pending"));
     // The notice + 30 days, at the end of that day in China Standard Time.
-    let award = app.get(&format!("/api/v1/awards/{}", deal.award), None).await.expect(200).body;
+    let award = app
+        .get(&format!("/api/v1/awards/{}", deal.award), None)
+        .await
+        .expect(200)
+        .body;
     assert_eq!(award["status"], "final");
     let noticed: DateTime<Utc> = award["created_at"].as_str().unwrap().parse().unwrap();
     let deadline: DateTime<Utc> = c["sign_deadline"].as_str().unwrap().parse().unwrap();
@@ -170,50 +211,104 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
     // The fund: the ceiling (300000.00) is returned, the awarded amount committed.
     let f = deal.fund(&app).await;
     assert_eq!(
-        (money(&f["reserved"]), money(&f["committed"]), money(&f["released"]), money(&f["available"])),
+        (
+            money(&f["reserved"]),
+            money(&f["committed"]),
+            money(&f["released"]),
+            money(&f["available"])
+        ),
         ("0.00", "100000.01", "0.00", "899999.99")
     );
     assert_eq!(
-        app.get(&format!("/api/v1/projects/{}", deal.project), None).await.expect(200).body["status"],
+        app.get(&format!("/api/v1/projects/{}", deal.project), None)
+            .await
+            .expect(200)
+            .body["status"],
         "contracted"
     );
-    assert_eq!(app.outbox_count("Contract to sign").await, 2, "the organization and the bureau");
+    assert_eq!(
+        app.outbox_count("Contract to sign").await,
+        2,
+        "the organization and the bureau"
+    );
     reconciled(&app, &deal.d).await;
     // Unsigned, it is not public; nor does another district's bureau see it.
     let path = format!("/api/v1/contracts/{}", deal.contract);
     app.get(&path, None).await.problem(404, "not_found");
-    app.get(&path, Some(&deal.d.other_bureau)).await.problem(404, "not_found");
+    app.get(&path, Some(&deal.d.other_bureau))
+        .await
+        .problem(404, "not_found");
     let (_, outsider) = app.verified_org(&deal.d).await;
-    app.post(&format!("{path}/sign"), Some(&outsider), json!({})).await.problem(404, "not_found");
-    app.post(&format!("{path}/sign"), Some(&deal.d.other_bureau), json!({})).await.problem(404, "not_found");
+    app.post(&format!("{path}/sign"), Some(&outsider), json!({}))
+        .await
+        .problem(404, "not_found");
+    app.post(
+        &format!("{path}/sign"),
+        Some(&deal.d.other_bureau),
+        json!({}),
+    )
+    .await
+    .problem(404, "not_found");
     // Each side signs once.
-    let signed = app.post(&format!("{path}/sign"), Some(&deal.org_token), json!({})).await.expect(200).body;
+    let signed = app
+        .post(&format!("{path}/sign"), Some(&deal.org_token), json!({}))
+        .await
+        .expect(200)
+        .body;
     assert_eq!(signed["status"], "pending_signature");
     assert!(signed["signed_by_org_at"].is_string() && signed["signed_by_bureau_at"].is_null());
-    app.post(&format!("{path}/sign"), Some(&deal.org_token), json!({})).await.problem(409, "already_signed");
-    let active = app.post(&format!("{path}/sign"), Some(&deal.d.bureau), json!({})).await.expect(200).body;
+    app.post(&format!("{path}/sign"), Some(&deal.org_token), json!({}))
+        .await
+        .problem(409, "already_signed");
+    let active = app
+        .post(&format!("{path}/sign"), Some(&deal.d.bureau), json!({}))
+        .await
+        .expect(200)
+        .body;
     assert_eq!(active["status"], "active");
     assert!(active["activated_at"].is_string());
-    app.post(&format!("{path}/sign"), Some(&deal.d.bureau), json!({})).await.problem(409, "already_signed");
+    app.post(&format!("{path}/sign"), Some(&deal.d.bureau), json!({}))
+        .await
+        .problem(409, "already_signed");
     let t = active["tranches"].as_array().unwrap().clone();
     assert_eq!(
-        t.iter().map(|x| x["status"].as_str().unwrap()).collect::<Vec<_>>(),
+        t.iter()
+            .map(|x| x["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["releasable", "pending", "pending"]
     );
     assert!(t[0]["release_due"].is_string());
     assert_eq!(t[0]["release_overdue"], false);
     let first = t[0]["id"].as_str().unwrap().to_owned();
     // Released once: the same key replays the stored answer; another key is refused.
-    let paid = deal.release(&app, &first, "k-1", "GK2026-0001").await.expect(200);
+    let paid = deal
+        .release(&app, &first, "k-1", "GK2026-0001")
+        .await
+        .expect(200);
     assert_eq!(paid.body["status"], "released");
     assert_eq!(paid.body["payment_reference"], "GK2026-0001");
-    let replay = deal.release(&app, &first, "k-1", "GK2026-0001").await.expect(200);
+    let replay = deal
+        .release(&app, &first, "k-1", "GK2026-0001")
+        .await
+        .expect(200);
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.body, paid.body);
-    deal.release(&app, &first, "k-2", "GK2026-0002").await.problem(409, "invalid_state");
-    deal.release(&app, &t[1]["id"].as_str().unwrap().to_owned(), "k-3", "GK2026-0003").await.problem(409, "invalid_state");
+    deal.release(&app, &first, "k-2", "GK2026-0002")
+        .await
+        .problem(409, "invalid_state");
+    deal.release(
+        &app,
+        &t[1]["id"].as_str().unwrap().to_owned(),
+        "k-3",
+        "GK2026-0003",
+    )
+    .await
+    .problem(409, "invalid_state");
     let f = deal.fund(&app).await;
-    assert_eq!((money(&f["committed"]), money(&f["released"])), ("100000.01", "30000.00"));
+    assert_eq!(
+        (money(&f["committed"]), money(&f["released"])),
+        ("100000.01", "30000.00")
+    );
     assert_eq!(app.outbox_count("Payment released").await, 1);
     // The public reads an active contract without payment references.
     let public = app.get(&path, None).await.expect(200).body;
@@ -228,57 +323,160 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
     // below what is released.
     let version = deal.read(&app).await["version"].as_i64().unwrap();
     let etag = format!("\"{version}\"");
-    deal.amend(&app, None, json!({"amount": "105000.00", "reason": "增加服务人次"})).await.problem(428, "precondition_required");
-    deal.amend(&app, Some("\"1\""), json!({"amount": "105000.00", "reason": "增加服务人次"})).await.problem(412, "version_mismatch");
-    let over = deal.amend(&app, Some(&etag), json!({"amount": "110000.02", "reason": "超过百分之十"})).await;
-    assert_eq!(over.problem(422, "amendment_over_limit").fields(), ["amount"]);
-    let below = deal.amend(&app, Some(&etag), json!({"amount": "29999.99", "reason": "低于已拨付"})).await;
+    deal.amend(
+        &app,
+        None,
+        json!({"amount": "105000.00", "reason": "增加服务人次"}),
+    )
+    .await
+    .problem(428, "precondition_required");
+    deal.amend(
+        &app,
+        Some("\"1\""),
+        json!({"amount": "105000.00", "reason": "增加服务人次"}),
+    )
+    .await
+    .problem(412, "version_mismatch");
+    let over = deal
+        .amend(
+            &app,
+            Some(&etag),
+            json!({"amount": "110000.02", "reason": "超过百分之十"}),
+        )
+        .await;
+    assert_eq!(
+        over.problem(422, "amendment_over_limit").fields(),
+        ["amount"]
+    );
+    let below = deal
+        .amend(
+            &app,
+            Some(&etag),
+            json!({"amount": "29999.99", "reason": "低于已拨付"}),
+        )
+        .await;
     assert_eq!(below.problem(422, "validation_failed").fields(), ["amount"]);
-    let amended = deal.amend(&app, Some(&etag), json!({"amount": "110000.01", "reason": "增加服务人次"})).await.expect(201).body;
-    assert_eq!((money(&amended["amount"]), money(&amended["original_amount"])), ("110000.01", "100000.01"));
+    let amended = deal
+        .amend(
+            &app,
+            Some(&etag),
+            json!({"amount": "110000.01", "reason": "增加服务人次"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(
+        (
+            money(&amended["amount"]),
+            money(&amended["original_amount"])
+        ),
+        ("110000.01", "100000.01")
+    );
     assert_eq!(amended["amendments"][0]["amount_before"], "100000.01");
     assert_eq!(amended["amendments"][0]["amount_after"], "110000.01");
     // The unreleased 80000.01 re-split 40 : 30, rounded down, the last the remainder.
-    let amounts: Vec<&str> = amended["tranches"].as_array().unwrap().iter().map(|t| money(&t["amount"])).collect();
+    let amounts: Vec<&str> = amended["tranches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| money(&t["amount"]))
+        .collect();
     assert_eq!(amounts, ["30000.00", "45714.29", "34285.72"]);
     // The stale version is refused now, and the cap counts every increase together.
-    deal.amend(&app, Some(&etag), json!({"amount": "100000.01", "reason": "回调"})).await.problem(412, "version_mismatch");
+    deal.amend(
+        &app,
+        Some(&etag),
+        json!({"amount": "100000.01", "reason": "回调"}),
+    )
+    .await
+    .problem(412, "version_mismatch");
     let f = deal.fund(&app).await;
-    assert_eq!((money(&f["committed"]), money(&f["available"])), ("110000.01", "889999.99"));
+    assert_eq!(
+        (money(&f["committed"]), money(&f["available"])),
+        ("110000.01", "889999.99")
+    );
     reconciled(&app, &deal.d).await;
     // Termination: the unreleased tranches cancelled, the unreleased commitment returned.
     let end = app
-        .post(&format!("{path}/terminate"), Some(&deal.d.bureau), json!({"reason": "服务机构无法继续履约"}))
+        .post(
+            &format!("{path}/terminate"),
+            Some(&deal.d.bureau),
+            json!({"reason": "服务机构无法继续履约"}),
+        )
         .await
         .expect(200)
         .body;
     assert_eq!(end["status"], "terminated");
     assert_eq!(end["termination_reason"], "服务机构无法继续履约");
     assert_eq!(
-        end["tranches"].as_array().unwrap().iter().map(|x| x["status"].as_str().unwrap()).collect::<Vec<_>>(),
+        end["tranches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         ["released", "cancelled", "cancelled"]
     );
     let f = deal.fund(&app).await;
     assert_eq!(
-        (money(&f["committed"]), money(&f["released"]), money(&f["available"])),
+        (
+            money(&f["committed"]),
+            money(&f["released"]),
+            money(&f["available"])
+        ),
         ("30000.00", "30000.00", "970000.00")
     );
-    app.post(&format!("{path}/terminate"), Some(&deal.d.bureau), json!({"reason": "再次"})).await.problem(409, "invalid_state");
+    app.post(
+        &format!("{path}/terminate"),
+        Some(&deal.d.bureau),
+        json!({"reason": "再次"}),
+    )
+    .await
+    .problem(409, "invalid_state");
     let last = format!("\"{}\"", end["version"].as_i64().unwrap());
-    deal.amend(&app, Some(&last), json!({"amount": "100000.01", "reason": "终止后"})).await.problem(409, "invalid_state");
+    deal.amend(
+        &app,
+        Some(&last),
+        json!({"amount": "100000.01", "reason": "终止后"}),
+    )
+    .await
+    .problem(409, "invalid_state");
     let r = reconciled(&app, &deal.d).await;
-    assert_eq!((r["contracts"].as_u64(), r["tranches"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(
+        (r["contracts"].as_u64(), r["tranches"].as_u64()),
+        (Some(1), Some(3))
+    );
     // Every step is in the audit chain, and the chain holds.
     let audit = app
-        .get(&format!("/api/v1/audit?entity=contract&entity_id={}", deal.contract), Some(&app.admin_token))
+        .get(
+            &format!("/api/v1/audit?entity=contract&entity_id={}", deal.contract),
+            Some(&app.admin_token),
+        )
         .await
         .expect(200)
         .body;
-    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for a in ["contract.created", "contract.signed", "contract.activated", "contract.amended", "contract.terminated"] {
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "contract.created",
+        "contract.signed",
+        "contract.activated",
+        "contract.amended",
+        "contract.terminated",
+    ] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
-    assert_eq!(app.get("/api/v1/audit/verify", Some(&app.admin_token)).await.expect(200).body["ok"], true);
+    assert_eq!(
+        app.get("/api/v1/audit/verify", Some(&app.admin_token))
+            .await
+            .expect(200)
+            .body["ok"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -288,13 +486,35 @@ async fn an_unsigned_contract_is_flagged_once_after_thirty_days() {
     let c = deal.read(&app).await;
     let deadline: DateTime<Utc> = c["sign_deadline"].as_str().unwrap().parse().unwrap();
     app.set_clock(deadline - Duration::seconds(1)).await;
-    assert_eq!(app.run_job("flag_unsigned_contracts").await.expect(200).body["processed"], 0);
+    assert_eq!(
+        app.run_job("flag_unsigned_contracts")
+            .await
+            .expect(200)
+            .body["processed"],
+        0
+    );
     assert_eq!(deal.read(&app).await["signature_overdue"], false);
     app.set_clock(deadline + Duration::days(1)).await;
-    assert_eq!(app.run_job("flag_unsigned_contracts").await.expect(200).body["processed"], 1);
-    assert_eq!(app.run_job("flag_unsigned_contracts").await.expect(200).body["processed"], 0);
+    assert_eq!(
+        app.run_job("flag_unsigned_contracts")
+            .await
+            .expect(200)
+            .body["processed"],
+        1
+    );
+    assert_eq!(
+        app.run_job("flag_unsigned_contracts")
+            .await
+            .expect(200)
+            .body["processed"],
+        0
+    );
     assert_eq!(deal.read(&app).await["signature_overdue"], true);
-    assert_eq!(app.outbox_count("Contract unsigned past its deadline").await, 1);
+    assert_eq!(
+        app.outbox_count("Contract unsigned past its deadline")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -317,25 +537,55 @@ async fn a_releasable_tranche_unpaid_past_fifteen_working_days_is_overdue_and_to
         .await
         .expect(200)
         .body;
-    assert_eq!(cal["date"].as_str(), Some(due.to_string().as_str()), "{cal}");
+    assert_eq!(
+        cal["date"].as_str(),
+        Some(due.to_string().as_str()),
+        "{cal}"
+    );
     // On its due day (until 24:00 UTC+8) it is not overdue; the next day it is, told once.
-    let end_of_due = due.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc() - Duration::hours(8);
+    let end_of_due = due
+        .succ_opt()
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        - Duration::hours(8);
     app.set_clock(end_of_due - Duration::seconds(1)).await;
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 0);
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        0
+    );
     app.set_clock(end_of_due + Duration::seconds(1)).await;
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 1);
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 0);
-    assert_eq!(deal.read(&app).await["tranches"][0]["release_overdue"], true);
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        1
+    );
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        0
+    );
+    assert_eq!(
+        deal.read(&app).await["tranches"][0]["release_overdue"],
+        true
+    );
     assert_eq!(app.outbox_count("Payment overdue").await, 1);
     // Paid late, it is released all the same and no longer overdue.
     let id = t["id"].as_str().unwrap().to_owned();
-    let paid = deal.release(&app, &id, "late-1", "GK-LATE").await.expect(200).body;
-    assert_eq!((paid["status"].as_str(), paid["release_overdue"].as_bool()), (Some("released"), Some(false)));
+    let paid = deal
+        .release(&app, &id, "late-1", "GK-LATE")
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        (paid["status"].as_str(), paid["release_overdue"].as_bool()),
+        (Some("released"), Some(false))
+    );
     reconciled(&app, &deal.d).await;
 }
 
 #[tokio::test]
-async fn an_on_date_tranche_becomes_releasable_on_its_day_and_a_fully_paid_contract_waits_for_its_completion_review() {
+async fn an_on_date_tranche_becomes_releasable_on_its_day_and_a_fully_paid_contract_waits_for_its_completion_review(
+) {
     let app = app().await;
     let deal = contracted(&app, "50000.00", |spec| {
         let start: chrono::NaiveDate = spec["service_start"].as_str().unwrap().parse().unwrap();
@@ -349,20 +599,36 @@ async fn an_on_date_tranche_becomes_releasable_on_its_day_and_a_fully_paid_contr
     // The first half is paid at signing (so it is not overdue when the clock jumps).
     let first = active["tranches"][0]["id"].as_str().unwrap().to_owned();
     deal.release(&app, &first, "d-0", "GK-0").await.expect(200);
-    let date: chrono::NaiveDate = active["tranches"][1]["date"].as_str().unwrap().parse().unwrap();
+    let date: chrono::NaiveDate = active["tranches"][1]["date"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let day_start = date.and_hms_opt(0, 0, 0).unwrap().and_utc() - Duration::hours(8);
     app.set_clock(day_start - Duration::seconds(1)).await;
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 0);
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        0
+    );
     app.set_clock(day_start + Duration::seconds(1)).await;
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 1);
-    assert_eq!(app.run_job("mature_tranches").await.expect(200).body["processed"], 0);
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        1
+    );
+    assert_eq!(
+        app.run_job("mature_tranches").await.expect(200).body["processed"],
+        0
+    );
     let c = deal.read(&app).await;
     assert_eq!(c["tranches"][1]["status"], "releasable");
     let second = c["tranches"][1]["id"].as_str().unwrap().to_owned();
     deal.release(&app, &second, "d-1", "GK-1").await.expect(200);
     // No completion review in this plan: fully paid, it stays active for the review to close.
     let c = deal.read(&app).await;
-    assert_eq!((c["status"].as_str(), c["released"].as_str()), (Some("active"), Some("50000.00")));
+    assert_eq!(
+        (c["status"].as_str(), c["released"].as_str()),
+        (Some("active"), Some("50000.00"))
+    );
     reconciled(&app, &deal.d).await;
 }
 
@@ -371,17 +637,45 @@ async fn every_bad_money_input_to_an_amendment_is_a_422_naming_the_field() {
     let app = app().await;
     let deal = contracted(&app, "90000.00", |_| {}).await;
     let v = format!("\"{}\"", deal.read(&app).await["version"].as_i64().unwrap());
-    for amount in [json!(95000), json!("95000.001"), json!("-1.00"), json!("0.00"), json!("10000000000.00"), json!("9.5e4"), json!(null)] {
-        let r = deal.amend(&app, Some(&v), json!({"amount": amount, "reason": "调整"})).await;
+    for amount in [
+        json!(95000),
+        json!("95000.001"),
+        json!("-1.00"),
+        json!("0.00"),
+        json!("10000000000.00"),
+        json!("9.5e4"),
+        json!(null),
+    ] {
+        let r = deal
+            .amend(&app, Some(&v), json!({"amount": amount, "reason": "调整"}))
+            .await;
         assert_eq!(r.status.as_u16(), 422, "{amount}: {}", r.body);
         assert_eq!(r.fields(), ["amount"], "{amount}: {}", r.body);
     }
-    let r = deal.amend(&app, Some(&v), json!({"amount": "95000.00", "reason": "  "})).await;
+    let r = deal
+        .amend(
+            &app,
+            Some(&v),
+            json!({"amount": "95000.00", "reason": "  "}),
+        )
+        .await;
     assert_eq!(r.problem(422, "validation_failed").fields(), ["reason"]);
-    let r = deal.amend(&app, Some(&v), json!({"amount": "95000.00", "reason": "调整", "status": "active"})).await;
+    let r = deal
+        .amend(
+            &app,
+            Some(&v),
+            json!({"amount": "95000.00", "reason": "调整", "status": "active"}),
+        )
+        .await;
     assert_eq!(r.status.as_u16(), 422, "{}", r.body);
     // Nothing moved.
     let c = deal.read(&app).await;
-    assert_eq!((c["amount"].as_str(), c["amendments"].as_array().map(Vec::len)), (Some("90000.00"), Some(0)));
+    assert_eq!(
+        (
+            c["amount"].as_str(),
+            c["amendments"].as_array().map(Vec::len)
+        ),
+        (Some("90000.00"), Some(0))
+    );
     reconciled(&app, &deal.d).await;
 }

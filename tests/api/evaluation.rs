@@ -12,7 +12,11 @@ async fn app() -> TestApp {
 }
 
 /// Creates an expert; returns (expert id, token).
-pub(crate) async fn expert(app: &TestApp, specialties: &[&str], bureau_of: Option<&str>) -> (String, String) {
+pub(crate) async fn expert(
+    app: &TestApp,
+    specialties: &[&str],
+    bureau_of: Option<&str>,
+) -> (String, String) {
     let email = unique("expert") + "@gongyi.test";
     let r = app
         .post(
