@@ -17,11 +17,21 @@ pub fn insert(conn: &mut DbConn, c: &Contract) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Rows a statement inserts at most (PostgreSQL binds at most 65,535 parameters; a contract
+/// row has 27).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Inserts many contracts (a bulk seed), a statement per [`ROWS_PER_STATEMENT`] on PostgreSQL.
+pub fn insert_many(conn: &mut DbConn, c: &[Contract]) -> QueryResult<()> {
+    for chunk in c.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_rows!(&mut *conn, contracts::table, chunk)?;
+    }
+    Ok(())
+}
+
 pub fn insert_tranches(conn: &mut DbConn, t: &[Tranche]) -> QueryResult<()> {
-    for row in t {
-        diesel::insert_into(tranches::table)
-            .values(row)
-            .execute(conn)?;
+    for chunk in t.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_rows!(&mut *conn, tranches::table, chunk)?;
     }
     Ok(())
 }
