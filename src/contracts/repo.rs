@@ -80,6 +80,25 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
     find(conn, id)
 }
 
+/// The contract of tranche `tranche_id`, locked as [`lock`] locks it, in one statement (a
+/// release's first: it learns the contract and takes its lock in one round trip). Only the
+/// contract row is locked (`FOR UPDATE` does not reach into the sub-select), so the lock order
+/// stays contract first, then its tranches.
+pub fn lock_of_tranche(conn: &mut DbConn, tranche_id: &str) -> QueryResult<Option<Contract>> {
+    let of = tranches::table
+        .filter(tranches::id.eq(tranche_id.to_owned()))
+        .select(tranches::contract_id);
+    let q = contracts::table.filter(contracts::id.eq_any(of));
+    match conn {
+        DbConn::Pg(pg) => q
+            .select(Contract::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => q.select(Contract::as_select()).first(sqlite).optional(),
+    }
+}
+
 pub fn tranches_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Tranche>> {
     tranches::table
         .filter(tranches::contract_id.eq(contract_id))

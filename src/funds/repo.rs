@@ -125,6 +125,12 @@ pub fn insert_entries(conn: &mut DbConn, rows: &[LedgerEntry]) -> QueryResult<()
     Ok(())
 }
 
+impl crate::db::BatchRow for LedgerEntry {
+    fn insert_all(conn: &mut DbConn, rows: &[LedgerEntry]) -> QueryResult<()> {
+        insert_entries(conn, rows)
+    }
+}
+
 pub fn entry_exists(conn: &mut DbConn, ref_key: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         fund_ledger::table.filter(fund_ledger::ref_key.eq(ref_key)),
