@@ -184,6 +184,13 @@ pub fn release(
     })
 }
 
+/// The lane a release of tranche `id` is grouped in (`db::group`): its contract, which a
+/// release locks, so that batches side by side never wait for each other's contracts. An unknown
+/// tranche gets its own id (the release then answers 404).
+pub fn lane_of(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    Ok(repo::find_tranche(conn, id)?.map_or_else(|| id.to_owned(), |t| t.contract_id))
+}
+
 /// The tranche `id` as `actor` may see it, with its contract.
 pub fn get_tranche(
     conn: &mut DbConn,

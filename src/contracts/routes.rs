@@ -428,10 +428,12 @@ pub async fn release_tranche(
     let reference = validate::text("payment_reference", &body.payment_reference, 1, 100)?;
     let (st, id) = (state.clone(), id.into_inner());
     // Releases arriving together share one transaction and one commit (`db::group`): each alone
-    // queued for the audit chain's head row until its own commit (`scripts/bench-release`). One
-    // lane per district: only its bureau releases its contracts, so two batches never lock the
-    // same contract rows.
-    let lane = actor.district_id().unwrap_or(&actor.id).to_owned();
+    // queued for the audit chain's head row until its own commit (`scripts/bench-release`). The
+    // lane is the tranche's contract, so two batches side by side never lock the same contract.
+    let lane = {
+        let id = id.clone();
+        state.db.read(move |c| release::lane_of(c, &id)).await?
+    };
     let answer = state
         .db
         .write_grouped(&lane, move |tx| {
