@@ -296,14 +296,9 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
     deal.release(&app, &first, "k-2", "GK2026-0002")
         .await
         .problem(409, "invalid_state");
-    deal.release(
-        &app,
-        &t[1]["id"].as_str().unwrap().to_owned(),
-        "k-3",
-        "GK2026-0003",
-    )
-    .await
-    .problem(409, "invalid_state");
+    deal.release(&app, t[1]["id"].as_str().unwrap(), "k-3", "GK2026-0003")
+        .await
+        .problem(409, "invalid_state");
     let f = deal.fund(&app).await;
     assert_eq!(
         (money(&f["committed"]), money(&f["released"])),
