@@ -1117,7 +1117,7 @@ def main():
     k.add_argument("--orgs", type=int, default=60)
     k.add_argument("--projects", type=int, default=5)
     k.add_argument("--drafts", type=int, default=100)
-    k.add_argument("--contracts", type=int, default=400, help="release phase: contracts of one tranche to seed")
+    k.add_argument("--contracts", type=int, default=1000, help="release phase: contracts of one tranche to seed")
     k.add_argument("--clients", type=int, default=16)
     k.add_argument("--kills", type=int, default=3, help="kill -9 rounds per phase")
     k.add_argument("--kill-at", type=float, default=0.4, help="kill once this share of a round is acknowledged")
