@@ -75,6 +75,11 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
         "this round already has a live award",
     ),
     (
+        "contracts_award_id_key",
+        "contracts.award_id",
+        "the award already has a contract",
+    ),
+    (
         "idempotency_keys_pkey",
         "idempotency_keys.user_id, idempotency_keys.key",
         "this Idempotency-Key has already been used",
