@@ -4,7 +4,8 @@ load on it, breaks something on purpose and checks that nothing acknowledged was
 twice. Every drill prints its figures and exits 1 when a check fails, 2 when it could not run.
 
   kill        kill -9 in the middle of each phase (bids: a bid rush; publish: a publish loop
-              reserving fund money), restart, retry every request with its key (SQLite or PG)
+              reserving fund money; release: a loop of tranche releases), restart, retry every
+              request with its key (SQLite or PG)
   term        SIGTERM with 50 slow requests in flight: all must complete, then exit 0
   db          the PostgreSQL cluster stopped for a while mid-load: 503 + Retry-After, then 2xx
   smtp        the SMTP server down for the start of a mail burst: every mail delivered once
@@ -394,8 +395,84 @@ def phase_publish(server, env, args, rng, admin):
     return f
 
 
-# Later phases (the release loop, once contracts exist) register here.
-KILL_PHASES = {"bids": phase_bids, "publish": phase_publish}
+def phase_release(server, env, args, rng, admin):
+    """Releasing tranches under kill -9, every release retried with its own key: each tranche
+    paid exactly once with its payment reference, one ledger row each, the ledger reconciled."""
+    out = os.path.join(args.work, "seeded-release.json")
+    rc, text = server.cli("seed-contracts", "--count", str(args.contracts), "--tranches", "1", "--out", out)
+    if rc != 0:
+        raise Fatal(f"seed-contracts exited {rc}: {text[-1500:]}")
+    seeded = json.load(open(out, encoding="utf-8"))
+    bureau = bdr.login(server.port, seeded["bureau_email"], seeded["bureau_password"])
+    tranches = seeded["tranche_ids"]
+    rng.shuffle(tranches)
+    sends = {t: {"key": str(uuid.uuid4()), "ref": f"GK-{i:05d}-{rng.randrange(10**6):06d}"} for i, t in enumerate(tranches)}
+
+    def send(t, rnd):
+        return req(server.port, bureau, "POST", f"/api/v1/tranches/{t}/release", {"payment_reference": sends[t]["ref"]},
+                   {"Idempotency-Key": sends[t]["key"], "X-Request-Id": f"release-{rnd}-{t}"})
+
+    # A release whose answer was lost may have committed: its retry, with the same key, replays it.
+    answers, rounds = kill_rounds(server, tranches, send, lambda r: r["status"] == 200, args, "release")
+    c = Client(server.port, bureau)
+    fund_id = seeded["fund_id"]
+    fund = must(c.request("GET", f"/api/v1/funds/{fund_id}"), "fund", (200,))
+    recon = must(c.request("GET", f"/api/v1/funds/{fund_id}/reconcile"), "reconcile", (200,))
+    rows = [e for e in paged(c, f"/api/v1/funds/{fund_id}/ledger") if e.get("kind") == "release"]
+    f = {"tranches": len(tranches), "requests": sum(len(v) for v in answers.values()), "kills": args.kills,
+         "rounds": rounds, "acknowledged": 0, "lost": 0, "doubled": 0, "replay_mismatch": 0, "never_acknowledged": 0,
+         "reference_mismatch": 0, "replayed_after_kill": 0, "5xx": 0, "other_answers": {}}
+    per_tranche = {}
+    for e in rows:
+        per_tranche[e.get("tranche_id")] = per_tranche.get(e.get("tranche_id"), 0) + 1
+    stored = {}  # tranche id -> its row as the contract's tranche list shows it now
+    for t in tranches:
+        oks = [jbody(r) for r in answers[t] if r["status"] == 200]
+        for r in answers[t]:
+            if r["status"] >= 500:
+                f["5xx"] += 1
+            elif r["status"] not in (0, 200):
+                k = f"{r['status']} {bdr.problem_code(r)}"
+                f["other_answers"][k] = f["other_answers"].get(k, 0) + 1
+        if not oks:
+            f["never_acknowledged"] += 1
+            continue
+        f["acknowledged"] += 1
+        # Committed while its answer was lost to the kill: the retry with its key replayed it.
+        first = next(r for r in answers[t] if r["status"] == 200)
+        f["replayed_after_kill"] += first["headers"].get("idempotent-replayed") == "true"
+        f["replay_mismatch"] += sum(1 for b in oks[1:] if b != oks[0])
+        cid = oks[0]["contract_id"]
+        if t not in stored:
+            items = must(c.request("GET", f"/api/v1/contracts/{cid}/tranches"), "tranches", (200,))["items"]
+            stored.update({x["id"]: x for x in items})
+        now = stored.get(t, {})
+        if now.get("status") != "released":
+            f["lost"] += 1
+        elif now.get("payment_reference") != sends[t]["ref"] or oks[0].get("payment_reference") != sends[t]["ref"]:
+            f["reference_mismatch"] += 1
+    c.close()
+    f["doubled"] = sum(n - 1 for n in per_tranche.values() if n > 1)
+    f["release_rows"] = len(rows)
+    f["rows_for_other_tranches"] = sum(n for t, n in per_tranche.items() if t not in sends)
+    fen = lambda m: int(round(float(m) * 100))  # noqa: E731
+    f["fund_released"] = fund["released"]
+    f["fund_released_expected"] = f"{len(tranches) * fen(seeded['amount_each']) / 100:.2f}"
+    f["reconcile_ok"] = bool(recon.get("ok"))
+    rc, text = server.cli("verify-ledger")
+    f["verify_ledger_rc"] = rc
+    if rc != 0:
+        f["verify_ledger_tail"] = text.strip().splitlines()[-8:]
+    f["ok"] = (f["lost"] == 0 and f["doubled"] == 0 and f["replay_mismatch"] == 0 and f["never_acknowledged"] == 0
+               and f["reference_mismatch"] == 0 and f["5xx"] == 0 and not f["other_answers"]
+               and f["acknowledged"] == len(tranches) and len(rows) == len(tranches)
+               and f["rows_for_other_tranches"] == 0
+               and fen(fund["released"]) == len(tranches) * fen(seeded["amount_each"])
+               and f["reconcile_ok"] and rc == 0)
+    return f
+
+
+KILL_PHASES = {"bids": phase_bids, "publish": phase_publish, "release": phase_release}
 
 
 def cmd_kill(args):
@@ -1040,6 +1117,7 @@ def main():
     k.add_argument("--orgs", type=int, default=60)
     k.add_argument("--projects", type=int, default=5)
     k.add_argument("--drafts", type=int, default=100)
+    k.add_argument("--contracts", type=int, default=1000, help="release phase: contracts of one tranche to seed")
     k.add_argument("--clients", type=int, default=16)
     k.add_argument("--kills", type=int, default=3, help="kill -9 rounds per phase")
     k.add_argument("--kill-at", type=float, default=0.4, help="kill once this share of a round is acknowledged")

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `create-admin`, `openapi`, `verify-audit`.
+//! The command line: `serve` (default), `migrate`, `create-admin`, `openapi`, `verify-audit`,
+//! `verify-ledger`, and for benchmarks and drills the hidden `seed-contracts`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -66,6 +67,21 @@ pub enum Command {
     /// Recompute every fund's balances from its ledger, check released ≤ committed ≤ total,
     /// tranche sums and one ledger row per released tranche; name the first mismatch (exit 1).
     VerifyLedger,
+    /// Benchmarks and drills: a district of its own with COUNT active contracts of TRANCHES
+    /// releasable tranches each; prints JSON with the bureau's credentials and the tranche ids.
+    #[command(hide = true)]
+    SeedContracts {
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        tranches: usize,
+        /// Each contract's amount, in yuan.
+        #[arg(long, default_value = "1000.00")]
+        amount: String,
+        /// Write the JSON to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -216,6 +232,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::SeedContracts {
+            count,
+            tranches,
+            amount,
+            out,
+        } => {
+            let amount = crate::domain::Money::parse(&amount)
+                .map_err(|e| anyhow::anyhow!("--amount: {e}"))?;
+            let settings = Settings::load(&cli.config_dir)?;
+            let state = AppState::build(settings)?;
+            let plan = crate::contracts::bulk::Plan {
+                contracts: count,
+                tranches,
+                amount,
+            };
+            let seeded = crate::seed_contracts::seed(&state, plan)?;
+            let text = serde_json::to_string(&seeded)?;
+            match out {
+                Some(path) => std::fs::write(&path, text + "\n")?,
+                None => println!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Serve => {
             let settings = Settings::load(&cli.config_dir)?;

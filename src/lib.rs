@@ -32,6 +32,7 @@ pub mod orgs;
 pub mod projects;
 pub mod regions;
 pub mod rounds;
+pub mod seed_contracts;
 pub mod state;
 pub mod status;
 pub mod users;

@@ -46,6 +46,22 @@ pub fn insert(conn: &mut DbConn, a: &Award) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Inserts many awards (a bulk seed), a statement per thousand on PostgreSQL.
+pub fn insert_many(conn: &mut DbConn, a: &[Award]) -> QueryResult<()> {
+    for chunk in a.chunks(1000) {
+        crate::insert_rows!(&mut *conn, awards::table, chunk)?;
+    }
+    Ok(())
+}
+
+/// The highest round any award of the project names, revoked or not.
+pub fn max_round(conn: &mut DbConn, project_id: &str) -> QueryResult<Option<i32>> {
+    awards::table
+        .filter(awards::project_id.eq(project_id))
+        .select(diesel::dsl::max(awards::round))
+        .get_result(conn)
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Award>> {
     awards::table
         .find(id)

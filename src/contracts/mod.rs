@@ -2,6 +2,7 @@
 //! both sides, paid tranche by tranche once each condition is met, amended within the law's
 //! 10 %, or terminated with the unpaid part returned to the fund.
 
+pub mod bulk;
 pub mod document;
 pub mod model;
 pub mod release;

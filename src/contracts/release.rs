@@ -80,6 +80,9 @@ pub fn is_overdue(t: &Tranche, now: NaiveDateTime) -> bool {
 /// Pays a releasable tranche: the one guarded statement, the fund's `released` grows by a ledger
 /// row unique per tranche, the organization is mailed; 409 `invalid_state` unless releasable.
 /// When every tranche is paid after the completion review, the contract is completed.
+/// Releases arrive in bursts and share grouped commits (`contracts::routes`), so each round trip
+/// here counts: the contract is found and locked in one statement, its tranches read once under
+/// the lock, and the answer built from what was written rather than read back.
 pub fn release(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -88,14 +91,16 @@ pub fn release(
     now: NaiveDateTime,
 ) -> Result<Tranche, AppError> {
     write_tx(conn, |tx| {
-        let t =
-            repo::find_tranche(tx, tranche_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
-        let c = repo::lock(tx, &t.contract_id)?
+        let c = repo::lock_of_tranche(tx, tranche_id)?
             .filter(|c| is_bureau_of(actor, &c.district_id))
             .ok_or_else(|| AppError::not_found("tranche"))?;
-        // Read again under the contract's lock: a release that waited for it sees the first.
-        let t =
-            repo::find_tranche(tx, tranche_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
+        // Read under the contract's lock: a release that waited for it sees the first.
+        let mut tranches = repo::tranches_of(tx, &c.id)?;
+        let i = tranches
+            .iter()
+            .position(|x| x.id == tranche_id)
+            .ok_or_else(|| AppError::not_found("tranche"))?;
+        let t = tranches[i].clone();
         c.status.step(ContractAction::Release)?;
         t.status.step(TrancheAction::Release)?;
         if !repo::release(tx, &t.id, reference, &actor.id, now)? {
@@ -103,7 +108,7 @@ pub fn release(
             return Err(current.refuse(TrancheAction::Release));
         }
         if t.amount_fen > 0 {
-            crate::funds::service::post_once(
+            crate::funds::service::post_release(
                 tx,
                 &Move {
                     fund_id: &c.fund_id,
@@ -146,7 +151,13 @@ pub fn release(
                 now,
             )?;
         }
-        let tranches = repo::tranches_of(tx, &c.id)?;
+        // What the guarded statement wrote (the clock's readings are stored as they are).
+        let paid = &mut tranches[i];
+        paid.status = TrancheStatus::Released;
+        paid.payment_reference = Some(reference.to_owned());
+        paid.released_at = Some(now);
+        paid.released_by = Some(actor.id.clone());
+        let paid = paid.clone();
         let all_paid = tranches.iter().all(|x| x.is(TrancheStatus::Released));
         let after_completion = tranches
             .iter()
@@ -169,8 +180,15 @@ pub fn release(
                 now,
             )?;
         }
-        repo::find_tranche(tx, &t.id)?.ok_or_else(|| AppError::not_found("tranche"))
+        Ok(paid)
     })
+}
+
+/// The lane a release of tranche `id` is grouped in (`db::group`): its contract, which a
+/// release locks, so that batches side by side never wait for each other's contracts. An unknown
+/// tranche gets its own id (the release then answers 404).
+pub fn lane_of(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
+    Ok(repo::find_tranche(conn, id)?.map_or_else(|| id.to_owned(), |t| t.contract_id))
 }
 
 /// The tranche `id` as `actor` may see it, with its contract.

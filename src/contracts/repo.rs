@@ -17,11 +17,21 @@ pub fn insert(conn: &mut DbConn, c: &Contract) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Rows a statement inserts at most (PostgreSQL binds at most 65,535 parameters; a contract
+/// row has 27).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Inserts many contracts (a bulk seed), a statement per [`ROWS_PER_STATEMENT`] on PostgreSQL.
+pub fn insert_many(conn: &mut DbConn, c: &[Contract]) -> QueryResult<()> {
+    for chunk in c.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_rows!(&mut *conn, contracts::table, chunk)?;
+    }
+    Ok(())
+}
+
 pub fn insert_tranches(conn: &mut DbConn, t: &[Tranche]) -> QueryResult<()> {
-    for row in t {
-        diesel::insert_into(tranches::table)
-            .values(row)
-            .execute(conn)?;
+    for chunk in t.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_rows!(&mut *conn, tranches::table, chunk)?;
     }
     Ok(())
 }
@@ -68,6 +78,25 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
         }
     }
     find(conn, id)
+}
+
+/// The contract of tranche `tranche_id`, locked as [`lock`] locks it, in one statement (a
+/// release's first: it learns the contract and takes its lock in one round trip). Only the
+/// contract row is locked (`FOR UPDATE` does not reach into the sub-select), so the lock order
+/// stays contract first, then its tranches.
+pub fn lock_of_tranche(conn: &mut DbConn, tranche_id: &str) -> QueryResult<Option<Contract>> {
+    let of = tranches::table
+        .filter(tranches::id.eq(tranche_id.to_owned()))
+        .select(tranches::contract_id);
+    let q = contracts::table.filter(contracts::id.eq_any(of));
+    match conn {
+        DbConn::Pg(pg) => q
+            .select(Contract::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        DbConn::Sqlite(sqlite) => q.select(Contract::as_select()).first(sqlite).optional(),
+    }
 }
 
 pub fn tranches_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Tranche>> {

@@ -191,7 +191,7 @@ fn audit_contract(
     Ok(())
 }
 
-fn commitment_key(c: &Contract) -> String {
+pub(super) fn commitment_key(c: &Contract) -> String {
     format!("commit:contract:{}", c.id)
 }
 

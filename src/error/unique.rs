@@ -75,6 +75,11 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
         "this round already has a live award",
     ),
     (
+        "contracts_award_id_key",
+        "contracts.award_id",
+        "the award already has a contract",
+    ),
+    (
         "idempotency_keys_pkey",
         "idempotency_keys.user_id, idempotency_keys.key",
         "this Idempotency-Key has already been used",
@@ -83,11 +88,6 @@ const UNIQUE_CONFLICTS: &[(&str, &str, &str)] = &[
         "outbox_dedupe_key_key",
         "outbox.dedupe_key",
         "this notification has already been queued",
-    ),
-    (
-        "contracts_award_id_key",
-        "contracts.award_id",
-        "the award already has its contract",
     ),
     (
         "tranches_contract_id_seq_key",

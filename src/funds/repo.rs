@@ -114,6 +114,23 @@ pub fn insert_entry(conn: &mut DbConn, e: &LedgerEntry) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Rows a statement inserts at most (PostgreSQL binds at most 65,535 parameters).
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Inserts many ledger rows, a statement per [`ROWS_PER_STATEMENT`] on PostgreSQL.
+pub fn insert_entries(conn: &mut DbConn, rows: &[LedgerEntry]) -> QueryResult<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        crate::insert_rows!(&mut *conn, fund_ledger::table, chunk)?;
+    }
+    Ok(())
+}
+
+impl crate::db::BatchRow for LedgerEntry {
+    fn insert_all(conn: &mut DbConn, rows: &[LedgerEntry]) -> QueryResult<()> {
+        insert_entries(conn, rows)
+    }
+}
+
 pub fn entry_exists(conn: &mut DbConn, ref_key: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         fund_ledger::table.filter(fund_ledger::ref_key.eq(ref_key)),

@@ -32,6 +32,16 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>
         .optional()
 }
 
+/// The organization's first account (by id), if it has one.
+pub fn first_member_of(conn: &mut DbConn, organization_id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::organization_id.eq(organization_id))
+        .order(users::id.asc())
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn any_admin(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::role.eq("admin")),

@@ -23,6 +23,7 @@ mod orgs;
 mod projects;
 mod readiness;
 mod regions;
+mod releases;
 mod schema_parity;
 mod sealed;
 mod signin;
