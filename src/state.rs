@@ -11,6 +11,7 @@ use crate::auth::limits::LoginLimits;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::contracts::lanes::TrancheLanes;
 use crate::crypto::Sealer;
 use crate::db::Db;
 use crate::domain::rules::RulePacks;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub users_seen: Arc<UserCache>,
     /// Project documents as last rendered, by id and version (see `http::rendered`).
     pub projects_rendered: Arc<Rendered>,
+    /// The contract of each tranche released recently, its write lane (see `contracts::lanes`).
+    pub tranche_lanes: Arc<TrancheLanes>,
 }
 
 pub type State = web::Data<AppState>;

@@ -4,6 +4,7 @@
 
 pub mod bulk;
 pub mod document;
+pub mod lanes;
 pub mod model;
 pub mod release;
 pub mod repo;

@@ -8,7 +8,7 @@ use crate::db::schema::{contract_amendments, contracts, tranches};
 use crate::domain::spec::Condition;
 use crate::status::{action_enum, status_enum, Lifecycle};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = contracts)]
 pub struct Contract {
     pub id: String,

@@ -5,6 +5,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
+use super::lanes::TrancheLanes;
 use super::model::{ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus};
 use super::repo;
 use super::service::{is_bureau_of, released_fen};
@@ -81,8 +82,9 @@ pub fn is_overdue(t: &Tranche, now: NaiveDateTime) -> bool {
 /// row unique per tranche, the organization is mailed; 409 `invalid_state` unless releasable.
 /// When every tranche is paid after the completion review, the contract is completed.
 /// Releases arrive in bursts and share grouped commits (`contracts::routes`), so each round trip
-/// here counts: the contract is found and locked in one statement, its tranches read once under
-/// the lock, and the answer built from what was written rather than read back.
+/// here counts: the contract is found and locked, with its organization's address for the mail,
+/// in one statement, its tranches read once under the lock, and the answer built from what was
+/// written rather than read back; the lane's contract is remembered (`lane_of`).
 pub fn release(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -91,8 +93,8 @@ pub fn release(
     now: NaiveDateTime,
 ) -> Result<Tranche, AppError> {
     write_tx(conn, |tx| {
-        let c = repo::lock_of_tranche(tx, tranche_id)?
-            .filter(|c| is_bureau_of(actor, &c.district_id))
+        let (c, contact_email) = repo::lock_of_tranche(tx, tranche_id)?
+            .filter(|(c, _)| is_bureau_of(actor, &c.district_id))
             .ok_or_else(|| AppError::not_found("tranche"))?;
         // Read under the contract's lock: a release that waited for it sees the first.
         let mut tranches = repo::tranches_of(tx, &c.id)?;
@@ -133,12 +135,12 @@ pub fn release(
             json!({"contract_id": c.id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
             now,
         )?;
-        if let Some(o) = crate::orgs::repo::find(tx, &c.organization_id)? {
+        if let Some(to) = contact_email {
             notify::enqueue(
                 tx,
                 &format!("tranche.released:{}", t.id),
                 &Mail {
-                    to: o.contact_email,
+                    to,
                     subject: format!("Payment released: contract {}", c.id),
                     body: format!(
                         "Tranche {} of contract {} ({} yuan) was released; payment reference {}.",
@@ -185,10 +187,20 @@ pub fn release(
 }
 
 /// The lane a release of tranche `id` is grouped in (`db::group`): its contract, which a
-/// release locks, so that batches side by side never wait for each other's contracts. An unknown
-/// tranche gets its own id (the release then answers 404).
-pub fn lane_of(conn: &mut DbConn, id: &str) -> Result<String, AppError> {
-    Ok(repo::find_tranche(conn, id)?.map_or_else(|| id.to_owned(), |t| t.contract_id))
+/// release locks, so that batches side by side never wait for each other's contracts. Read once
+/// per tranche, then remembered in `lanes`. An unknown tranche gets its own id (the release then
+/// answers 404).
+pub fn lane_of(conn: &mut DbConn, lanes: &TrancheLanes, id: &str) -> Result<String, AppError> {
+    if let Some(contract_id) = lanes.get(id) {
+        return Ok(contract_id);
+    }
+    Ok(match repo::find_tranche(conn, id)? {
+        Some(t) => {
+            lanes.put(id, &t.contract_id);
+            t.contract_id
+        }
+        None => id.to_owned(),
+    })
 }
 
 /// The tranche `id` as `actor` may see it, with its contract.

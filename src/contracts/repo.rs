@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::model::{Amendment, Contract, ContractStatus, Tranche, TrancheStatus};
-use crate::db::schema::{contract_amendments, contracts, tranches};
+use crate::db::schema::{contract_amendments, contracts, organizations, tranches};
 use crate::db::DbConn;
 use crate::domain::spec::Condition;
 
@@ -80,22 +80,52 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
     find(conn, id)
 }
 
-/// The contract of tranche `tranche_id`, locked as [`lock`] locks it, in one statement (a
-/// release's first: it learns the contract and takes its lock in one round trip). Only the
-/// contract row is locked (`FOR UPDATE` does not reach into the sub-select), so the lock order
-/// stays contract first, then its tranches.
-pub fn lock_of_tranche(conn: &mut DbConn, tranche_id: &str) -> QueryResult<Option<Contract>> {
-    let of = tranches::table
-        .filter(tranches::id.eq(tranche_id.to_owned()))
-        .select(tranches::contract_id);
-    let q = contracts::table.filter(contracts::id.eq_any(of));
+/// The contract of tranche `tranche_id`, locked as [`lock`] locks it, with its organization's
+/// contact address, in one statement (a release's first: it learns the contract, takes its lock
+/// and has the address for its mail in one round trip). Only the contract row is locked (`FOR
+/// UPDATE OF contracts`: not the organization, whose other contracts' releases would queue
+/// behind it, nor the sub-select's tranche), so the lock order stays contract first, then its
+/// tranches.
+pub fn lock_of_tranche(
+    conn: &mut DbConn,
+    tranche_id: &str,
+) -> QueryResult<Option<(Contract, Option<String>)>> {
     match conn {
-        DbConn::Pg(pg) => q
-            .select(Contract::as_select())
-            .for_update()
-            .first(pg)
-            .optional(),
-        DbConn::Sqlite(sqlite) => q.select(Contract::as_select()).first(sqlite).optional(),
+        DbConn::Pg(_) => {
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(embed)]
+                contract: Contract,
+                #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+                contact_email: Option<String>,
+            }
+            let row: Option<Row> = diesel::sql_query(
+                "SELECT contracts.*, organizations.contact_email FROM contracts \
+                 LEFT JOIN organizations ON organizations.id = contracts.organization_id \
+                 WHERE contracts.id = (SELECT contract_id FROM tranches WHERE id = $1) \
+                 FOR UPDATE OF contracts",
+            )
+            .bind::<Text, _>(tranche_id)
+            .get_result(conn)
+            .optional()?;
+            Ok(row.map(|r| (r.contract, r.contact_email)))
+        }
+        DbConn::Sqlite(_) => {
+            let of = tranches::table
+                .filter(tranches::id.eq(tranche_id.to_owned()))
+                .select(tranches::contract_id);
+            contracts::table
+                .left_join(
+                    organizations::table.on(organizations::id.eq(contracts::organization_id)),
+                )
+                .filter(contracts::id.eq_any(of))
+                .select((
+                    Contract::as_select(),
+                    organizations::contact_email.nullable(),
+                ))
+                .first(conn)
+                .optional()
+        }
     }
 }
 

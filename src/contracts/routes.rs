@@ -435,9 +435,15 @@ pub async fn release_tranche(
     // Releases arriving together share one transaction and one commit (`db::group`): each alone
     // queued for the audit chain's head row until its own commit (`scripts/bench-release`). The
     // lane is the tranche's contract, so two batches side by side never lock the same contract.
-    let lane = {
-        let id = id.clone();
-        state.db.read(move |c| release::lane_of(c, &id)).await?
+    let lane = match state.tranche_lanes.get(&id) {
+        Some(lane) => lane,
+        None => {
+            let (id, lanes) = (id.clone(), state.tranche_lanes.clone());
+            state
+                .db
+                .read(move |c| release::lane_of(c, &lanes, &id))
+                .await?
+        }
     };
     let answer = state
         .db
