@@ -280,18 +280,14 @@ pub fn resolve(
             json!({"award_id": a.id, "objection_id": o.id, "outcome": outcome, "reply": reply}),
             now,
         )?;
-        if let Some(org) = crate::orgs::repo::find(tx, &o.organization_id)? {
-            notify::enqueue(
-                tx,
-                &format!("objection.resolved:{}", o.id),
-                &Mail {
-                    to: org.contact_email,
-                    subject: format!("Objection {outcome}: {}", p.title),
-                    body: format!("Your objection {} was {outcome}.\nReply: {reply}\n", o.id),
-                },
-                now,
-            )?;
-        }
+        notify::enqueue_to_organization(
+            tx,
+            &o.organization_id,
+            &format!("objection.resolved:{}", o.id),
+            format!("Objection {outcome}: {}", p.title),
+            format!("Your objection {} was {outcome}.\nReply: {reply}\n", o.id),
+            now,
+        )?;
         repo::find_objection(tx, &o.id)?.ok_or_else(|| AppError::not_found("objection"))
     })
 }

@@ -203,20 +203,6 @@ pub fn lane_of(conn: &mut DbConn, lanes: &TrancheLanes, id: &str) -> Result<Stri
     })
 }
 
-/// The tranche `id` as `actor` may see it, with its contract.
-pub fn get_tranche(
-    conn: &mut DbConn,
-    actor: Option<&AuthUser>,
-    id: &str,
-) -> Result<(Tranche, bool), AppError> {
-    let t = repo::find_tranche(conn, id)?.ok_or_else(|| AppError::not_found("tranche"))?;
-    let c = repo::find(conn, &t.contract_id)?.ok_or_else(|| AppError::not_found("tranche"))?;
-    match super::service::seen_by(actor, &c) {
-        super::service::Seen::Hidden => Err(AppError::not_found("tranche")),
-        seen => Ok((t, seen == super::service::Seen::Party)),
-    }
-}
-
 /// `mature_tranches`, one tranche: an `on_date` tranche of an active contract whose day has come
 /// becomes releasable.
 pub fn mature_on_date(

@@ -471,18 +471,6 @@ pub fn mark_overdue_notified(conn: &mut DbConn, id: &str, now: NaiveDateTime) ->
     Ok(n == 1)
 }
 
-/// Every contract, by id, a page at a time (the ledger check).
-pub fn all_after(conn: &mut DbConn, after: Option<&str>, limit: i64) -> QueryResult<Vec<Contract>> {
-    let mut q = contracts::table.into_boxed();
-    if let Some(a) = after {
-        q = q.filter(contracts::id.gt(a.to_owned()));
-    }
-    q.order(contracts::id.asc())
-        .limit(limit)
-        .select(Contract::as_select())
-        .load(conn)
-}
-
 pub fn of_fund(conn: &mut DbConn, fund_id: &str) -> QueryResult<Vec<Contract>> {
     contracts::table
         .filter(contracts::fund_id.eq(fund_id))

@@ -197,15 +197,11 @@ fn contract(v: View, now: chrono::NaiveDateTime) -> Result<ContractResponse, App
     })
 }
 
-fn answer(v: View, now: chrono::NaiveDateTime, created: bool) -> Result<HttpResponse, AppError> {
+/// A contract's answer, its version as the ETag.
+fn answer(v: View, now: chrono::NaiveDateTime) -> Result<HttpResponse, AppError> {
     let version = v.contract.version;
     let body = contract(v, now)?;
-    let mut r = if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    Ok(r.insert_header(etag(version)).json(body))
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(body))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -284,12 +280,17 @@ pub async fn get_contract(
     actor: MaybeUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let v = read(&state, actor, id).await?;
+    answer(v, state.clock.now_naive())
+}
+
+/// The contract `id` as the caller may see it (404 otherwise).
+async fn read(state: &State, actor: MaybeUser, id: web::Path<String>) -> Result<View, AppError> {
     let id = id.into_inner();
-    let v = state
+    state
         .db
         .read(move |c| service::get(c, actor.0.as_ref(), &id))
-        .await?;
-    answer(v, state.clock.now_naive(), false)
+        .await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -305,11 +306,7 @@ pub async fn list_tranches(
     actor: MaybeUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
-    let v = state
-        .db
-        .read(move |c| service::get(c, actor.0.as_ref(), &id))
-        .await?;
+    let v = read(&state, actor, id).await?;
     let now = state.clock.now_naive();
     let full = v.full;
     Ok(HttpResponse::Ok().json(TrancheList {
@@ -336,7 +333,7 @@ pub async fn sign_contract(
         .db
         .write(move |c| service::sign(c, &actor, &id, &st.rules, st.clock.now_naive()))
         .await?;
-    answer(v, state.clock.now_naive(), false)
+    answer(v, state.clock.now_naive())
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -350,12 +347,13 @@ pub struct AmendmentRequest {
 
 /// Amend a contract's amount (`If-Match` with its version).
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/amendments", tag = "contracts", request_body = AmendmentRequest,
-    params(("id" = String, Path), ("If-Match" = String, Header, description = "the contract's ETag")),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "the contract's ETag"),
+           ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the stored response")),
     security(("bearer" = [])),
     responses((status = 201, body = ContractResponse, description = "with the new amount and the tranches re-split"),
               (status = 409, body = Problem, description = "budget_exceeded, invalid_state"),
               (status = 412, body = Problem, description = "version_mismatch"),
-              (status = 422, body = Problem, description = "amendment_over_limit, or amount below what is released")))]
+              (status = 422, body = Problem, description = "amendment_over_limit, idempotency_key_reused, or amount below what is released")))]
 pub async fn amend_contract(
     state: State,
     actor: AuthUser,
@@ -364,6 +362,7 @@ pub async fn amend_contract(
     body: Json<AmendmentRequest>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
+    let call = idempotent::call(&req, &actor.id, &b)?;
     if !b.amount.is_positive() {
         return Err(AppError::field("amount", "must be positive"));
     }
@@ -374,14 +373,31 @@ pub async fn amend_contract(
         if_match: if_match(&req)?,
     };
     let (id, st) = (id.into_inner(), state.clone());
-    let v = state
+    let answer = state
         .db
-        .write(move |c| service::amend(c, &actor, &id, cmd, &st.rules, st.clock.now_naive()))
+        .write(move |tx| {
+            let now = st.clock.now_naive();
+            idempotency::once(tx, &st.sealer, &call, 201, now, |tx| {
+                service::amend(tx, &actor, &id, cmd, &st.rules, now).and_then(|v| contract(v, now))
+            })
+        })
         .await?;
-    answer(v, state.clock.now_naive(), true)
+    Ok(with_etag(answer))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// A contract's answer made once per `Idempotency-Key`, with its version as the ETag.
+fn with_etag(answer: idempotency::Answer) -> HttpResponse {
+    let version = answer.body["version"].as_i64();
+    let mut r = idempotent::respond(answer);
+    if let Some((name, value)) = version.map(etag) {
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+            r.headers_mut().insert(name, value);
+        }
+    }
+    r
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TerminateRequest {
     #[schema(schema_with = crate::openapi::text_4000)]
@@ -390,21 +406,30 @@ pub struct TerminateRequest {
 
 /// Terminate a contract: unreleased tranches cancelled, their money returned to the fund.
 #[utoipa::path(post, path = "/api/v1/contracts/{id}/terminate", tag = "contracts", request_body = TerminateRequest,
-    params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = ContractResponse), (status = 409, body = Problem, description = "invalid_state once completed or terminated")))]
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "a replay returns the stored response")),
+    security(("bearer" = [])),
+    responses((status = 200, body = ContractResponse), (status = 409, body = Problem, description = "invalid_state once completed or terminated"),
+              (status = 422, body = Problem, description = "idempotency_key_reused, or a field")))]
 pub async fn terminate_contract(
     state: State,
     actor: AuthUser,
+    req: HttpRequest,
     id: web::Path<String>,
     body: Json<TerminateRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let call = idempotent::call(&req, &actor.id, &body.0)?;
     let reason = validate::text("reason", &body.reason, 1, 4000)?;
-    let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let v = state
+    let (id, st) = (id.into_inner(), state.clone());
+    let answer = state
         .db
-        .write(move |c| service::terminate(c, &actor, &id, reason, now))
+        .write(move |tx| {
+            let now = st.clock.now_naive();
+            idempotency::once(tx, &st.sealer, &call, 200, now, |tx| {
+                service::terminate(tx, &actor, &id, reason, now).and_then(|v| contract(v, now))
+            })
+        })
         .await?;
-    answer(v, state.clock.now_naive(), false)
+    Ok(with_etag(answer))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

@@ -17,7 +17,7 @@ use crate::domain::rules::RulePack;
 use crate::domain::Money;
 use crate::error::AppError;
 use crate::funds::service::Move;
-use crate::notify::{self, Mail};
+use crate::notify;
 use crate::projects::model::{Project, ProjectAction};
 use crate::status::Lifecycle;
 
@@ -317,18 +317,14 @@ pub fn create_from_award(
         amount,
         c.sign_deadline.and_utc().to_rfc3339()
     );
-    if let Some(o) = crate::orgs::repo::find(tx, &c.organization_id)? {
-        notify::enqueue(
-            tx,
-            &format!("contract.created:{}:org", c.id),
-            &Mail {
-                to: o.contact_email,
-                subject: format!("Contract to sign: {}", p.title),
-                body: body.clone(),
-            },
-            now,
-        )?;
-    }
+    notify::enqueue_to_organization(
+        tx,
+        &c.organization_id,
+        &format!("contract.created:{}:org", c.id),
+        format!("Contract to sign: {}", p.title),
+        body.clone(),
+        now,
+    )?;
     notify::enqueue_to_bureau(
         tx,
         &c.district_id,
@@ -620,18 +616,14 @@ pub fn terminate(
             json!({"before": {"status": c.status}, "after": {"status": "terminated"}, "reason": reason, "cancelled_tranches": cancelled, "returned": Money::from_fen(returned)}),
             now,
         )?;
-        if let Some(o) = crate::orgs::repo::find(tx, &c.organization_id)? {
-            notify::enqueue(
-                tx,
-                &format!("contract.terminated:{}", c.id),
-                &Mail {
-                    to: o.contact_email,
-                    subject: format!("Contract terminated: {}", c.id),
-                    body: format!("The contract {} was terminated.\nReason: {reason}\n", c.id),
-                },
-                now,
-            )?;
-        }
+        notify::enqueue_to_organization(
+            tx,
+            &c.organization_id,
+            &format!("contract.terminated:{}", c.id),
+            format!("Contract terminated: {}", c.id),
+            format!("The contract {} was terminated.\nReason: {reason}\n", c.id),
+            now,
+        )?;
         Ok(c)
     })?;
     let c = repo::find(conn, &c.id)?.ok_or_else(|| AppError::not_found("contract"))?;

@@ -34,6 +34,31 @@ pub fn enqueue(
     Ok(())
 }
 
+/// Mails the contact address of organization `organization_id` once per `key` (nothing when
+/// the organization is gone).
+pub fn enqueue_to_organization(
+    tx: &mut Tx<'_>,
+    organization_id: &str,
+    key: &str,
+    subject: String,
+    body: String,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let Some(o) = crate::orgs::repo::find(tx, organization_id)? else {
+        return Ok(());
+    };
+    enqueue(
+        tx,
+        key,
+        &Mail {
+            to: o.contact_email,
+            subject,
+            body,
+        },
+        now,
+    )
+}
+
 /// Mails every bureau account of `district_id` (at most 100), each once: its dedupe key is
 /// `key:<user id>`.
 pub fn enqueue_to_bureau(

@@ -990,3 +990,71 @@ async fn an_increase_must_fit_the_fund_and_a_tampered_ledger_is_named() {
     .await
     .problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn a_retried_amendment_or_termination_with_its_key_replays_the_answer_and_moves_money_once() {
+    let app = app().await;
+    let deal = contracted(&app, "100000.00", |_| {}).await;
+    deal.sign_both(&app).await;
+    let v = format!("\"{}\"", deal.read(&app).await["version"].as_i64().unwrap());
+    let post = |path: String, key: &'static str, body: Value, if_match: Option<String>| {
+        let mut req = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(&deal.d.bureau)
+            .header("Idempotency-Key", key)
+            .json(&body);
+        if let Some(v) = if_match {
+            req = req.header("If-Match", v);
+        }
+        async move { crate::helpers::into_reply(req.send().await.expect("request")).await }
+    };
+    let amend = format!("/api/v1/contracts/{}/amendments", deal.contract);
+    let body = json!({"amount": "105000.00", "reason": "增加服务人次"});
+    let first = post(amend.clone(), "amend-1", body.clone(), Some(v.clone()))
+        .await
+        .expect(201);
+    assert!(first.header("etag").is_some());
+    // The same key again (its If-Match now stale): the stored answer, not a 412.
+    let again = post(amend.clone(), "amend-1", body, Some(v.clone()))
+        .await
+        .expect(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    post(
+        amend,
+        "amend-1",
+        json!({"amount": "106000.00", "reason": "另一个"}),
+        Some(v),
+    )
+    .await
+    .problem(422, "idempotency_key_reused");
+    assert_eq!(
+        deal.read(&app).await["amendments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(deal.fund(&app).await["committed"], "105000.00");
+    let end = format!("/api/v1/contracts/{}/terminate", deal.contract);
+    let first = post(end.clone(), "end-1", json!({"reason": "无法履约"}), None)
+        .await
+        .expect(200);
+    let again = post(end.clone(), "end-1", json!({"reason": "无法履约"}), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        (again.header("idempotent-replayed"), &again.body),
+        (Some("true"), &first.body)
+    );
+    post(end, "end-2", json!({"reason": "无法履约"}), None)
+        .await
+        .problem(409, "invalid_state");
+    let f = deal.fund(&app).await;
+    assert_eq!(
+        (f["committed"].as_str(), f["released"].as_str()),
+        (Some("0.00"), Some("0.00"))
+    );
+    reconciled(&app, &deal.d).await;
+}
