@@ -93,6 +93,7 @@ pub fn routes() -> Router {
     crate::evaluation::routes::register(&mut r);
     crate::awards::routes::register(&mut r);
     crate::contracts::routes::register(&mut r);
+    crate::reviews::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

@@ -20,6 +20,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub mail: MailSettings,
     pub jobs: JobSettings,
+    pub reviews: ReviewSettings,
     #[serde(default)]
     pub sealing: SealingSettings,
     /// Where `default.toml`, `rules/` and `calendar/` were looked up; not read from files.
@@ -29,6 +30,17 @@ pub struct Settings {
 
 fn default_config_dir() -> PathBuf {
     PathBuf::from("config")
+}
+
+/// When reviews open, how long scoring runs and how long a failed one gives to rectify.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReviewSettings {
+    /// Days before its due day a review opens (its panel drawn, the organization told).
+    pub open_days_ahead: u32,
+    /// Days after the due day the experts have to score (reminders count to this day).
+    pub scoring_days: u32,
+    /// Days after a failed first review that the re-review is due.
+    pub rectification_days: u32,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -131,6 +143,8 @@ pub struct JobSettings {
     pub expire_invitations_cron: String,
     pub flag_unsigned_contracts_cron: String,
     pub mature_tranches_cron: String,
+    pub open_reviews_cron: String,
+    pub remind_cron: String,
 }
 
 const DEFAULTS: &str = r#"
@@ -173,6 +187,12 @@ finalize_awards_cron = "0 */5 * * * *"
 expire_invitations_cron = "0 */5 * * * *"
 flag_unsigned_contracts_cron = "0 7 * * * *"
 mature_tranches_cron = "0 */10 * * * *"
+open_reviews_cron = "0 */10 * * * *"
+remind_cron = "0 0 * * * *"
+[reviews]
+open_days_ahead = 14
+scoring_days = 10
+rectification_days = 30
 "#;
 
 impl Settings {

@@ -580,6 +580,7 @@ fn contracted(
         &org,
         &c.id,
         &state.rules,
+        &state.settings.reviews,
         final_at + Duration::days(2),
     )?;
     let v = crate::contracts::service::sign(
@@ -587,6 +588,7 @@ fn contracted(
         &d.bureau,
         &c.id,
         &state.rules,
+        &state.settings.reviews,
         final_at + Duration::days(3),
     )?;
     if let Some(first) = v.tranches.first() {

@@ -31,6 +31,7 @@ pub mod openapi;
 pub mod orgs;
 pub mod projects;
 pub mod regions;
+pub mod reviews;
 pub mod rounds;
 pub mod seed_contracts;
 pub mod state;

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{audit_events, audit_head, sealed_events};
-use crate::db::DbConn;
+use crate::db::{cached, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -38,7 +38,8 @@ pub fn lock_head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
         DbConn::Pg(_) => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
         DbConn::Sqlite(_) => "SELECT seq, hash FROM audit_head WHERE id = 1",
     };
-    let row: HeadRow = diesel::sql_query(sql).get_result(conn)?;
+    // Every audited write runs it: prepared once per connection (`db::cached`).
+    let row: HeadRow = cached(diesel::sql_query(sql)).get_result(conn)?;
     Ok((row.seq, row.hash))
 }
 
@@ -57,17 +58,21 @@ pub fn insert_after(conn: &mut DbConn, head_seq: i64, rows: &[AuditRow]) -> Quer
     };
     // 10 binds a row: a grouped batch stays far below PostgreSQL's 65,535.
     crate::insert_rows!(conn, audit_events::table, rows)?;
-    let moved = diesel::update(
-        audit_head::table
-            .filter(audit_head::id.eq(1))
-            .filter(audit_head::seq.eq(head_seq)),
+    // Loaded (`RETURNING`) so that it stays prepared (`db::cached`).
+    let moved: Vec<i64> = cached(
+        diesel::update(
+            audit_head::table
+                .filter(audit_head::id.eq(1))
+                .filter(audit_head::seq.eq(head_seq)),
+        )
+        .set((
+            audit_head::seq.eq(last.seq),
+            audit_head::hash.eq(&last.hash),
+        ))
+        .returning(audit_head::seq),
     )
-    .set((
-        audit_head::seq.eq(last.seq),
-        audit_head::hash.eq(&last.hash),
-    ))
-    .execute(conn)?;
-    if moved != 1 {
+    .load(conn)?;
+    if moved.len() != 1 {
         return Err(diesel::result::Error::RollbackTransaction);
     }
     Ok(())

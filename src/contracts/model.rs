@@ -46,7 +46,7 @@ impl Contract {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = tranches)]
 pub struct Tranche {
     pub id: String,

@@ -8,9 +8,9 @@ use serde_json::json;
 use super::lanes::TrancheLanes;
 use super::model::{ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus};
 use super::repo;
-use super::service::{is_bureau_of, released_fen};
+use super::service::is_bureau_of;
 use crate::audit::{self, Event};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Role};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::RulePack;
 use crate::domain::spec::Condition;
@@ -83,8 +83,9 @@ pub fn is_overdue(t: &Tranche, now: NaiveDateTime) -> bool {
 /// When every tranche is paid after the completion review, the contract is completed.
 /// Releases arrive in bursts and share grouped commits (`contracts::routes`), so each round trip
 /// here counts: the contract is found and locked, with its organization's address for the mail,
-/// in one statement, its tranches read once under the lock, and the answer built from what was
-/// written rather than read back; the lane's contract is remembered (`lane_of`).
+/// in one statement; the tranche is paid and the contract's tranches read in a second
+/// (`repo::release_in`), and the answer is built from what was written rather than read back;
+/// the lane's contract is remembered (`lane_of`).
 pub fn release(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -96,18 +97,19 @@ pub fn release(
         let (c, contact_email) = repo::lock_of_tranche(tx, tranche_id)?
             .filter(|(c, _)| is_bureau_of(actor, &c.district_id))
             .ok_or_else(|| AppError::not_found("tranche"))?;
-        // Read under the contract's lock: a release that waited for it sees the first.
-        let mut tranches = repo::tranches_of(tx, &c.id)?;
+        c.status.step(ContractAction::Release)?;
+        // Paid only if releasable, and the tranches read as they were, under the contract's
+        // lock: a release that waited for it sees what the first wrote.
+        let (paid, mut tranches) =
+            repo::release_in(tx, &c.id, tranche_id, reference, &actor.id, now)?;
         let i = tranches
             .iter()
             .position(|x| x.id == tranche_id)
             .ok_or_else(|| AppError::not_found("tranche"))?;
         let t = tranches[i].clone();
-        c.status.step(ContractAction::Release)?;
-        t.status.step(TrancheAction::Release)?;
-        if !repo::release(tx, &t.id, reference, &actor.id, now)? {
-            let current = repo::find_tranche(tx, &t.id)?.map_or(t.status, |x| x.status);
-            return Err(current.refuse(TrancheAction::Release));
+        if !paid {
+            t.status.step(TrancheAction::Release)?;
+            return Err(t.status.refuse(TrancheAction::Release));
         }
         if t.amount_fen > 0 {
             crate::funds::service::post_release(
@@ -160,27 +162,9 @@ pub fn release(
         paid.released_at = Some(now);
         paid.released_by = Some(actor.id.clone());
         let paid = paid.clone();
-        let all_paid = tranches.iter().all(|x| x.is(TrancheStatus::Released));
-        let after_completion = tranches
-            .iter()
-            .any(|x| x.condition() == Some(Condition::OnCompletionPassed));
-        if all_paid
-            && after_completion
-            && c.status.next(ContractAction::Complete).is_some()
-            && repo::complete(tx, &c.id, now)?
-        {
-            audit::append(
-                tx,
-                Event {
-                    actor_id: Some(&actor.id),
-                    action: "contract.completed",
-                    entity: "contract",
-                    entity_id: &c.id,
-                    district_id: Some(&c.district_id),
-                    summary: json!({"after": {"status": ContractStatus::Completed}, "released": Money::from_fen(released_fen(&tranches))}),
-                },
-                now,
-            )?;
+        // The last tranche paid after the completion review passed completes the contract.
+        if tranches.iter().all(|x| x.is(TrancheStatus::Released)) {
+            super::service::complete_if_done(tx, &c, Some(&actor.id), now)?;
         }
         Ok(paid)
     })
@@ -188,11 +172,29 @@ pub fn release(
 
 /// The lane a release of tranche `id` is grouped in (`db::group`): its contract, which a
 /// release locks, so that batches side by side never wait for each other's contracts. Read once
-/// per tranche, then remembered in `lanes`. An unknown tranche gets its own id (the release then
+/// per tranche, then remembered in `lanes`; a bureau's first unknown tranche brings its
+/// district's releasable ones along (`TrancheLanes::claim_district`), so a payment run reads
+/// once rather than once a tranche. An unknown tranche gets its own id (the release then
 /// answers 404).
-pub fn lane_of(conn: &mut DbConn, lanes: &TrancheLanes, id: &str) -> Result<String, AppError> {
+pub fn lane_of(
+    conn: &mut DbConn,
+    lanes: &TrancheLanes,
+    actor: &AuthUser,
+    id: &str,
+) -> Result<String, AppError> {
     if let Some(contract_id) = lanes.get(id) {
         return Ok(contract_id);
+    }
+    if let Some(district) = actor.district_id().filter(|_| actor.role == Role::Bureau) {
+        if lanes.claim_district(district) {
+            let ahead = repo::releasable_in(conn, district, super::lanes::DISTRICT_AHEAD)?;
+            for (tranche, contract) in &ahead {
+                lanes.put(tranche, contract);
+            }
+            if let Some(contract_id) = lanes.get(id) {
+                return Ok(contract_id);
+            }
+        }
     }
     Ok(match repo::find_tranche(conn, id)? {
         Some(t) => {

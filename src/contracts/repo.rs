@@ -7,7 +7,7 @@ use diesel::sql_types::Text;
 
 use super::model::{Amendment, Contract, ContractStatus, Tranche, TrancheStatus};
 use crate::db::schema::{contract_amendments, contracts, organizations, tranches};
-use crate::db::DbConn;
+use crate::db::{cached, DbConn};
 use crate::domain::spec::Condition;
 
 pub fn insert(conn: &mut DbConn, c: &Contract) -> QueryResult<()> {
@@ -99,13 +99,15 @@ pub fn lock_of_tranche(
                 #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
                 contact_email: Option<String>,
             }
-            let row: Option<Row> = diesel::sql_query(
-                "SELECT contracts.*, organizations.contact_email FROM contracts \
-                 LEFT JOIN organizations ON organizations.id = contracts.organization_id \
-                 WHERE contracts.id = (SELECT contract_id FROM tranches WHERE id = $1) \
-                 FOR UPDATE OF contracts",
+            let row: Option<Row> = cached(
+                diesel::sql_query(
+                    "SELECT contracts.*, organizations.contact_email FROM contracts \
+                     LEFT JOIN organizations ON organizations.id = contracts.organization_id \
+                     WHERE contracts.id = (SELECT contract_id FROM tranches WHERE id = $1) \
+                     FOR UPDATE OF contracts",
+                )
+                .bind::<Text, _>(tranche_id),
             )
-            .bind::<Text, _>(tranche_id)
             .get_result(conn)
             .optional()?;
             Ok(row.map(|r| (r.contract, r.contact_email)))
@@ -143,6 +145,21 @@ pub fn tranches_of_many(conn: &mut DbConn, ids: &[String]) -> QueryResult<Vec<Tr
         .filter(tranches::contract_id.eq_any(ids))
         .order((tranches::contract_id.asc(), tranches::seq.asc()))
         .select(Tranche::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` releasable tranches of `district_id`'s contracts, each with its contract.
+pub fn releasable_in(
+    conn: &mut DbConn,
+    district_id: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    tranches::table
+        .inner_join(contracts::table.on(contracts::id.eq(tranches::contract_id)))
+        .filter(tranches::status.eq(TrancheStatus::Releasable))
+        .filter(contracts::district_id.eq(district_id))
+        .select((tranches::id, tranches::contract_id))
+        .limit(limit)
         .load(conn)
 }
 
@@ -280,6 +297,43 @@ pub fn complete(conn: &mut DbConn, id: &str, now: NaiveDateTime) -> QueryResult<
     Ok(n == 1)
 }
 
+/// Every contract of an organization (its track record).
+pub fn of_organization(conn: &mut DbConn, organization_id: &str) -> QueryResult<Vec<Contract>> {
+    contracts::table
+        .filter(contracts::organization_id.eq(organization_id))
+        .order(contracts::id.asc())
+        .select(Contract::as_select())
+        .load(conn)
+}
+
+/// `from` → `withheld` (its review failed).
+pub fn withhold(conn: &mut DbConn, id: &str, from: TrancheStatus) -> QueryResult<bool> {
+    let n = diesel::update(
+        tranches::table
+            .filter(tranches::id.eq(id))
+            .filter(tranches::status.eq(from)),
+    )
+    .set(tranches::status.eq(TrancheStatus::Withheld))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// An active contract's re-review failed: termination is proposed (once).
+pub fn propose_termination(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    let n = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(id))
+            .filter(contracts::status.eq(ContractStatus::Active))
+            .filter(contracts::termination_proposed.eq(false)),
+    )
+    .set((
+        contracts::termination_proposed.eq(true),
+        contracts::version.eq(contracts::version + 1),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// `from` → `terminated`, with the reason.
 pub fn terminate(
     conn: &mut DbConn,
@@ -372,27 +426,71 @@ pub fn mature(
     Ok(n == 1)
 }
 
-/// The one statement that pays a tranche: it must find it `releasable`.
-pub fn release(
+/// Pays tranche `id` of (locked) contract `contract_id` if it is releasable — the one guarded
+/// statement — and reads the contract's tranches as they were just before it, in `seq` order:
+/// whether it was paid, and the tranches. Read after the contract's lock is held, so they are
+/// the ones the lock's last holder committed.
+///
+/// On PostgreSQL, where each statement is a round trip, the update and the read are one
+/// statement (a data-modifying `WITH`; its read sees the snapshot the update started from),
+/// prepared once per connection.
+pub fn release_in(
     conn: &mut DbConn,
+    contract_id: &str,
     id: &str,
     reference: &str,
     by: &str,
     now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let n = diesel::update(
-        tranches::table
-            .filter(tranches::id.eq(id))
-            .filter(tranches::status.eq(TrancheStatus::Releasable)),
-    )
-    .set((
-        tranches::status.eq(TrancheStatus::Released),
-        tranches::payment_reference.eq(reference),
-        tranches::released_at.eq(now),
-        tranches::released_by.eq(by),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+) -> QueryResult<(bool, Vec<Tranche>)> {
+    match conn {
+        DbConn::Pg(_) => {
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(embed)]
+                tranche: Tranche,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                paid: bool,
+            }
+            let rows: Vec<Row> = cached(
+                diesel::sql_query(
+                    "WITH paid AS (UPDATE tranches SET status = $3, payment_reference = $4, \
+                     released_at = $5, released_by = $6 \
+                     WHERE id = $2 AND contract_id = $1 AND status = $7 RETURNING id) \
+                     SELECT tranches.*, EXISTS (SELECT 1 FROM paid) AS paid FROM tranches \
+                     WHERE contract_id = $1 ORDER BY seq",
+                )
+                .bind::<Text, _>(contract_id)
+                .bind::<Text, _>(id)
+                .bind::<Text, _>(TrancheStatus::Released)
+                .bind::<Text, _>(reference)
+                .bind::<diesel::sql_types::Timestamp, _>(now)
+                .bind::<Text, _>(by)
+                .bind::<Text, _>(TrancheStatus::Releasable),
+            )
+            .load(conn)?;
+            let paid = rows.first().is_some_and(|r| r.paid);
+            Ok((paid, rows.into_iter().map(|r| r.tranche).collect()))
+        }
+        DbConn::Sqlite(_) => {
+            let before = tranches_of(conn, contract_id)?;
+            if !before.iter().any(|t| t.id == id) {
+                return Ok((false, before));
+            }
+            let n = diesel::update(
+                tranches::table
+                    .filter(tranches::id.eq(id))
+                    .filter(tranches::status.eq(TrancheStatus::Releasable)),
+            )
+            .set((
+                tranches::status.eq(TrancheStatus::Released),
+                tranches::payment_reference.eq(reference),
+                tranches::released_at.eq(now),
+                tranches::released_by.eq(by),
+            ))
+            .execute(conn)?;
+            Ok((n == 1, before))
+        }
+    }
 }
 
 /// An unreleased tranche's new amount (an amendment's re-split).

@@ -331,7 +331,16 @@ pub async fn sign_contract(
     let (id, st) = (id.into_inner(), state.clone());
     let v = state
         .db
-        .write(move |c| service::sign(c, &actor, &id, &st.rules, st.clock.now_naive()))
+        .write(move |c| {
+            service::sign(
+                c,
+                &actor,
+                &id,
+                &st.rules,
+                &st.settings.reviews,
+                st.clock.now_naive(),
+            )
+        })
         .await?;
     answer(v, state.clock.now_naive())
 }
@@ -463,10 +472,10 @@ pub async fn release_tranche(
     let lane = match state.tranche_lanes.get(&id) {
         Some(lane) => lane,
         None => {
-            let (id, lanes) = (id.clone(), state.tranche_lanes.clone());
+            let (id, lanes, who) = (id.clone(), state.tranche_lanes.clone(), actor.clone());
             state
                 .db
-                .read(move |c| release::lane_of(c, &lanes, &id))
+                .read(move |c| release::lane_of(c, &lanes, &who, &id))
                 .await?
         }
     };
@@ -474,7 +483,8 @@ pub async fn release_tranche(
         .db
         .write_grouped(&lane, move |tx| {
             let now = st.clock.now_naive();
-            idempotency::once(tx, &st.sealer, &call, 200, now, |tx| {
+            // A paid tranche is no longer releasable: the guard refuses a repeat.
+            idempotency::once_guarded(tx, &st.sealer, &call, 200, now, |tx| {
                 release::release(tx, &actor, &id, &reference, now).map(|t| tranche(t, true, now))
             })
         })

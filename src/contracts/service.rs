@@ -343,6 +343,7 @@ pub fn sign(
     actor: &AuthUser,
     id: &str,
     packs: &crate::domain::rules::RulePacks,
+    reviews: &crate::config::ReviewSettings,
     now: NaiveDateTime,
 ) -> Result<View, AppError> {
     let c = write_tx(conn, |tx| {
@@ -387,7 +388,7 @@ pub fn sign(
             now,
         )?;
         if repo::activate(tx, &c.id, now)? {
-            activate(tx, &c, packs, now)?;
+            activate(tx, &c, packs, reviews, now)?;
         }
         Ok(c)
     })?;
@@ -401,6 +402,7 @@ fn activate(
     tx: &mut Tx<'_>,
     c: &Contract,
     packs: &crate::domain::rules::RulePacks,
+    reviews: &crate::config::ReviewSettings,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     let p = crate::projects::repo::find(tx, &c.project_id)?
@@ -423,13 +425,71 @@ fn activate(
         json!({"after": {"status": "active"}, "releasable": matured}),
         now,
     )?;
-    schedule_reviews(tx, c, now)
+    crate::reviews::service::schedule(tx, c, &pack, reviews, now)
 }
 
-/// The hook where the review issue schedules the mid-term and completion reviews of an active
-/// contract (DESIGN.md, "Reviews"); nothing to schedule yet.
-fn schedule_reviews(_tx: &mut Tx<'_>, _c: &Contract, _now: NaiveDateTime) -> Result<(), AppError> {
-    Ok(())
+/// A contract is done when its completion review has passed and every tranche is paid: it is
+/// `completed`, and the needs its project serves are `met`. Called after the completion review
+/// passes and after each release; returns whether it completed now.
+pub fn complete_if_done(
+    tx: &mut Tx<'_>,
+    c: &Contract,
+    actor_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    if c.status.next(ContractAction::Complete).is_none() {
+        return Ok(false);
+    }
+    let tranches = repo::tranches_of(tx, &c.id)?;
+    if !tranches.iter().all(|t| t.is(TrancheStatus::Released)) {
+        return Ok(false);
+    }
+    let passed = crate::reviews::repo::of_contract(tx, &c.id)?
+        .iter()
+        .any(|r| {
+            r.kind == crate::reviews::repo::ReviewKind::Completion
+                && r.is(crate::reviews::repo::ReviewStatus::Passed)
+        });
+    if !passed || !repo::complete(tx, &c.id, now)? {
+        return Ok(false);
+    }
+    let mut met = Vec::new();
+    for id in crate::projects::repo::need_ids(tx, &c.project_id)? {
+        let Some(n) = crate::needs::repo::find(tx, &id)? else {
+            continue;
+        };
+        let Some(to) = n.status.next(crate::needs::model::NeedAction::Meet) else {
+            continue;
+        };
+        if crate::needs::repo::transition(tx, &n.id, n.status, n.version, to, None, now)? {
+            audit::append(
+                tx,
+                Event {
+                    actor_id,
+                    action: "need.met",
+                    entity: "need",
+                    entity_id: &n.id,
+                    district_id: Some(&n.district_id),
+                    summary: json!({"contract_id": c.id, "project_id": c.project_id}),
+                },
+                now,
+            )?;
+            met.push(n.id);
+        }
+    }
+    audit::append(
+        tx,
+        Event {
+            actor_id,
+            action: "contract.completed",
+            entity: "contract",
+            entity_id: &c.id,
+            district_id: Some(&c.district_id),
+            summary: json!({"after": {"status": ContractStatus::Completed}, "released": Money::from_fen(released_fen(&tranches)), "needs_met": met}),
+        },
+        now,
+    )?;
+    Ok(true)
 }
 
 /// An amendment: the new amount, with its reason, guarded by `If-Match`.

@@ -4,10 +4,12 @@
 //! It knows no domain area: what a transaction writes before its commit (the audit chain, held
 //! rows) is handed to it through [`BeforeCommit`].
 
+mod cached;
 mod group;
 pub mod schema;
 mod tx;
 
+pub use cached::{cached, Cached};
 pub use tx::{insert_batched, write_tx, BatchRow, BeforeCommit, Tx};
 
 use std::sync::Arc;

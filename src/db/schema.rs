@@ -426,8 +426,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reviews (id) {
+        id -> Text,
+        contract_id -> Text,
+        project_id -> Text,
+        district_id -> Text,
+        organization_id -> Text,
+        kind -> Text,
+        attempt -> Integer,
+        due_on -> Date,
+        opens_on -> Date,
+        status -> Text,
+        rules -> Text,
+        panel_size -> Integer,
+        eligible_ids -> Nullable<Text>,
+        receipts -> Nullable<Text>,
+        report -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        reported_by -> Nullable<Text>,
+        satisfaction_rate -> Nullable<Text>,
+        score_cents -> Nullable<BigInt>,
+        grade -> Nullable<Text>,
+        outcome_reason -> Nullable<Text>,
+        opened_at -> Nullable<Timestamp>,
+        finalized_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_seats (id) {
+        id -> Text,
+        review_id -> Text,
+        expert_id -> Text,
+        position -> Integer,
+        status -> Text,
+        invited_at -> Nullable<Timestamp>,
+        declaration -> Nullable<Text>,
+        decline_reason -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    review_sheets (id) {
+        id -> Text,
+        review_id -> Text,
+        expert_id -> Text,
+        points -> Text,
+        comment -> Text,
+        submitted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    satisfaction_surveys (id) {
+        id -> Text,
+        contract_id -> Text,
+        respondents -> Integer,
+        satisfied -> Integer,
+        method -> Text,
+        surveyed_on -> Date,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(tranches -> contracts (contract_id));
+diesel::joinable!(reviews -> contracts (contract_id));
+diesel::joinable!(review_seats -> reviews (review_id));
 diesel::joinable!(users -> regions (region_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -458,4 +528,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     contracts,
     tranches,
     contract_amendments,
+    reviews,
+    review_seats,
+    review_sheets,
+    satisfaction_surveys,
 );

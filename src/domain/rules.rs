@@ -177,6 +177,81 @@ impl Default for ReleaseDueRule {
     }
 }
 
+/// One rubric criterion of a review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewCriterion {
+    pub key: String,
+    pub name: String,
+    pub max_points: u32,
+}
+
+/// A grade and the least score that earns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradeBand {
+    pub grade: String,
+    pub min: Decimal,
+}
+
+/// How mid-term and completion reviews are scored (DESIGN.md, "Reviews").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRule {
+    pub review_panel_size: u32,
+    /// The rubric; the points sum to 100. `outcomes` takes in the residents' satisfaction at
+    /// completion.
+    pub rubric: Vec<ReviewCriterion>,
+    /// The share of the completion review's `outcomes` term that the satisfaction rate gives.
+    pub satisfaction_weight: Decimal,
+    /// From the highest band down; the last (`fail`) starts at 0 and fails the review.
+    pub grades: Vec<GradeBand>,
+    pub citation: String,
+}
+
+impl Default for ReviewRule {
+    fn default() -> Self {
+        let c = |key: &str, name: &str, max_points| ReviewCriterion {
+            key: key.into(),
+            name: name.into(),
+            max_points,
+        };
+        let g = |grade: &str, min: i64| GradeBand {
+            grade: grade.into(),
+            min: Decimal::from(min),
+        };
+        ReviewRule {
+            review_panel_size: 3,
+            rubric: vec![
+                c("implementation", "项目实施", 35),
+                c("inputs", "人力和物资投入", 20),
+                c("finance", "财务管理", 20),
+                c("outcomes", "项目成效", 25),
+            ],
+            satisfaction_weight: Decimal::new(4, 1),
+            grades: vec![g("excellent", 90), g("good", 80), g("pass", 60), g("fail", 0)],
+            citation: "unverified defaults: local 公益创投 review practice; residents take part in acceptance (政府采购法实施条例 art 45)".into(),
+        }
+    }
+}
+
+impl ReviewRule {
+    /// The grade of `score`: the first band it reaches.
+    pub fn grade(&self, score: Decimal) -> &str {
+        self.grades
+            .iter()
+            .find(|b| score >= b.min)
+            .or(self.grades.last())
+            .map_or("fail", |b| b.grade.as_str())
+    }
+
+    /// Whether `score` passes: it reaches a band above the lowest.
+    pub fn passes(&self, score: Decimal) -> bool {
+        let n = self.grades.len();
+        n >= 2 && self.grades[..n - 1].iter().any(|b| score >= b.min)
+    }
+}
+
 /// One method's rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +274,8 @@ pub struct RulePack {
     pub amendments: AmendmentRule,
     #[serde(default)]
     pub release_due: ReleaseDueRule,
+    #[serde(default)]
+    pub reviews: ReviewRule,
 }
 
 impl RulePack {
@@ -284,6 +361,23 @@ mod tests {
                 .working_days,
             7
         );
+    }
+
+    #[test]
+    fn review_rules_default_to_the_design_and_grade_by_band() {
+        let packs = RulePacks::builtin();
+        for m in Method::ALL {
+            let r = &packs.get(m).reviews;
+            assert_eq!(r, &ReviewRule::default(), "{m:?}");
+            assert_eq!(r.rubric.iter().map(|c| c.max_points).sum::<u32>(), 100);
+        }
+        let r = ReviewRule::default();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(r.grade(d("90.00")), "excellent");
+        assert_eq!(r.grade(d("89.99")), "good");
+        assert_eq!(r.grade(d("60.00")), "pass");
+        assert_eq!(r.grade(d("59.99")), "fail");
+        assert!(r.passes(d("60")) && !r.passes(d("59.99")));
     }
 
     #[test]

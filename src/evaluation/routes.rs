@@ -124,7 +124,7 @@ async fn panel_response(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AssignmentResponse {
     pub id: String,
-    /// evaluation (reviews come later).
+    /// evaluation or review.
     pub kind: String,
     pub project_id: String,
     pub review_id: Option<String>,
@@ -169,16 +169,46 @@ pub async fn my_assignments(
 ) -> Result<HttpResponse, AppError> {
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let days = state.settings.reviews.scoring_days;
+    // Evaluation and review seats, merged in id order (both are time-ordered UUIDs).
     let rows = state
         .db
-        .read(move |c| service::assignments(c, &actor, after.as_deref(), fetch))
+        .read(move |c| {
+            let mut out: Vec<AssignmentResponse> =
+                service::assignments(c, &actor, after.as_deref(), fetch)?
+                    .into_iter()
+                    .map(AssignmentResponse::from)
+                    .collect();
+            for (s, r) in crate::reviews::service::assignments(c, &actor, after.as_deref(), fetch)?
+            {
+                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
+                out.push(review_assignment(s, &r, round, days));
+            }
+            out.sort_by(|a, b| a.id.cmp(&b.id));
+            out.truncate(fetch as usize);
+            Ok(out)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |s| s.id.clone(),
-        AssignmentResponse::from,
-    )))
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |s| s.id.clone(), |a| a)))
+}
+
+/// A review seat as an assignment: due when the panel's scoring closes.
+fn review_assignment(
+    s: crate::reviews::repo::ReviewSeat,
+    r: &crate::reviews::repo::Review,
+    round: i32,
+    scoring_days: u32,
+) -> AssignmentResponse {
+    let closes = crate::reviews::service::scoring_closes_on(r, scoring_days);
+    AssignmentResponse {
+        id: s.id,
+        kind: "review".into(),
+        project_id: r.project_id.clone(),
+        review_id: Some(r.id.clone()),
+        round,
+        status: s.status.into(),
+        due_at: Some(crate::clock::utc(crate::clock::end_of_day_cst(closes))),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -206,11 +236,19 @@ pub async fn accept_assignment(
         ));
     }
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let s = state
+    let days = state.settings.reviews.scoring_days;
+    let a = state
         .db
-        .write(move |c| service::accept(c, &actor, &id, now))
+        .write(move |c| {
+            if crate::reviews::service::is_review_seat(c, &id)? {
+                let (s, r) = crate::reviews::service::accept(c, &actor, &id, now)?;
+                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
+                return Ok(review_assignment(s, &r, round, days));
+            }
+            service::accept(c, &actor, &id, now).map(AssignmentResponse::from)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(AssignmentResponse::from(s)))
+    Ok(HttpResponse::Ok().json(a))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -232,11 +270,19 @@ pub async fn decline_assignment(
 ) -> Result<HttpResponse, AppError> {
     let reason = validate::text("reason", &body.reason, 1, 1000)?;
     let (id, now) = (id.into_inner(), state.clock.now_naive());
-    let s = state
+    let days = state.settings.reviews.scoring_days;
+    let a = state
         .db
-        .write(move |c| service::decline(c, &actor, &id, reason, now))
+        .write(move |c| {
+            if crate::reviews::service::is_review_seat(c, &id)? {
+                let (s, r) = crate::reviews::service::decline(c, &actor, &id, reason, now)?;
+                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
+                return Ok(review_assignment(s, &r, round, days));
+            }
+            service::decline(c, &actor, &id, reason, now).map(AssignmentResponse::from)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(AssignmentResponse::from(s)))
+    Ok(HttpResponse::Ok().json(a))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -58,6 +58,45 @@ where
     R: Serialize,
     F: FnOnce(&mut Tx<'_>) -> Result<R, AppError>,
 {
+    run(tx, sealer, call, status, now, act, true)
+}
+
+/// [`once`] for an action that refuses its own repeat with 409 — a guarded state change such as
+/// paying a tranche, which is no longer releasable once paid. The key's record is then read
+/// only when it can matter, which spares every first attempt a round trip:
+/// - a replay is refused by the action (409), then answered from the record;
+/// - a key reused with another request whose action is refused gets 422 from the record;
+/// - a key reused with another request whose action succeeds collides with the key's record
+///   when its answer is stored (a unique violation, 409), so the action is rolled back and the
+///   record answers 422.
+pub fn once_guarded<R, F>(
+    tx: &mut Tx<'_>,
+    sealer: &Sealer,
+    call: &Call,
+    status: u16,
+    now: chrono::NaiveDateTime,
+    act: F,
+) -> Result<Answer, AppError>
+where
+    R: Serialize,
+    F: FnOnce(&mut Tx<'_>) -> Result<R, AppError>,
+{
+    run(tx, sealer, call, status, now, act, false)
+}
+
+fn run<R, F>(
+    tx: &mut Tx<'_>,
+    sealer: &Sealer,
+    call: &Call,
+    status: u16,
+    now: chrono::NaiveDateTime,
+    act: F,
+    look_first: bool,
+) -> Result<Answer, AppError>
+where
+    R: Serialize,
+    F: FnOnce(&mut Tx<'_>) -> Result<R, AppError>,
+{
     let Some(key) = &call.key else {
         let body = write_tx(tx, act)?;
         return Ok(Answer {
@@ -66,8 +105,10 @@ where
             replayed: false,
         });
     };
-    if let Some(stored) = lookup(tx, sealer, &call.user_id, key, &call.hash)? {
-        return Ok(stored);
+    if look_first {
+        if let Some(stored) = lookup(tx, sealer, &call.user_id, key, &call.hash)? {
+            return Ok(stored);
+        }
     }
     let outcome = write_tx(tx, |tx| -> Result<Answer, AppError> {
         let body = serde_json::to_value(act(tx)?).map_err(AppError::internal)?;

@@ -7,6 +7,8 @@ pub mod expire_invitations;
 pub mod finalize_awards;
 pub mod flag_unsigned_contracts;
 pub mod mature_tranches;
+pub mod open_reviews;
+pub mod remind;
 pub mod send_mail;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +38,8 @@ pub const JOBS: &[&str] = &[
     "finalize_awards",
     "flag_unsigned_contracts",
     "mature_tranches",
+    "open_reviews",
+    "remind",
     "send_mail",
 ];
 
@@ -58,6 +62,8 @@ pub async fn run(state: &State, name: &str, now: DateTime<Utc>) -> Result<JobRep
         "expire_invitations" => expire_invitations::run_once(state, now).await,
         "flag_unsigned_contracts" => flag_unsigned_contracts::run_once(state, now).await,
         "mature_tranches" => mature_tranches::run_once(state, now).await,
+        "open_reviews" => open_reviews::run_once(state, now).await,
+        "remind" => remind::run_once(state, now).await,
         _ => Err(AppError::not_found(&format!("job {name}"))),
     }
 }
@@ -75,6 +81,8 @@ pub fn schedules(jobs: &JobSettings) -> Vec<(&'static str, String)> {
             jobs.flag_unsigned_contracts_cron.clone(),
         ),
         ("mature_tranches", jobs.mature_tranches_cron.clone()),
+        ("open_reviews", jobs.open_reviews_cron.clone()),
+        ("remind", jobs.remind_cron.clone()),
     ]
 }
 

@@ -62,6 +62,8 @@ action_enum! {
         UnlinkProject = "be released from a project",
         /// Another need is merged into this one (it stays where it is).
         Absorb = "absorb another need",
+        /// Its project's contract was completed after the completion review passed.
+        Meet = "be met",
     }
 }
 
@@ -73,6 +75,7 @@ impl Lifecycle for NeedStatus {
         use NeedAction as A;
         use NeedStatus as S;
         match (self, action) {
+            (S::InProject, A::Meet) => Some(S::Met),
             (S::Submitted, A::Forward) => Some(S::Forwarded),
             (S::Submitted, A::Return) => Some(S::Returned),
             (S::Returned, A::Resubmit) => Some(S::Submitted),
@@ -121,6 +124,7 @@ mod tests {
             (S::InProject, A::Support, S::InProject),
             (S::InProject, A::UnlinkProject, S::Accepted),
             (S::InProject, A::Absorb, S::InProject),
+            (S::InProject, A::Meet, S::Met),
         ]);
     }
 

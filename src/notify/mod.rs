@@ -34,6 +34,17 @@ pub fn enqueue(
     Ok(())
 }
 
+/// [`enqueue`] written at once, not held for a batch: whether the mail is new (false when its
+/// `dedupe_key` was queued before, by this process or another replica).
+pub fn enqueue_once(
+    tx: &mut Tx<'_>,
+    dedupe_key: &str,
+    mail: &Mail,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    Ok(repo::insert_new(tx, &[repo::NewMail::pending(dedupe_key, mail, now)])? == 1)
+}
+
 /// Mails the contact address of organization `organization_id` once per `key` (nothing when
 /// the organization is gone).
 pub fn enqueue_to_organization(

@@ -101,7 +101,7 @@ impl OutboxRow {
 }
 
 /// Inserts the rows whose `dedupe_key` is new; how many.
-fn insert_new(conn: &mut DbConn, rows: &[NewMail]) -> QueryResult<usize> {
+pub fn insert_new(conn: &mut DbConn, rows: &[NewMail]) -> QueryResult<usize> {
     match conn {
         DbConn::Pg(c) => diesel::insert_into(outbox::table)
             .values(rows)

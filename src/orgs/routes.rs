@@ -73,6 +73,10 @@ pub struct OrganizationResponse {
     pub status_reason: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
+    /// Its delivery record (`GET /organizations/{id}` only): contracts, how they ended, every
+    /// finalized review's score and grade, and the mean score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_record: Option<crate::reviews::service::TrackRecord>,
 }
 
 impl From<Organization> for OrganizationResponse {
@@ -101,6 +105,7 @@ impl From<Organization> for OrganizationResponse {
             status_reason: o.status_reason,
             version: o.version,
             created_at: utc(o.created_at),
+            track_record: None,
         }
     }
 }
@@ -285,11 +290,17 @@ pub async fn get_organization(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let o = state
+    let (o, record) = state
         .db
-        .read(move |c| service::get(c, viewer.0.as_ref(), &id))
+        .read(move |c| {
+            let o = service::get(c, viewer.0.as_ref(), &id)?;
+            let record = crate::reviews::service::track_record(c, &o.id)?;
+            Ok((o, record))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(OrganizationResponse::from(o)))
+    let mut out = OrganizationResponse::from(o);
+    out.track_record = Some(record);
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -24,6 +24,7 @@ mod projects;
 mod readiness;
 mod regions;
 mod releases;
+mod reviews;
 mod schema_parity;
 mod sealed;
 mod signin;

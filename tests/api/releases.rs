@@ -206,3 +206,63 @@ async fn one_key_sent_twenty_times_at_once_releases_once_and_answers_twenty_time
     assert_eq!(sum, 50 * fen(AMOUNT));
     reconciled(&app, &d).await;
 }
+
+/// A release is not looked up before it runs (`idempotency::once_guarded`): a key reused for
+/// another tranche that is still releasable must still be refused, and pay nothing.
+#[tokio::test]
+async fn a_key_reused_for_another_releasable_tranche_is_refused_and_pays_nothing_in_each_of_100_rounds(
+) {
+    let app = spawn_app().await;
+    let (d, tranches) = seeded(&app, 202).await;
+    let url = |t: &str| app.url(&format!("/api/v1/tranches/{t}/release"));
+    let send = |t: String, key: String, reference: String| {
+        let req = app
+            .client
+            .post(url(&t))
+            .bearer_auth(&d.bureau)
+            .header("Idempotency-Key", key)
+            .json(&json!({"payment_reference": reference}));
+        async move { into_reply(req.send().await.expect("request")).await }
+    };
+    // One after the other: the key's first tranche is paid, the second refused and left unpaid.
+    send(tranches[0].clone(), "k-seq".into(), "PAY-A".into())
+        .await
+        .expect(200);
+    send(tranches[1].clone(), "k-seq".into(), "PAY-B".into())
+        .await
+        .problem(422, "idempotency_key_reused");
+    let (per, _) = release_rows(&app, &d.fund).await;
+    assert_eq!(per.keys().collect::<Vec<_>>(), vec![&tranches[0]]);
+    // The refused tranche is still releasable: a new key pays it.
+    send(tranches[1].clone(), "k-new".into(), "PAY-B".into())
+        .await
+        .expect(200);
+    // At once: one key for two releasable tranches — one is paid, the other refused 422.
+    let mut paid = 2;
+    for (round, pair) in tranches[2..].chunks(2).enumerate() {
+        let key = format!("k-{round}");
+        let (a, b) = tokio::join!(
+            send(pair[0].clone(), key.clone(), format!("PAY-{round}-A")),
+            send(pair[1].clone(), key, format!("PAY-{round}-B")),
+        );
+        let codes = [a.status.as_u16(), b.status.as_u16()];
+        assert!(
+            codes.contains(&200) && codes.contains(&422),
+            "round {round}: one paid, one refused: {} / {}",
+            a.body,
+            b.body
+        );
+        for r in [&a, &b] {
+            if r.status.as_u16() == 422 {
+                assert_eq!(r.code(), "idempotency_key_reused", "round {round}");
+            }
+        }
+        paid += 1;
+    }
+    let (per, sum) = release_rows(&app, &d.fund).await;
+    assert_eq!(per.len(), paid, "one tranche of each pair paid");
+    assert!(per.values().all(|n| *n == 1), "one release row per tranche");
+    assert_eq!(sum, paid as i64 * fen(AMOUNT));
+    assert_eq!(fen(&fund_released(&app, &d).await), sum);
+    reconciled(&app, &d).await;
+}

@@ -1,0 +1,4 @@
+DROP TABLE satisfaction_surveys;
+DROP TABLE review_sheets;
+DROP TABLE review_seats;
+DROP TABLE reviews;
