@@ -5,7 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 pub use super::model::{Review, ReviewKind, ReviewSeat, ReviewSheet, ReviewStatus, Survey};
-use crate::db::schema::{review_seats, review_sheets, reviews, satisfaction_surveys};
+use crate::contracts::model::ContractStatus;
+use crate::db::schema::{contracts, review_seats, review_sheets, reviews, satisfaction_surveys};
 use crate::db::DbConn;
 use crate::evaluation::repo::SeatStatus;
 
@@ -97,10 +98,24 @@ pub fn list(
         .load(conn)
 }
 
-/// Scheduled reviews whose opening day has come.
+type ActiveIds = diesel::dsl::Select<
+    diesel::dsl::Filter<contracts::table, diesel::dsl::Eq<contracts::status, ContractStatus>>,
+    contracts::id,
+>;
+
+/// The ids of active contracts: a terminated or completed contract's reviews are left as they
+/// stand by the jobs.
+fn active_contracts() -> ActiveIds {
+    contracts::table
+        .filter(contracts::status.eq(ContractStatus::Active))
+        .select(contracts::id)
+}
+
+/// Scheduled reviews of active contracts whose opening day has come.
 pub fn due_to_open(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<Review>> {
     reviews::table
         .filter(reviews::status.eq(ReviewStatus::Scheduled))
+        .filter(reviews::contract_id.eq_any(active_contracts()))
         .filter(reviews::opens_on.le(today))
         .order(reviews::id.asc())
         .limit(limit)
@@ -108,7 +123,7 @@ pub fn due_to_open(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResu
         .load(conn)
 }
 
-/// Reviews in `status` whose due day is before `today`.
+/// Reviews of active contracts in `status` whose due day is before `today`.
 pub fn past_due(
     conn: &mut DbConn,
     status: ReviewStatus,
@@ -117,6 +132,7 @@ pub fn past_due(
 ) -> QueryResult<Vec<Review>> {
     reviews::table
         .filter(reviews::status.eq(status))
+        .filter(reviews::contract_id.eq_any(active_contracts()))
         .filter(reviews::due_on.lt(today))
         .order(reviews::id.asc())
         .limit(limit)
@@ -124,10 +140,11 @@ pub fn past_due(
         .load(conn)
 }
 
-/// Reviews in `status` (the reminder job's candidates).
+/// Reviews of active contracts in `status` (the reminder job's candidates).
 pub fn in_status(conn: &mut DbConn, status: ReviewStatus, limit: i64) -> QueryResult<Vec<Review>> {
     reviews::table
         .filter(reviews::status.eq(status))
+        .filter(reviews::contract_id.eq_any(active_contracts()))
         .order(reviews::id.asc())
         .limit(limit)
         .select(Review::as_select())

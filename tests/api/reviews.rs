@@ -19,6 +19,8 @@ use crate::helpers::{Reply, TestApp};
 struct Scene {
     deal: Deal,
     experts: Vec<(String, String)>,
+    /// The accepted need of the district's community that the project serves.
+    need: String,
 }
 
 /// 30 % at signing, 40 % on the mid-term review, 30 % on the completion review.
@@ -34,6 +36,8 @@ fn payment_plan() -> Value {
 /// project's spec changed by `tweak` after the payment plan is set; not signed yet.
 async fn scene(app: &TestApp, tweak: impl FnOnce(&mut Value)) -> Scene {
     let d = app.district().await;
+    let need = app.accepted_need(&d, "独居老人上门探访").await;
+    let linked = need.clone();
     let mut experts = Vec::new();
     for _ in 0..3 {
         experts.push(expert(app, &["elderly"], None).await);
@@ -41,6 +45,7 @@ async fn scene(app: &TestApp, tweak: impl FnOnce(&mut Value)) -> Scene {
     let tokens: Vec<String> = experts.iter().map(|e| e.1.clone()).collect();
     let a = awarded(app, &d, &tokens, "100000.00", move |spec| {
         spec["payment_plan"] = payment_plan();
+        spec["need_ids"] = json!([linked]);
         tweak(spec);
     })
     .await;
@@ -68,6 +73,7 @@ async fn scene(app: &TestApp, tweak: impl FnOnce(&mut Value)) -> Scene {
             org_token: a.org_token,
         },
         experts,
+        need,
     }
 }
 
@@ -433,7 +439,16 @@ async fn a_contract_passes_both_reviews_gets_each_tranche_released_and_completes
 
     // Completion: a survey (50 of 50 satisfied), then all sheets (28, 16, 16, 20):
     // outcomes = 0.6 × 20 + 0.4 × 1 × 25 = 22, score 28 + 16 + 16 + 22 = 82.00, good.
-    bureau_survey(&app, &s, 50, 50).await;
+    // Recorded by a worker of the community whose need the project serves (实施条例 art 45).
+    survey(
+        &app,
+        &s,
+        &s.deal.d.community,
+        json!({"respondents": 50, "satisfied": 50, "method": "interview",
+               "surveyed_on": today(&app).to_string()}),
+    )
+    .await
+    .expect(201);
     let fin_id = id(&fin);
     let r = run_review(&app, &s, &fin_id, [[28, 16, 16, 20]; 3]).await;
     assert_score(&r, "82.00", "good", "passed");
@@ -454,6 +469,13 @@ async fn a_contract_passes_both_reviews_gets_each_tranche_released_and_completes
     assert!(c["completed_at"].is_string(), "{c}");
     assert_eq!(c["released"], "100000.00");
     reconciled(&app, &s.deal.d).await;
+    // The need the project served is met.
+    let n = app
+        .get(&format!("/api/v1/needs/{}", s.need), Some(&s.deal.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(n["status"], "met", "{n}");
 
     // The organization's track record: one contract, completed, two reviews, mean 86.00.
     let o = app
@@ -975,4 +997,109 @@ async fn report_reminders_go_to_the_organization_once_a_day_however_often_remind
     app.set_clock(day_start(due) + Duration::hours(10)).await;
     app.run_job("remind").await.expect(200);
     assert_eq!(mails_to(&app, &org_mail).await - base, 2);
+}
+
+/// The `remind` mails queued so far (their dedupe keys start `remind:`).
+async fn reminders(app: &TestApp) -> i64 {
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use gongyi::db::schema::outbox;
+        let mut c = state.db.write_conn().unwrap();
+        outbox::table
+            .filter(outbox::dedupe_key.like("remind:%"))
+            .count()
+            .get_result::<i64>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Ten runs of `remind` on each of two app instances over one database, all at once, at `now`:
+/// the sum of what they report queued.
+async fn remind_everywhere(
+    a: &gongyi::state::State,
+    b: &gongyi::state::State,
+    now: DateTime<Utc>,
+) -> u64 {
+    let runs = (0..20).map(|i| {
+        let st = if i % 2 == 0 { a.clone() } else { b.clone() };
+        async move {
+            let r = gongyi::jobs::run(&st, "remind", now)
+                .await
+                .expect("remind runs");
+            assert_eq!(r.failed, 0, "{r:?}");
+            r.processed
+        }
+    });
+    futures_util::future::join_all(runs).await.into_iter().sum()
+}
+
+#[tokio::test]
+async fn reminders_are_queued_once_with_two_instances_running_remind_at_the_same_time() {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    // A second instance over the same database, sharing nothing in memory with the first.
+    let settings = (*app.state.settings).clone();
+    let other = tokio::task::spawn_blocking(move || gongyi::state::AppState::build(settings))
+        .await
+        .unwrap()
+        .expect("second instance");
+    let (a, b) = (app.state.clone(), actix_web::web::Data::new(other));
+    let mid = review_of(&app, &s, "midterm", 1).await;
+    let mid_id = id(&mid);
+    let seats = open(&app, &s, &mid_id).await;
+    accept_all(&app, &s, &seats).await;
+    let due = date(&mid["due_on"]);
+    let base = reminders(&app).await;
+    // The organization, three days before its report is due: one mail between twenty runs.
+    let at = day_start(due - Duration::days(3)) + Duration::hours(9);
+    assert_eq!(remind_everywhere(&a, &b, at).await, 1);
+    assert_eq!(reminders(&app).await - base, 1);
+    assert_eq!(remind_everywhere(&a, &b, at).await, 0, "nothing twice");
+    // Reported; three days before scoring closes each expert without a sheet gets one.
+    app.set_clock(day_start(due) + Duration::hours(8)).await;
+    report(&app, &s, &s.deal.org_token, &mid_id)
+        .await
+        .expect(200);
+    let closes = date(&read(&app, &s, &mid_id).await["scoring_closes_on"]);
+    assert_eq!(closes, due + Duration::days(10), "reviews.scoring_days");
+    let at = day_start(closes - Duration::days(3)) + Duration::hours(9);
+    assert_eq!(remind_everywhere(&a, &b, at).await, 3);
+    assert_eq!(reminders(&app).await - base, 4);
+    // One expert scores; on the closing day the two others are reminded, once each.
+    app.set_clock(at).await;
+    score(&app, &s.experts[0].1, &mid_id, [30, 15, 15, 20])
+        .await
+        .expect(200);
+    let at = day_start(closes) + Duration::hours(9);
+    assert_eq!(remind_everywhere(&a, &b, at).await, 2);
+    assert_eq!(reminders(&app).await - base, 6);
+    // Past the close, unfinished: escalated to the bureau once a day.
+    let at = day_start(closes + Duration::days(1)) + Duration::hours(9);
+    let escalated = remind_everywhere(&a, &b, at).await;
+    assert!(escalated >= 1, "the bureau is told");
+    assert_eq!(remind_everywhere(&a, &b, at).await, 0);
+    assert_eq!(reminders(&app).await - base, 6 + escalated as i64);
+}
+
+#[tokio::test]
+async fn a_terminated_contracts_reviews_are_neither_opened_nor_failed_by_the_jobs() {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let mid = review_of(&app, &s, "midterm", 1).await;
+    app.post(
+        &format!("/api/v1/contracts/{}/terminate", s.deal.contract),
+        Some(&s.deal.d.bureau),
+        json!({"reason": "机构无法继续履约"}),
+    )
+    .await
+    .expect(200);
+    for day in [date(&mid["opens_on"]), date(&mid["due_on"]) + Duration::days(1)] {
+        app.set_clock(day_start(day) + Duration::hours(9)).await;
+        for job in ["open_reviews", "remind"] {
+            assert_eq!(app.run_job(job).await.expect(200).body["processed"], 0, "{job}");
+        }
+        assert_eq!(read(&app, &s, &id(&mid)).await["status"], "scheduled");
+    }
 }
