@@ -84,8 +84,8 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     let district = regions_and_accounts(tx)?;
     let accepted = needs(tx, &district)?;
     let funds = funds(tx, &district)?;
-    let mut made = projects(tx, state, &district, &funds, &accepted)?;
-    made.push(contracted(tx, state, &district, &funds)?);
+    let made = projects(tx, state, &district, &funds, &accepted)?;
+    let contracts = contracts(tx, state, &district, &funds)?;
     println!(
         "\nregions: 1 district, {} streets, {} communities",
         district.street_ids.len(),
@@ -99,7 +99,10 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("contract: signed by both sides, its first tranche released (GET /api/v1/contracts as bureau@ or org@gongyi.local)");
+    println!("contracts (signed by both sides, the first tranche paid; GET /api/v1/contracts and /api/v1/reviews as bureau@, org@ or expert@gongyi.local):");
+    for (title, status, reviews) in &contracts {
+        println!("  {title}: project {}, {reviews}", status.as_str());
+    }
     println!("\nsign in: POST /api/v1/auth/login {{\"email\":\"bureau@gongyi.local\",\"password\":\"{DEMO_PASSWORD}\"}}");
     Ok(())
 }
@@ -472,28 +475,317 @@ fn organization(conn: &mut Tx<'_>, d: &District, at: NaiveDateTime) -> Result<Au
     who(conn, &user.id)
 }
 
-/// One project walked in the past: published 60 days ago, one sealed bid, closed and opened,
-/// the drawn panel accepting and scoring, the award, its objection window passed, the
-/// contract drawn up, signed by both sides, and its first tranche released.
-fn contracted(
+/// The contracts of the demo, each walked in the past to a different point of its reviews:
+/// the contract's title, the project's status, and where its reviews stand.
+fn contracts(
     conn: &mut Tx<'_>,
     state: &AppState,
     d: &District,
     funds: &Funds,
-) -> Result<(&'static str, ProjectStatus), AppError> {
-    let t0 = now() - Duration::days(60);
+) -> Result<Vec<(&'static str, ProjectStatus, &'static str)>, AppError> {
+    let first = now() - Duration::days(430);
     let admin = d.admin.clone();
-    let experts = experts(conn, &admin, t0)?;
-    let org = organization(conn, d, t0)?;
+    let experts = experts(conn, &admin, first)?;
+    let org = organization(conn, d, first)?;
+    let cx = crate::reviews::service::Rules {
+        packs: &state.rules,
+        settings: &state.settings.reviews,
+    };
+    let walk = Walk {
+        state,
+        d,
+        experts: &experts,
+        org: &org,
+        cx,
+    };
+    // (title, published days ago, fund, how far its reviews go)
+    let plan: [(&'static str, i64, &str, Reviews); 6] = [
+        (
+            "社区长者助餐与探访（已签约）",
+            60,
+            &funds.lottery,
+            Reviews::Scheduled,
+        ),
+        (
+            "困境儿童课后托管（中期评估待报告）",
+            190,
+            &funds.fiscal,
+            Reviews::Open,
+        ),
+        (
+            "残疾人康复辅具服务（中期评分中）",
+            200,
+            &funds.lottery,
+            Reviews::Scoring,
+        ),
+        (
+            "社区心理健康关爱（中期通过）",
+            240,
+            &funds.fiscal,
+            Reviews::Passed,
+        ),
+        (
+            "老旧小区睦邻互助（中期未通过，整改中）",
+            205,
+            &funds.lottery,
+            Reviews::Failed,
+        ),
+        (
+            "长者智慧助老课堂（已结项）",
+            430,
+            &funds.fiscal,
+            Reviews::Completed,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (title, ago, fund, reviews) in plan {
+        let t0 = now() - Duration::days(ago);
+        let (status, contract) = contracted(conn, state, d, fund, &experts, &org, title, t0)?;
+        walk.reviews(conn, &contract, reviews)?;
+        out.push((title, status, reviews.label()));
+    }
+    Ok(out)
+}
+
+/// How far a demo contract's reviews are walked.
+#[derive(Clone, Copy)]
+enum Reviews {
+    /// Signed recently: both reviews scheduled.
+    Scheduled,
+    /// The mid-term open, its report awaited.
+    Open,
+    /// The mid-term reported, two of three sheets in.
+    Scoring,
+    /// The mid-term passed, its tranche paid.
+    Passed,
+    /// The mid-term failed: its tranche withheld, the re-review scheduled.
+    Failed,
+    /// Both reviews passed (the completion with a resident survey), every tranche paid.
+    Completed,
+}
+
+impl Reviews {
+    fn label(self) -> &'static str {
+        match self {
+            Reviews::Scheduled => "reviews scheduled",
+            Reviews::Open => "mid-term review open",
+            Reviews::Scoring => "mid-term review scoring",
+            Reviews::Passed => "mid-term review passed",
+            Reviews::Failed => "mid-term review failed, re-review scheduled",
+            Reviews::Completed => "completed",
+        }
+    }
+}
+
+/// Who walks the demo's reviews.
+struct Walk<'a> {
+    state: &'a AppState,
+    d: &'a District,
+    experts: &'a [AuthUser],
+    org: &'a AuthUser,
+    cx: crate::reviews::service::Rules<'a>,
+}
+
+/// 10:00 in China on `day`.
+fn cst_morning(day: chrono::NaiveDate) -> NaiveDateTime {
+    day.and_hms_opt(2, 0, 0).expect("02:00 exists")
+}
+
+impl Walk<'_> {
+    fn reviews(&self, conn: &mut Tx<'_>, contract: &str, how: Reviews) -> Result<(), AppError> {
+        use crate::reviews::repo::ReviewKind;
+        let good = [31, 18, 18, 22];
+        match how {
+            Reviews::Scheduled => Ok(()),
+            Reviews::Open => self.midterm(conn, contract, 0, good).map(|_| ()),
+            Reviews::Scoring => self.midterm(conn, contract, 2, good).map(|_| ()),
+            Reviews::Passed => {
+                let at = self.midterm(conn, contract, 3, good)?;
+                self.release(conn, contract, "on_midterm_passed", at + Duration::days(3))
+            }
+            Reviews::Failed => self
+                .midterm(conn, contract, 3, [20, 10, 12, 13])
+                .map(|_| ()),
+            Reviews::Completed => {
+                let at = self.midterm(conn, contract, 3, good)?;
+                self.release(conn, contract, "on_midterm_passed", at + Duration::days(3))?;
+                let r = self.review(conn, contract, ReviewKind::Completion)?;
+                let at = self.open(conn, &r)?;
+                crate::reviews::service::record_survey(
+                    conn,
+                    &self.d.bureau,
+                    contract,
+                    crate::reviews::service::NewSurvey {
+                        respondents: 120,
+                        satisfied: 111,
+                        method: "questionnaire".into(),
+                        surveyed_on: r.due_on - Duration::days(5),
+                    },
+                    self.cx,
+                    at + Duration::days(9),
+                )?;
+                let at = self.score(conn, &r, 3, [32, 18, 17, 22], at)?;
+                self.release(
+                    conn,
+                    contract,
+                    "on_completion_passed",
+                    at + Duration::days(3),
+                )
+            }
+        }
+    }
+
+    fn review(
+        &self,
+        conn: &mut Tx<'_>,
+        contract: &str,
+        kind: crate::reviews::repo::ReviewKind,
+    ) -> Result<crate::reviews::repo::Review, AppError> {
+        crate::reviews::repo::of_contract(conn, contract)?
+            .into_iter()
+            .find(|r| r.kind == kind && r.attempt == 1)
+            .ok_or_else(|| AppError::not_found("review"))
+    }
+
+    /// Opens the review on its opening day and the panel accepts; when it opened.
+    fn open(
+        &self,
+        conn: &mut Tx<'_>,
+        r: &crate::reviews::repo::Review,
+    ) -> Result<NaiveDateTime, AppError> {
+        let at = cst_morning(r.opens_on);
+        crate::reviews::service::open(conn, &r.id, at)?;
+        for e in self.experts {
+            for (seat, _) in crate::reviews::service::assignments(conn, e, None, 100)? {
+                if seat.review_id == r.id {
+                    crate::reviews::service::accept(conn, e, &seat.id, at + Duration::hours(2))?;
+                }
+            }
+        }
+        Ok(at)
+    }
+
+    /// The organization reports a day before the due day and `sheets` experts score with
+    /// `points`; when the last one did.
+    fn score(
+        &self,
+        conn: &mut Tx<'_>,
+        r: &crate::reviews::repo::Review,
+        sheets: usize,
+        points: [i64; 4],
+        opened: NaiveDateTime,
+    ) -> Result<NaiveDateTime, AppError> {
+        let reported = cst_morning(r.due_on - Duration::days(1)).max(opened + Duration::hours(3));
+        let contract = crate::contracts::repo::find(conn, &r.contract_id)?
+            .ok_or_else(|| AppError::not_found("contract"))?;
+        let kpis: Vec<crate::bids::contents::Kpi> =
+            serde_json::from_str(&contract.kpis).unwrap_or_default();
+        crate::reviews::service::report(
+            conn,
+            self.org,
+            &r.id,
+            crate::reviews::service::Report {
+                summary: "按计划推进：服务台账、满意度回访与经费使用均已整理归档。".into(),
+                kpi_results: kpis
+                    .iter()
+                    .map(|k| crate::reviews::service::KpiResult {
+                        indicator: k.indicator.clone(),
+                        actual: format!("达成（目标 {}）", k.target),
+                    })
+                    .collect(),
+                spending: vec![crate::reviews::service::Spending {
+                    item: "人员与服务经费".into(),
+                    budgeted: Money::from_fen(contract.amount_fen),
+                    spent: Money::from_fen(contract.amount_fen / 2),
+                }],
+            },
+            reported,
+        )?;
+        let mut at = reported;
+        for (i, e) in self.experts.iter().take(sheets).enumerate() {
+            at = reported + Duration::days(1) + Duration::hours(i as i64);
+            let keys = ["implementation", "inputs", "finance", "outcomes"];
+            let p = keys
+                .iter()
+                .zip(points)
+                .map(|(k, v)| (k.to_string(), rust_decimal::Decimal::from(v - i as i64 % 2)))
+                .collect();
+            crate::reviews::service::score_sheet(
+                conn,
+                e,
+                &r.id,
+                p,
+                "台账完整，服务对象反馈良好".into(),
+                self.cx,
+                at,
+            )?;
+        }
+        Ok(at)
+    }
+
+    /// The mid-term opened, reported on and scored by `sheets` experts (none: left open).
+    fn midterm(
+        &self,
+        conn: &mut Tx<'_>,
+        contract: &str,
+        sheets: usize,
+        points: [i64; 4],
+    ) -> Result<NaiveDateTime, AppError> {
+        let r = self.review(conn, contract, crate::reviews::repo::ReviewKind::Midterm)?;
+        let at = self.open(conn, &r)?;
+        if sheets == 0 {
+            return Ok(at);
+        }
+        self.score(conn, &r, sheets, points, at)
+    }
+
+    /// Pays the contract's tranche of `condition`.
+    fn release(
+        &self,
+        conn: &mut Tx<'_>,
+        contract: &str,
+        condition: &str,
+        at: NaiveDateTime,
+    ) -> Result<(), AppError> {
+        let tranches = crate::contracts::repo::tranches_of(conn, contract)?;
+        if let Some(t) = tranches.iter().find(|t| t.condition == condition) {
+            crate::contracts::release::release(
+                conn,
+                &self.d.bureau,
+                &t.id,
+                &format!("GK2026-{:06}", t.seq + 100 * tranches.len() as i32),
+                at,
+            )?;
+        }
+        let _ = self.state;
+        Ok(())
+    }
+}
+
+/// One project walked in the past from `t0`: published, one sealed bid, closed and opened,
+/// the drawn panel accepting and scoring, the award, its objection window passed, the
+/// contract drawn up, signed by both sides, and its first tranche released. The project's
+/// status and the contract's id.
+#[allow(clippy::too_many_arguments)]
+fn contracted(
+    conn: &mut Tx<'_>,
+    state: &AppState,
+    d: &District,
+    fund_id: &str,
+    experts: &[AuthUser],
+    org: &AuthUser,
+    title: &'static str,
+    t0: NaiveDateTime,
+) -> Result<(ProjectStatus, String), AppError> {
+    let org = org.clone();
     let close = (t0 + Duration::days(14)).and_utc();
     let start = close.date_naive() + Duration::days(1);
-    let title = "社区长者助餐与探访（已签约）";
     let spec: ProjectSpec = serde_json::from_value(json!({
         "title": title, "summary": "为辖区独居老人提供助餐配送与每周上门探访", "category": "elderly",
         "region_id": d.street_ids[1], "need_ids": [], "target_group": "70 岁以上独居老人",
         "services": ["助餐配送", "上门探访"],
         "objectives": [{"indicator": "助餐人次", "target": "≥ 20000"}, {"indicator": "居民满意度", "target": "≥ 90%"}],
-        "budget_ceiling": "400000.00", "fund_id": funds.lottery, "method": "venture_philanthropy",
+        "budget_ceiling": "400000.00", "fund_id": fund_id, "method": "venture_philanthropy",
         "bid_close_at": close.to_rfc3339(), "service_start": start.to_string(),
         "service_end": (start + Duration::days(364)).to_string(),
         "eligibility": {"min_registered_years": 1, "min_social_workers": 2},
@@ -538,8 +830,15 @@ fn contracted(
     let closed_at = close.naive_utc() + Duration::minutes(1);
     crate::rounds::close_round(conn, &state.sealer, &state.rules, &p.id, closed_at)?;
     for (i, e) in experts.iter().enumerate() {
-        for seat in crate::evaluation::service::assignments(conn, e, None, 10)? {
-            crate::evaluation::service::accept(conn, e, &seat.id, closed_at + Duration::hours(1))?;
+        for seat in crate::evaluation::service::assignments(conn, e, None, 100)? {
+            if seat.project_id == p.id {
+                crate::evaluation::service::accept(
+                    conn,
+                    e,
+                    &seat.id,
+                    closed_at + Duration::hours(1),
+                )?;
+            }
         }
         let points = [("plan", 42 + i as i64), ("team", 26), ("record", 17)]
             .into_iter()
@@ -596,11 +895,11 @@ fn contracted(
             conn,
             &d.bureau,
             &first.id,
-            "GK2026-000001",
+            &format!("GK2026-{}", &c.id[c.id.len() - 6..]),
             final_at + Duration::days(5),
         )?;
     }
     let p =
         crate::projects::repo::find(conn, &p.id)?.ok_or_else(|| AppError::not_found("project"))?;
-    Ok((title, p.status))
+    Ok((p.status, c.id))
 }

@@ -64,37 +64,94 @@ async fn the_demo_district_has_needs_in_every_status_funds_and_projects() {
         .await
         .expect(200);
     assert_eq!(drafts.body["items"].as_array().unwrap().len(), 2);
-    // One project walked through to a signed contract with its first tranche paid.
+    // Six projects walked to signed contracts, their first tranche paid, and their reviews in
+    // every state: scheduled, open, scoring, passed, failed (a re-review scheduled), and one
+    // contract completed.
     let contracts = app
-        .get("/api/v1/contracts", Some(&bureau))
+        .get("/api/v1/contracts?limit=100", Some(&bureau))
         .await
         .expect(200)
         .body;
     let items = contracts["items"].as_array().unwrap();
-    assert_eq!(items.len(), 1, "{contracts}");
-    let c = &items[0];
-    assert_eq!(c["status"], "active");
-    assert!(c["signed_by_bureau_at"].is_string() && c["signed_by_org_at"].is_string());
-    assert_eq!(c["tranches"][0]["status"], "released");
-    assert_eq!(c["released"], c["tranches"][0]["amount"]);
+    assert_eq!(items.len(), 6, "{contracts}");
+    for c in items {
+        assert!(c["signed_by_bureau_at"].is_string() && c["signed_by_org_at"].is_string());
+        assert_eq!(c["tranches"][0]["status"], "released", "{c}");
+        assert_eq!(
+            app.get(
+                &format!("/api/v1/projects/{}", c["project_id"].as_str().unwrap()),
+                None
+            )
+            .await
+            .expect(200)
+            .body["status"],
+            "contracted"
+        );
+    }
+    let statuses: BTreeSet<&str> = items
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        BTreeSet::from(["active", "completed"]),
+        "{contracts}"
+    );
+    let completed = items.iter().find(|c| c["status"] == "completed").unwrap();
+    assert_eq!(completed["released"], "368000.00", "{completed}");
+    let reviews = app
+        .get("/api/v1/reviews?limit=100", Some(&bureau))
+        .await
+        .expect(200)
+        .body;
+    let states: BTreeSet<&str> = reviews["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        BTreeSet::from(["scheduled", "open", "scoring", "passed", "failed"]),
+        "{reviews}"
+    );
     let org = app
         .login("org@gongyi.local", gongyi::demo::DEMO_PASSWORD)
         .await;
     let mine = app
-        .get("/api/v1/contracts", Some(&org))
+        .get("/api/v1/contracts?limit=100", Some(&org))
         .await
         .expect(200)
         .body;
-    assert_eq!(mine["items"][0]["id"], c["id"]);
-    assert_eq!(
-        app.get(
-            &format!("/api/v1/projects/{}", c["project_id"].as_str().unwrap()),
-            None
+    assert_eq!(mine["items"].as_array().unwrap().len(), 6);
+    let o = app
+        .get(
+            &format!(
+                "/api/v1/organizations/{}",
+                completed["organization_id"].as_str().unwrap()
+            ),
+            None,
         )
         .await
         .expect(200)
-        .body["status"],
-        "contracted"
+        .body;
+    assert_eq!(o["track_record"]["completed"], 1, "{o}");
+    // The expert's inbox holds review assignments beside evaluation ones.
+    let expert = app
+        .login("expert@gongyi.local", gongyi::demo::DEMO_PASSWORD)
+        .await;
+    let inbox = app
+        .get("/api/v1/me/assignments?limit=100", Some(&expert))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "review"),
+        "{inbox}"
     );
     for f in funds.body["items"].as_array().unwrap() {
         let r = app

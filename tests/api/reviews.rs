@@ -1095,10 +1095,17 @@ async fn a_terminated_contracts_reviews_are_neither_opened_nor_failed_by_the_job
     )
     .await
     .expect(200);
-    for day in [date(&mid["opens_on"]), date(&mid["due_on"]) + Duration::days(1)] {
+    for day in [
+        date(&mid["opens_on"]),
+        date(&mid["due_on"]) + Duration::days(1),
+    ] {
         app.set_clock(day_start(day) + Duration::hours(9)).await;
         for job in ["open_reviews", "remind"] {
-            assert_eq!(app.run_job(job).await.expect(200).body["processed"], 0, "{job}");
+            assert_eq!(
+                app.run_job(job).await.expect(200).body["processed"],
+                0,
+                "{job}"
+            );
         }
         assert_eq!(read(&app, &s, &id(&mid)).await["status"], "scheduled");
     }
