@@ -55,7 +55,11 @@ pub enum Command {
     Openapi,
     /// Recompute a project's expert panel from public API data and compare (exit 1 on mismatch).
     VerifyDraw {
+        /// The project (its evaluation panel), or with `--review` the review.
         project_id: String,
+        /// Recompute a review's panel: the id is a review's.
+        #[arg(long)]
+        review: bool,
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         base_url: String,
         /// A bearer token, to read the panel before the award (bureau or panel member).
@@ -168,14 +172,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::VerifyDraw {
             project_id,
+            review,
             base_url,
             token,
         } => {
-            let verdict = actix_web::rt::System::new().block_on(crate::verify_draw::verify(
-                &base_url,
-                &project_id,
-                token.as_deref(),
-            ))?;
+            let verdict = actix_web::rt::System::new().block_on(async {
+                if review {
+                    crate::verify_draw::verify_review(&base_url, &project_id, token.as_deref())
+                        .await
+                } else {
+                    crate::verify_draw::verify(&base_url, &project_id, token.as_deref()).await
+                }
+            })?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
             println!(
                 "{}",

@@ -109,3 +109,66 @@ pub async fn verify(
         server_order: server,
     })
 }
+
+/// Recomputes a review's panel (`--review`): its server seed is `review:{id}` (public from the
+/// start), its receipts must be among the project's opened bids, and the seats in order must
+/// be the shuffle of its eligible experts. Reading a review needs a token (bureau, the
+/// organization, or a panel member).
+pub async fn verify_review(
+    base_url: &str,
+    review_id: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Verdict> {
+    let client = reqwest::Client::builder().build()?;
+    let base = base_url.trim_end_matches('/');
+    let r = get(
+        &client,
+        &format!("{base}/api/v1/reviews/{review_id}"),
+        token,
+    )
+    .await?;
+    let d = &r["draw"];
+    if d.is_null() {
+        anyhow::bail!("the review is not open yet: no panel was drawn");
+    }
+    let seed = d["seed"].as_str().unwrap_or("").to_owned();
+    let receipts = strings(&d["receipts"]);
+    let eligible = strings(&d["eligible_ids"]);
+    let size = d["size"].as_u64().unwrap_or(0) as usize;
+    let project_id = r["project_id"].as_str().unwrap_or("");
+    let opening = get(
+        &client,
+        &format!("{base}/api/v1/projects/{project_id}/opening"),
+        None,
+    )
+    .await?;
+    let opened: BTreeSet<String> = opening["bids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["sha256"].as_str().map(str::to_owned))
+        .collect();
+    let recomputed: Vec<String> = draw::shuffle(
+        &eligible,
+        draw::draw_seed(seed.as_bytes(), &draw::receipts_root(&receipts)),
+    )
+    .into_iter()
+    .take(size * 2)
+    .collect();
+    let server: Vec<String> = r["panel"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["expert_id"].as_str().map(str::to_owned))
+        .collect();
+    let seed_ok = seed == format!("review:{review_id}");
+    let receipts_ok = !receipts.is_empty() && receipts.iter().all(|x| opened.contains(x));
+    Ok(Verdict {
+        project_id: project_id.to_owned(),
+        seed_matches_commitment: seed_ok,
+        receipts_match_opening: receipts_ok,
+        matches: seed_ok && receipts_ok && !server.is_empty() && server == recomputed,
+        recomputed_order: recomputed,
+        server_order: server,
+    })
+}
