@@ -47,6 +47,16 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The receipts of the bids an opening published.
+fn opened_receipts(opening: &Value) -> BTreeSet<String> {
+    opening["bids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["sha256"].as_str().map(str::to_owned))
+        .collect()
+}
+
 pub async fn verify(
     base_url: &str,
     project_id: &str,
@@ -72,12 +82,7 @@ pub async fn verify(
     let receipts = strings(&d["receipts"]);
     let eligible = strings(&d["eligible_ids"]);
     let size = d["size"].as_u64().unwrap_or(0) as usize;
-    let opened: BTreeSet<String> = opening["bids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| b["sha256"].as_str().map(str::to_owned))
-        .collect();
+    let opened = opened_receipts(&opening);
     let recomputed = draw::shuffle(
         &eligible,
         draw::draw_seed(&seed, &draw::receipts_root(&receipts)),
@@ -142,12 +147,7 @@ pub async fn verify_review(
         None,
     )
     .await?;
-    let opened: BTreeSet<String> = opening["bids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|b| b["sha256"].as_str().map(str::to_owned))
-        .collect();
+    let opened = opened_receipts(&opening);
     let recomputed: Vec<String> = draw::shuffle(
         &eligible,
         draw::draw_seed(seed.as_bytes(), &draw::receipts_root(&receipts)),

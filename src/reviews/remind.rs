@@ -81,21 +81,18 @@ pub fn remind(
                     {
                         continue;
                     }
-                    let Some(e) = crate::experts::repo::find(tx, &s.expert_id)? else {
-                        continue;
-                    };
-                    let Some(u) = crate::users::repo::find(tx, &e.user_id)? else {
+                    let Some(to) = super::service::expert_address(tx, &s.expert_id)? else {
                         continue;
                     };
                     let mail = Mail {
-                        to: u.email,
+                        to,
                         subject: format!("Reminder: score the {} review by {closes}", r.kind.as_str()),
                         body: format!(
                             "Scoring of the {} review of contract {} closes at the end of {closes} (UTC+8): PUT /api/v1/reviews/{}/score.",
                             r.kind.as_str(), r.contract_id, r.id
                         ),
                     };
-                    sent += once(tx, r, &e.id, kind, today, mail, now)?;
+                    sent += once(tx, r, &s.expert_id, kind, today, mail, now)?;
                 }
             } else if left < 0 {
                 // Escalated: one mail a day to each bureau account until it is finalized.

@@ -153,6 +153,14 @@ pub fn seed_of(review_id: &str) -> Vec<u8> {
     format!("review:{review_id}").into_bytes()
 }
 
+/// The address of pool expert `expert_id` (its account's), if both are there.
+pub fn expert_address(conn: &mut DbConn, expert_id: &str) -> Result<Option<String>, AppError> {
+    let Some(e) = crate::experts::repo::find(conn, expert_id)? else {
+        return Ok(None);
+    };
+    Ok(crate::users::repo::find(conn, &e.user_id)?.map(|u| u.email))
+}
+
 fn mail_expert(
     tx: &mut Tx<'_>,
     r: &Review,
@@ -160,17 +168,14 @@ fn mail_expert(
     title: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let Some(e) = crate::experts::repo::find(tx, expert_id)? else {
-        return Ok(());
-    };
-    let Some(u) = crate::users::repo::find(tx, &e.user_id)? else {
+    let Some(to) = expert_address(tx, expert_id)? else {
         return Ok(());
     };
     notify::enqueue(
         tx,
-        &format!("review.invited:{}:{}", r.id, e.id),
+        &format!("review.invited:{}:{expert_id}", r.id),
         &notify::Mail {
-            to: u.email,
+            to,
             subject: format!("Review panel: {title}"),
             body: format!(
                 "You were drawn for the {} review of \"{title}\" (contract {}), due {}.\nAccept with a no-conflict declaration (POST /api/v1/assignments/{{id}}/accept) or decline; see GET /api/v1/me/assignments. Once the organization has reported you score it at PUT /api/v1/reviews/{}/score.\n",
@@ -472,17 +477,14 @@ fn mail_scoring(
     expert_id: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let Some(e) = crate::experts::repo::find(tx, expert_id)? else {
-        return Ok(());
-    };
-    let Some(u) = crate::users::repo::find(tx, &e.user_id)? else {
+    let Some(to) = expert_address(tx, expert_id)? else {
         return Ok(());
     };
     notify::enqueue(
         tx,
-        &format!("review.reported:{}:{}", r.id, e.id),
+        &format!("review.reported:{}:{expert_id}", r.id),
         &notify::Mail {
-            to: u.email,
+            to,
             subject: format!("Report in: {} review of contract {}", r.kind.as_str(), r.contract_id),
             body: format!(
                 "The organization has reported. Read it at GET /api/v1/reviews/{0} and score at PUT /api/v1/reviews/{0}/score.\n",
