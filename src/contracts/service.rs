@@ -62,7 +62,7 @@ pub fn is_bureau_of(actor: &AuthUser, district_id: &str) -> bool {
     actor.role == Role::Bureau && actor.district_id() == Some(district_id)
 }
 
-fn is_member_of(actor: &AuthUser, organization_id: &str) -> bool {
+pub fn is_member_of(actor: &AuthUser, organization_id: &str) -> bool {
     actor.role == Role::Org && actor.organization_id.as_deref() == Some(organization_id)
 }
 

@@ -7,6 +7,59 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
+/// Stored points (criterion key → decimal string, JSON in `column`) read back; points that do
+/// not read back are an internal error.
+pub fn decode_points(
+    column: &str,
+    text: &str,
+) -> Result<BTreeMap<String, Decimal>, crate::error::AppError> {
+    crate::error::decode_json::<BTreeMap<String, String>>(column, text)?
+        .into_iter()
+        .map(|(k, v)| match v.parse() {
+            Ok(d) => Ok((k, d)),
+            Err(e) => Err(crate::error::corrupt(column, e)),
+        })
+        .collect()
+}
+
+/// Points as stored: criterion key → decimal string, as JSON.
+pub fn encode_points(points: &BTreeMap<String, Decimal>) -> String {
+    let text: BTreeMap<&String, String> = points.iter().map(|(k, v)| (k, v.to_string())).collect();
+    serde_json::to_string(&text).expect("a map of strings serializes")
+}
+
+/// What is wrong with a sheet's `points` against `criteria` (key, maximum): each criterion
+/// required, 0..max with at most two decimals, no other key. `of` names the other keys' home
+/// in the message ("this project", "the rubric").
+pub fn check_points<'a>(
+    criteria: impl Iterator<Item = (&'a str, u32)> + Clone,
+    points: &BTreeMap<String, Decimal>,
+    of: &str,
+) -> Vec<crate::error::FieldError> {
+    use crate::error::FieldError;
+    let mut errors = Vec::new();
+    for (key, max) in criteria.clone() {
+        match points.get(key) {
+            None => errors.push(FieldError::new(format!("points.{key}"), "is required")),
+            Some(v) if *v < Decimal::ZERO || *v > Decimal::from(max) || v.scale() > 2 => errors
+                .push(FieldError::new(
+                    format!("points.{key}"),
+                    format!("must be 0 to {max} with at most two decimals"),
+                )),
+            _ => {}
+        }
+    }
+    for k in points.keys() {
+        if !criteria.clone().any(|(key, _)| key == k) {
+            errors.push(FieldError::new(
+                format!("points.{k}"),
+                format!("is not a criterion of {of}"),
+            ));
+        }
+    }
+    errors
+}
+
 /// One expert's points for one bid.
 #[derive(Debug, Clone)]
 pub struct Sheet {

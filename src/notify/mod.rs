@@ -70,6 +70,19 @@ pub fn enqueue_to_organization(
     )
 }
 
+/// The bureau accounts of `district_id` (at most 100): who a district's mails go to.
+pub fn bureau_accounts(
+    conn: &mut crate::db::DbConn,
+    district_id: &str,
+) -> Result<Vec<crate::users::model::User>, AppError> {
+    let bureau = crate::users::repo::UserFilter {
+        role: Some(crate::auth::Role::Bureau.as_str().into()),
+        region_id: Some(district_id.to_owned()),
+        q: None,
+    };
+    Ok(crate::users::repo::list(conn, &bureau, None, 100)?)
+}
+
 /// Mails every bureau account of `district_id` (at most 100), each once: its dedupe key is
 /// `key:<user id>`.
 pub fn enqueue_to_bureau(
@@ -80,12 +93,7 @@ pub fn enqueue_to_bureau(
     body: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let bureau = crate::users::repo::UserFilter {
-        role: Some("bureau".into()),
-        region_id: Some(district_id.to_owned()),
-        q: None,
-    };
-    for u in crate::users::repo::list(tx, &bureau, None, 100)? {
+    for u in bureau_accounts(tx, district_id)? {
         enqueue(
             tx,
             &format!("{key}:{}", u.id),

@@ -96,12 +96,7 @@ pub fn remind(
                 }
             } else if left < 0 {
                 // Escalated: one mail a day to each bureau account until it is finalized.
-                let bureau = crate::users::repo::UserFilter {
-                    role: Some("bureau".into()),
-                    region_id: Some(r.district_id.clone()),
-                    q: None,
-                };
-                for u in crate::users::repo::list(tx, &bureau, None, 100)? {
+                for u in notify::bureau_accounts(tx, &r.district_id)? {
                     let mail = Mail {
                         to: u.email,
                         subject: format!("Overdue review: contract {}", r.contract_id),

@@ -18,6 +18,7 @@ use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::config::ReviewSettings;
 use crate::contracts::model::{Contract, ContractStatus, TrancheAction};
+use crate::contracts::service::{is_bureau_of, is_member_of};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::{ReviewRule, RulePack, RulePacks};
 use crate::domain::{draw, Money};
@@ -34,6 +35,9 @@ pub struct Rules<'a> {
     pub packs: &'a RulePacks,
     pub settings: &'a ReviewSettings,
 }
+
+/// `outcome_reason` of a review failed for want of a report by the end of its due day.
+pub const NO_REPORT: &str = "no_report";
 
 fn audit_review(
     tx: &mut Tx<'_>,
@@ -312,7 +316,7 @@ pub fn lapse(
             score_cents: None,
             grade: None,
             satisfaction_rate: None,
-            reason: Some("no_report"),
+            reason: Some(NO_REPORT),
         };
         if !repo::finalize(tx, &r.id, r.status, &outcome, now)? {
             return Ok(false);
@@ -322,7 +326,7 @@ pub fn lapse(
             None,
             "review.failed",
             &r,
-            json!({"outcome_reason": "no_report", "due_on": r.due_on}),
+            json!({"outcome_reason": NO_REPORT, "due_on": r.due_on}),
             now,
         )?;
         apply(tx, &r, false, cx, now)?;
@@ -414,14 +418,6 @@ fn check_report(c: &Contract, r: &Report) -> Result<(), AppError> {
     }
 }
 
-fn is_member_of(actor: &AuthUser, organization_id: &str) -> bool {
-    actor.role == Role::Org && actor.organization_id.as_deref() == Some(organization_id)
-}
-
-fn is_bureau_of(actor: &AuthUser, district_id: &str) -> bool {
-    actor.role == Role::Bureau && actor.district_id() == Some(district_id)
-}
-
 /// The organization reports, while the review is open and its due day lasts.
 pub fn report(
     tx: &mut Tx<'_>,
@@ -438,7 +434,7 @@ pub fn report(
             return Err(AppError::forbidden());
         }
         // Late is late: open past its day, or already failed for want of the report.
-        let lapsed = r.is(ReviewStatus::Failed) && r.outcome_reason.as_deref() == Some("no_report");
+        let lapsed = r.is(ReviewStatus::Failed) && r.outcome_reason.as_deref() == Some(NO_REPORT);
         if (r.is(ReviewStatus::Open) || lapsed) && past_due_day(&r, now) {
             return Err(AppError::conflict(
                 "deadline_passed",
@@ -526,13 +522,7 @@ pub fn can_see(conn: &mut DbConn, actor: &AuthUser, r: &Review) -> Result<bool, 
 
 /// The points of a sheet; stored points that do not read back are an internal error.
 pub fn points_of(s: &ReviewSheet) -> Result<BTreeMap<String, Decimal>, AppError> {
-    crate::error::decode_json::<BTreeMap<String, String>>("review_sheets.points", &s.points)?
-        .into_iter()
-        .map(|(k, v)| match v.parse() {
-            Ok(d) => Ok((k, d)),
-            Err(e) => Err(crate::error::corrupt("review_sheets.points", e)),
-        })
-        .collect()
+    crate::domain::scoring::decode_points("review_sheets.points", &s.points)
 }
 
 /// An accepted panel expert's final sheet; the last one finalizes the review.
@@ -562,29 +552,11 @@ pub fn score_sheet(
         }
         r.status.step(ReviewAction::Score)?;
         let rules = rules_of(&r)?;
-        let mut errors = Vec::new();
-        for c in &rules.rubric {
-            match points.get(&c.key) {
-                None => errors.push(FieldError::new(format!("points.{}", c.key), "is required")),
-                Some(v)
-                    if *v < Decimal::ZERO || *v > Decimal::from(c.max_points) || v.scale() > 2 =>
-                {
-                    errors.push(FieldError::new(
-                        format!("points.{}", c.key),
-                        format!("must be 0 to {} with at most two decimals", c.max_points),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        for k in points.keys() {
-            if !rules.rubric.iter().any(|c| &c.key == k) {
-                errors.push(FieldError::new(
-                    format!("points.{k}"),
-                    "is not a criterion of the rubric",
-                ));
-            }
-        }
+        let mut errors = crate::domain::scoring::check_points(
+            rules.rubric.iter().map(|c| (c.key.as_str(), c.max_points)),
+            &points,
+            "the rubric",
+        );
         if comment.chars().count() > 5000 {
             errors.push(FieldError::new("comment", "at most 5000 characters"));
         }
@@ -595,13 +567,7 @@ pub fn score_sheet(
             id: uuid::Uuid::now_v7().to_string(),
             review_id: r.id.clone(),
             expert_id: seat.expert_id.clone(),
-            points: serde_json::to_string(
-                &points
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            )
-            .map_err(AppError::internal)?,
+            points: crate::domain::scoring::encode_points(&points),
             comment,
             submitted_at: now,
         };
@@ -812,7 +778,7 @@ fn apply(
                 "The {} review of contract {} failed{}. Its tranches are withheld; rectify within {} days — the re-review is due {}.",
                 r.kind.as_str(),
                 c.id,
-                if r.outcome_reason.as_deref() == Some("no_report") { " (no report)" } else { "" },
+                if r.outcome_reason.as_deref() == Some(NO_REPORT) { " (no report)" } else { "" },
                 cx.settings.rectification_days,
                 again.due_on
             ),

@@ -22,32 +22,14 @@ pub fn score(
         bid.status.step(BidAction::Score)?;
         p.status.step(ProjectAction::Score)?;
         let spec = crate::projects::service::spec_of(&p)?;
-        let mut errors = Vec::new();
-        for c in &spec.evaluation.criteria {
-            match points.get(&c.key) {
-                None => errors.push(crate::error::FieldError::new(
-                    format!("points.{}", c.key),
-                    "is required",
-                )),
-                Some(v)
-                    if *v < Decimal::ZERO || *v > Decimal::from(c.max_points) || v.scale() > 2 =>
-                {
-                    errors.push(crate::error::FieldError::new(
-                        format!("points.{}", c.key),
-                        format!("must be 0 to {} with at most two decimals", c.max_points),
-                    ))
-                }
-                _ => {}
-            }
-        }
-        for k in points.keys() {
-            if !spec.evaluation.criteria.iter().any(|c| &c.key == k) {
-                errors.push(crate::error::FieldError::new(
-                    format!("points.{k}"),
-                    "is not a criterion of this project",
-                ));
-            }
-        }
+        let errors = crate::domain::scoring::check_points(
+            spec.evaluation
+                .criteria
+                .iter()
+                .map(|c| (c.key.as_str(), c.max_points)),
+            &points,
+            "this project",
+        );
         if !errors.is_empty() {
             return Err(AppError::validation(errors));
         }
@@ -58,13 +40,7 @@ pub fn score(
             round: bid.round,
             expert_id: expert.id.clone(),
             bid_id: bid.id.clone(),
-            points: serde_json::to_string(
-                &points
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-            )
-            .map_err(AppError::internal)?,
+            points: crate::domain::scoring::encode_points(&points),
             comment,
             dissent,
             submitted_at: now,
@@ -98,13 +74,7 @@ pub struct EvaluationView {
 
 /// A sheet's points; stored points that do not read back are an internal error.
 pub fn points_of(s: &ScoreSheet) -> Result<BTreeMap<String, Decimal>, AppError> {
-    crate::error::decode_json::<BTreeMap<String, String>>("score_sheets.points", &s.points)?
-        .into_iter()
-        .map(|(k, v)| match v.parse() {
-            Ok(d) => Ok((k, d)),
-            Err(e) => Err(crate::error::corrupt("score_sheets.points", e)),
-        })
-        .collect()
+    crate::domain::scoring::decode_points("score_sheets.points", &s.points)
 }
 
 /// Whether the project has been awarded: from then on its panel and evaluation are public.
