@@ -98,6 +98,7 @@ use crate::http::routes::Router;
         crate::reviews::routes::list_reviews,
         crate::reviews::routes::get_review,
         crate::reviews::routes::report_review,
+        crate::reviews::routes::redraw_review_panel,
         crate::reviews::routes::score_review,
         crate::reviews::routes::record_survey,
         crate::reviews::routes::list_surveys,

@@ -306,6 +306,20 @@ pub fn of_organization(conn: &mut DbConn, organization_id: &str) -> QueryResult<
         .load(conn)
 }
 
+/// When the organization's terminated contracts were terminated, oldest first.
+pub fn terminated_at_of(
+    conn: &mut DbConn,
+    organization_id: &str,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    contracts::table
+        .filter(contracts::organization_id.eq(organization_id))
+        .filter(contracts::status.eq(ContractStatus::Terminated))
+        .filter(contracts::terminated_at.is_not_null())
+        .select(contracts::terminated_at.assume_not_null())
+        .order(contracts::terminated_at.asc())
+        .load(conn)
+}
+
 /// `from` → `withheld` (its review failed).
 pub fn withhold(conn: &mut DbConn, id: &str, from: TrancheStatus) -> QueryResult<bool> {
     let n = diesel::update(

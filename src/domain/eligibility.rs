@@ -22,6 +22,10 @@ pub struct Credentials {
     pub rating_awarded_on: Option<NaiveDate>,
     pub social_workers: u32,
     pub district_id: String,
+    /// The days (UTC+8) the organization's contracts were terminated, when the project has a
+    /// `max_terminated_contracts` rule (frozen without them otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terminations: Vec<NaiveDate>,
 }
 
 /// One failed rule: the rule's field and why.
@@ -39,7 +43,8 @@ impl Credentials {
         (on < expires).then_some(self.rating).flatten()
     }
 
-    /// Every rule of `rules` these credentials fail on `on` for a project in `district_id`.
+    /// Every rule of `rules` these credentials fail on day `on` (UTC+8) for a project in
+    /// `district_id`.
     pub fn check(
         &self,
         rules: &Eligibility,
@@ -90,6 +95,22 @@ impl Credentials {
                 );
             }
         }
+        if let Some((max, years)) = rules.termination_limit() {
+            let since = on
+                .checked_sub_months(Months::new(years * 12))
+                .unwrap_or(NaiveDate::MIN);
+            let n = self
+                .terminations
+                .iter()
+                .filter(|d| **d > since && **d <= on)
+                .count();
+            if n > max as usize {
+                fail(
+                    "max_terminated_contracts",
+                    format!("at most {max} contracts terminated in the last {years} years are allowed; the organization had {n}"),
+                );
+            }
+        }
         if rules.district_only == Some(true) && self.district_id != project_district {
             fail(
                 "district_only",
@@ -115,6 +136,7 @@ mod tests {
             rating_awarded_on: Some("2022-06-01".parse().unwrap()),
             social_workers: 4,
             district_id: "d".into(),
+            terminations: Vec::new(),
         }
     }
 
@@ -130,6 +152,8 @@ mod tests {
             min_social_workers: Some(4),
             org_types: Some(vec![OrgType::PrivateNonEnterprise]),
             district_only: Some(true),
+            max_terminated_contracts: Some(0),
+            terminated_within_years: None,
         };
         assert!(creds().check(&rules, "d", on("2026-12-01")).is_empty());
     }
@@ -142,6 +166,7 @@ mod tests {
             min_social_workers: Some(5),
             org_types: Some(vec![OrgType::Foundation]),
             district_only: Some(true),
+            ..Default::default()
         };
         let f = creds().check(&rules, "other", on("2026-12-01"));
         let rules: Vec<&str> = f.iter().map(|x| x.rule.as_str()).collect();
@@ -167,5 +192,26 @@ mod tests {
         assert!(creds().check(&rules, "d", on("2027-05-31")).is_empty());
         let f = creds().check(&rules, "d", on("2027-06-01"));
         assert!(f[0].reason.contains("expired"), "{}", f[0].reason);
+    }
+
+    #[test]
+    fn terminations_count_only_within_their_window() {
+        let mut c = creds();
+        c.terminations = vec![on("2023-12-01"), on("2024-06-30"), on("2026-03-02")];
+        let rule = |max, years| Eligibility {
+            max_terminated_contracts: Some(max),
+            terminated_within_years: years,
+            ..Default::default()
+        };
+        // Three years back from 2026-12-01 is 2023-12-01, itself outside: two inside.
+        assert!(c.check(&rule(2, None), "d", on("2026-12-01")).is_empty());
+        let f = c.check(&rule(1, None), "d", on("2026-12-01"));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].rule, "eligibility.max_terminated_contracts");
+        assert!(f[0].reason.contains("had 2"), "{}", f[0].reason);
+        // A one-year window sees only the last; a termination after the day does not count.
+        assert!(c.check(&rule(0, Some(1)), "d", on("2026-03-01")).is_empty());
+        assert_eq!(c.check(&rule(0, Some(1)), "d", on("2026-03-02")).len(), 1);
+        assert_eq!(c.check(&rule(2, Some(5)), "d", on("2026-12-01")).len(), 1);
     }
 }

@@ -129,6 +129,31 @@ pub struct Eligibility {
     pub min_social_workers: Option<u32>,
     pub org_types: Option<Vec<OrgType>>,
     pub district_only: Option<bool>,
+    /// At most this many of the organization's contracts terminated within
+    /// `terminated_within_years` before the bid (and again at the opening).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_terminated_contracts: Option<u32>,
+    /// The window of `max_terminated_contracts`, in years; default
+    /// [`TERMINATED_WITHIN_YEARS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated_within_years: Option<u32>,
+}
+
+/// The default window of `max_terminated_contracts`: three years, as 政府采购法 art 22(5)
+/// looks back three years for a supplier's record (an analogy, not a rule of the law).
+pub const TERMINATED_WITHIN_YEARS: u32 = 3;
+
+impl Eligibility {
+    /// The `max_terminated_contracts` rule, with its window: (at most, years).
+    pub fn termination_limit(&self) -> Option<(u32, u32)> {
+        self.max_terminated_contracts.map(|max| {
+            (
+                max,
+                self.terminated_within_years
+                    .unwrap_or(TERMINATED_WITHIN_YEARS),
+            )
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -299,6 +324,25 @@ impl ProjectSpec {
                 "eligibility.min_social_workers",
                 "must be at most 10000",
             ));
+        }
+        if el.max_terminated_contracts.is_some_and(|n| n > 1000) {
+            e.push(Invalid::new(
+                "eligibility.max_terminated_contracts",
+                "must be at most 1000",
+            ));
+        }
+        if let Some(y) = el.terminated_within_years {
+            if !(1..=20).contains(&y) {
+                e.push(Invalid::new(
+                    "eligibility.terminated_within_years",
+                    "must be 1 to 20",
+                ));
+            } else if el.max_terminated_contracts.is_none() {
+                e.push(Invalid::new(
+                    "eligibility.terminated_within_years",
+                    "is the window of max_terminated_contracts; set that too, or leave this out",
+                ));
+            }
         }
         if let Some(types) = &el.org_types {
             if types.is_empty() {

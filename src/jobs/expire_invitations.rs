@@ -1,5 +1,6 @@
 //! `expire_invitations`: an expert who neither accepts nor declines within the rule pack's
-//! `response_hours` loses the seat, and the next alternate is invited.
+//! `response_hours` loses the seat, and the next alternate is invited: evaluation panels and
+//! review panels alike.
 
 use chrono::{DateTime, Utc};
 
@@ -12,7 +13,12 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
     let naive = now.naive_utc();
     let processed = state
         .db
-        .write(move |c| crate::evaluation::service::expire_invitations(c, &st.rules, naive))
+        .write(move |c| {
+            Ok::<_, AppError>(
+                crate::evaluation::service::expire_invitations(c, &st.rules, naive)?
+                    + crate::reviews::service::expire_invitations(c, &st.rules, naive)?,
+            )
+        })
         .await?;
     Ok(JobReport {
         name: "expire_invitations".into(),

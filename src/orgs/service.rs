@@ -225,6 +225,20 @@ pub fn decide(
     })
 }
 
+/// The days (UTC+8) the organization's contracts were terminated, for a
+/// `max_terminated_contracts` rule.
+pub fn terminations(
+    conn: &mut crate::db::DbConn,
+    organization_id: &str,
+) -> Result<Vec<chrono::NaiveDate>, AppError> {
+    Ok(
+        crate::contracts::repo::terminated_at_of(conn, organization_id)?
+            .into_iter()
+            .map(crate::clock::cst_date)
+            .collect(),
+    )
+}
+
 /// The organization's credentials as a bid freezes them.
 pub fn credentials(o: &Organization) -> Result<Credentials, AppError> {
     Ok(Credentials {
@@ -238,5 +252,6 @@ pub fn credentials(o: &Organization) -> Result<Credentials, AppError> {
         rating_awarded_on: o.rating_awarded_on,
         social_workers: o.social_workers.max(0) as u32,
         district_id: o.district_id.clone(),
+        terminations: Vec::new(),
     })
 }

@@ -174,6 +174,72 @@ pub fn open(
     Ok(n == 1)
 }
 
+/// A redraw: the review's seats removed and its draw replaced, while it is still at `from`.
+pub fn redrawn(
+    conn: &mut DbConn,
+    id: &str,
+    from: ReviewStatus,
+    eligible_ids: &str,
+    receipts: &str,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        reviews::table
+            .filter(reviews::id.eq(id))
+            .filter(reviews::status.eq(from)),
+    )
+    .set((
+        reviews::eligible_ids.eq(eligible_ids),
+        reviews::receipts.eq(receipts),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Ok(false);
+    }
+    diesel::delete(review_seats::table.filter(review_seats::review_id.eq(id))).execute(conn)?;
+    Ok(true)
+}
+
+/// Invited seats of reviews still open or scoring, invited at or before `before`, oldest
+/// first.
+pub fn stale_invitations(
+    conn: &mut DbConn,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<ReviewSeat>> {
+    review_seats::table
+        .inner_join(reviews::table)
+        .filter(review_seats::status.eq(SeatStatus::Invited))
+        .filter(review_seats::invited_at.le(before))
+        .filter(reviews::status.eq_any([ReviewStatus::Open, ReviewStatus::Scoring]))
+        .order(review_seats::invited_at.asc())
+        .limit(limit)
+        .select(ReviewSeat::as_select())
+        .load(conn)
+}
+
+/// Moves a seat from `from` to `to` without an answer (an expiry); false when it moved.
+pub fn move_seat(
+    conn: &mut DbConn,
+    id: &str,
+    from: SeatStatus,
+    to: SeatStatus,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        review_seats::table
+            .filter(review_seats::id.eq(id))
+            .filter(review_seats::status.eq(from)),
+    )
+    .set((
+        review_seats::status.eq(to),
+        review_seats::decline_reason.eq(reason),
+        review_seats::responded_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// `open` → `scoring`, with the report.
 pub fn report(
     conn: &mut DbConn,

@@ -31,6 +31,11 @@ pub fn register(r: &mut Router) {
             Access::Roles(&[Role::Org]),
             report_review,
         )
+        .post(
+            "/api/v1/reviews/{id}/panel/redraw",
+            Access::Roles(&[Role::Bureau]),
+            redraw_review_panel,
+        )
         .put(
             "/api/v1/reviews/{id}/score",
             Access::Roles(&[Role::Expert]),
@@ -292,6 +297,29 @@ pub async fn report_review(
     state
         .db
         .write(move |c| service::report(c, &who, &rid, body.0, now))
+        .await?;
+    answer(&state, actor, id).await
+}
+
+/// Draw a review's panel anew with the pool as it is now (after a shortfall, or when the
+/// alternates ran out): the bureau of its district, while the review is open or scoring and no
+/// sheet is in. The reason is audited.
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/panel/redraw", tag = "reviews", request_body = crate::evaluation::routes::RedrawRequest,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ReviewResponse), (status = 404, body = Problem, description = "not a review of the caller's district"),
+              (status = 409, body = Problem, description = "invalid_state: the review is not open or scoring, or scoring has begun"), (status = 422, body = Problem)))]
+pub async fn redraw_review_panel(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<crate::evaluation::routes::RedrawRequest>,
+) -> Result<HttpResponse, AppError> {
+    let reason = validate::text("reason", &body.reason, 1, 1000)?;
+    let (id, now, who) = (id.into_inner(), state.clock.now_naive(), actor.clone());
+    let rid = id.clone();
+    state
+        .db
+        .write(move |c| service::redraw(c, &who, &rid, reason, now))
         .await?;
     answer(&state, actor, id).await
 }

@@ -165,9 +165,11 @@ pub fn expert_address(conn: &mut DbConn, expert_id: &str) -> Result<Option<Strin
     Ok(crate::users::repo::find(conn, &e.user_id)?.map(|u| u.email))
 }
 
+/// The invitation to seat `seat_id` (a redraw's new seat is mailed again).
 fn mail_expert(
     tx: &mut Tx<'_>,
     r: &Review,
+    seat_id: &str,
     expert_id: &str,
     title: &str,
     now: NaiveDateTime,
@@ -177,7 +179,7 @@ fn mail_expert(
     };
     notify::enqueue(
         tx,
-        &format!("review.invited:{}:{expert_id}", r.id),
+        &format!("review.invited:{}:{seat_id}", r.id),
         &notify::Mail {
             to,
             subject: format!("Review panel: {title}"),
@@ -201,24 +203,7 @@ pub fn open(tx: &mut Tx<'_>, review_id: &str, now: NaiveDateTime) -> Result<bool
         if r.status.next(ReviewAction::Open).is_none() {
             return Ok(false);
         }
-        let c = crate::contracts::repo::find(tx, &r.contract_id)?
-            .ok_or_else(|| AppError::not_found("contract"))?;
-        let p = crate::projects::repo::find(tx, &r.project_id)?
-            .ok_or_else(|| AppError::not_found("project"))?;
-        let spec = crate::projects::service::spec_of(&p)?;
-        let usccs: Vec<String> = crate::orgs::repo::find(tx, &c.organization_id)?
-            .map(|o| vec![o.uscc])
-            .unwrap_or_default();
-        let eligible = crate::experts::service::eligible(
-            tx,
-            spec.category,
-            &c.district_id,
-            &usccs,
-            crate::clock::cst_date(now),
-        )?;
-        let receipts = receipts_of(tx, &c)?;
-        let size = r.panel_size.max(1) as usize;
-        let drawn = draw::draw(&seed_of(&r.id), &receipts, &eligible, size, size);
+        let (c, title, eligible, receipts) = pool_of(tx, &r, now)?;
         if !repo::open(
             tx,
             &r.id,
@@ -228,57 +213,16 @@ pub fn open(tx: &mut Tx<'_>, review_id: &str, now: NaiveDateTime) -> Result<bool
         )? {
             return Ok(false);
         }
-        match &drawn {
-            Some(d) => {
-                for (i, id) in d.members.iter().chain(d.alternates.iter()).enumerate() {
-                    let member = i < d.members.len();
-                    repo::insert_seat(
-                        tx,
-                        &ReviewSeat {
-                            id: uuid::Uuid::now_v7().to_string(),
-                            review_id: r.id.clone(),
-                            expert_id: id.clone(),
-                            position: i as i32 + 1,
-                            status: if member {
-                                SeatStatus::Invited
-                            } else {
-                                SeatStatus::Standby
-                            },
-                            invited_at: member.then_some(now),
-                            declaration: None,
-                            decline_reason: None,
-                            responded_at: None,
-                            created_at: now,
-                        },
-                    )?;
-                    if member {
-                        mail_expert(tx, &r, id, &p.title, now)?;
-                    }
-                }
-            }
-            None => notify::enqueue_to_bureau(
-                tx,
-                &r.district_id,
-                &format!("review.panel_shortfall:{}", r.id),
-                &format!("Review panel shortfall: {}", p.title),
-                &format!(
-                    "Only {} experts are eligible for the {} review of contract {}; it needs {size}. Add experts to the pool.",
-                    eligible.len(),
-                    r.kind.as_str(),
-                    r.contract_id
-                ),
-                now,
-            )?,
-        }
+        let drawn = seat_panel(tx, &r, &title, &eligible, &receipts, now)?;
         notify::enqueue_to_organization(
             tx,
             &r.organization_id,
             &format!("review.opened:{}", r.id),
-            format!("Report due: {} review of \"{}\"", r.kind.as_str(), p.title),
+            format!("Report due: {} review of \"{title}\"", r.kind.as_str()),
             format!(
                 "The {} review of contract {} is open. Submit your progress report (summary, KPI results, spending) by the end of {} (UTC+8): POST /api/v1/reviews/{}/report.",
                 r.kind.as_str(),
-                r.contract_id,
+                c.id,
                 r.due_on,
                 r.id
             ),
@@ -293,6 +237,144 @@ pub fn open(tx: &mut Tx<'_>, review_id: &str, now: NaiveDateTime) -> Result<bool
             now,
         )?;
         Ok(true)
+    })
+}
+
+/// What a review's draw is made from, as the pool is at `now`: the contract, the project's
+/// title, the eligible experts (the evaluation's exclusions) and the seeding receipts.
+fn pool_of(
+    tx: &mut Tx<'_>,
+    r: &Review,
+    now: NaiveDateTime,
+) -> Result<(Contract, String, Vec<String>, Vec<String>), AppError> {
+    let c = crate::contracts::repo::find(tx, &r.contract_id)?
+        .ok_or_else(|| AppError::not_found("contract"))?;
+    let p = crate::projects::repo::find(tx, &r.project_id)?
+        .ok_or_else(|| AppError::not_found("project"))?;
+    let spec = crate::projects::service::spec_of(&p)?;
+    let usccs: Vec<String> = crate::orgs::repo::find(tx, &c.organization_id)?
+        .map(|o| vec![o.uscc])
+        .unwrap_or_default();
+    let eligible = crate::experts::service::eligible(
+        tx,
+        spec.category,
+        &c.district_id,
+        &usccs,
+        crate::clock::cst_date(now),
+    )?;
+    let receipts = receipts_of(tx, &c)?;
+    Ok((c, p.title, eligible, receipts))
+}
+
+/// Draws the review's panel from `eligible` and seats it: members invited and mailed,
+/// alternates on standby. None on a shortfall: no seat, the bureau mailed.
+fn seat_panel(
+    tx: &mut Tx<'_>,
+    r: &Review,
+    title: &str,
+    eligible: &[String],
+    receipts: &[String],
+    now: NaiveDateTime,
+) -> Result<Option<draw::Draw>, AppError> {
+    let size = r.panel_size.max(1) as usize;
+    let drawn = draw::draw(&seed_of(&r.id), receipts, eligible, size, size);
+    match &drawn {
+        Some(d) => {
+            for (i, id) in d.members.iter().chain(d.alternates.iter()).enumerate() {
+                let member = i < d.members.len();
+                let seat_id = uuid::Uuid::now_v7().to_string();
+                repo::insert_seat(
+                    tx,
+                    &ReviewSeat {
+                        id: seat_id.clone(),
+                        review_id: r.id.clone(),
+                        expert_id: id.clone(),
+                        position: i as i32 + 1,
+                        status: if member {
+                            SeatStatus::Invited
+                        } else {
+                            SeatStatus::Standby
+                        },
+                        invited_at: member.then_some(now),
+                        declaration: None,
+                        decline_reason: None,
+                        responded_at: None,
+                        created_at: now,
+                    },
+                )?;
+                if member {
+                    mail_expert(tx, r, &seat_id, id, title, now)?;
+                }
+            }
+        }
+        None => notify::enqueue_to_bureau(
+            tx,
+            &r.district_id,
+            &format!("review.panel_shortfall:{}:{}", r.id, now.and_utc().timestamp()),
+            &format!("Review panel shortfall: {title}"),
+            &format!(
+                "Only {} experts are eligible for the {} review of contract {}; it needs {size}. Add experts to the pool, then redraw: POST /api/v1/reviews/{}/panel/redraw.",
+                eligible.len(),
+                r.kind.as_str(),
+                r.contract_id,
+                r.id
+            ),
+            now,
+        )?,
+    }
+    Ok(drawn)
+}
+
+/// Draws a review's panel again with the pool as it is now (after a shortfall, or when the
+/// alternates ran out), for an audited reason: the bureau of its district, while the review is
+/// open or scoring and before any sheet. The seed stays the review's, so `verify-draw` checks
+/// the new draw against the new eligible list.
+pub fn redraw(
+    tx: &mut Tx<'_>,
+    actor: &AuthUser,
+    review_id: &str,
+    reason: String,
+    now: NaiveDateTime,
+) -> Result<Review, AppError> {
+    write_tx(tx, |tx| {
+        let r = repo::find(tx, review_id)?
+            .filter(|r| actor.district_id() == Some(r.district_id.as_str()))
+            .ok_or_else(|| AppError::not_found("review"))?;
+        if !(r.is(ReviewStatus::Open) || r.is(ReviewStatus::Scoring)) {
+            return Err(AppError::invalid_state(format!(
+                "a review's panel is redrawn while it is open or scoring; this one is {}",
+                r.status.as_str()
+            )));
+        }
+        if !repo::sheets(tx, &r.id)?.is_empty() {
+            return Err(AppError::invalid_state(
+                "scoring has begun; the panel can no longer be redrawn",
+            ));
+        }
+        let (_, title, eligible, receipts) = pool_of(tx, &r, now)?;
+        let before: Vec<String> = repo::seats(tx, &r.id)?
+            .into_iter()
+            .map(|s| s.expert_id)
+            .collect();
+        if !repo::redrawn(
+            tx,
+            &r.id,
+            r.status,
+            &serde_json::to_string(&eligible).map_err(AppError::internal)?,
+            &serde_json::to_string(&receipts).map_err(AppError::internal)?,
+        )? {
+            return Err(AppError::concurrent_update("review"));
+        }
+        let drawn = seat_panel(tx, &r, &title, &eligible, &receipts, now)?;
+        audit_review(
+            tx,
+            Some(&actor.id),
+            "review.panel_redrawn",
+            &r,
+            json!({"reason": reason, "before": before, "members": drawn.as_ref().map(|d| d.members.clone()), "alternates": drawn.as_ref().map(|d| d.alternates.clone()), "eligible": eligible.len()}),
+            now,
+        )?;
+        repo::find(tx, &r.id)?.ok_or_else(|| AppError::not_found("review"))
     })
 }
 
@@ -1116,25 +1198,7 @@ pub fn decline(
             let current = repo::find_seat(tx, &s.id)?.map_or(s.status, |x| x.status);
             return Err(current.refuse(SeatAction::Decline));
         }
-        let next = repo::seats(tx, &r.id)?
-            .into_iter()
-            .find(|x| x.is(SeatStatus::Standby));
-        match next {
-            Some(alt) if repo::invite_seat(tx, &alt.id, now)? => {
-                let title = crate::projects::repo::find(tx, &r.project_id)?
-                    .map(|p| p.title)
-                    .unwrap_or_default();
-                mail_expert(tx, &r, &alt.expert_id, &title, now)?;
-            }
-            _ => notify::enqueue_to_bureau(
-                tx,
-                &r.district_id,
-                &format!("review.no_alternate:{}:{}", r.id, s.id),
-                &format!("Review panel short of alternates: contract {}", r.contract_id),
-                "An expert declined a review seat and no alternate is left; add experts to the pool.",
-                now,
-            )?,
-        }
+        invite_alternate(tx, &r, &s, "declined", now)?;
         audit_review(
             tx,
             Some(&actor.id),
@@ -1146,6 +1210,89 @@ pub fn decline(
         let s = repo::find_seat(tx, &s.id)?.ok_or_else(|| AppError::not_found("assignment"))?;
         Ok((s, r))
     })
+}
+
+/// A seat left (`declined`, or `expired` unanswered): the first alternate on standby is
+/// invited and mailed; with none left the bureau is told to add experts and redraw.
+fn invite_alternate(
+    tx: &mut Tx<'_>,
+    r: &Review,
+    left: &ReviewSeat,
+    how: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let next = repo::seats(tx, &r.id)?
+        .into_iter()
+        .find(|x| x.is(SeatStatus::Standby));
+    match next {
+        Some(alt) if repo::invite_seat(tx, &alt.id, now)? => {
+            let title = crate::projects::repo::find(tx, &r.project_id)?
+                .map(|p| p.title)
+                .unwrap_or_default();
+            mail_expert(tx, r, &alt.id, &alt.expert_id, &title, now)
+        }
+        _ => notify::enqueue_to_bureau(
+            tx,
+            &r.district_id,
+            &format!("review.no_alternate:{}:{}", r.id, left.id),
+            &format!("Review panel short of alternates: contract {}", r.contract_id),
+            &format!(
+                "An expert {how} a seat on the {} review of contract {} and no alternate is left. Add experts to the pool, then redraw: POST /api/v1/reviews/{}/panel/redraw.",
+                r.kind.as_str(),
+                r.contract_id,
+                r.id
+            ),
+            now,
+        ),
+    }
+}
+
+/// `expire_invitations`, review seats: an expert who neither accepts nor declines within the
+/// project's rule pack's `response_hours` loses the seat, and the next alternate is invited.
+pub fn expire_invitations(
+    conn: &mut Tx<'_>,
+    packs: &RulePacks,
+    now: NaiveDateTime,
+) -> Result<u64, AppError> {
+    let mut expired = 0;
+    for s in repo::stale_invitations(conn, now, 500)? {
+        let done = write_tx(conn, |tx| {
+            let Some(r) = repo::find(tx, &s.review_id)? else {
+                return Ok(false);
+            };
+            let Some(p) = crate::projects::repo::find(tx, &r.project_id)? else {
+                return Ok(false);
+            };
+            let spec = crate::projects::service::spec_of(&p)?;
+            let hours = crate::projects::service::pack_of(&p, packs, &spec)?
+                .panel
+                .response_hours;
+            let due = s
+                .invited_at
+                .is_some_and(|at| at + chrono::Duration::hours(hours as i64) <= now);
+            // A seat answered meanwhile no longer expires: skipped, not refused.
+            let Some(to) = s.status.next(SeatAction::Expire) else {
+                return Ok(false);
+            };
+            if !due || !repo::move_seat(tx, &s.id, s.status, to, "no answer in time", now)? {
+                return Ok(false);
+            }
+            invite_alternate(tx, &r, &s, "did not answer", now)?;
+            audit_review(
+                tx,
+                None,
+                "review.seat_expired",
+                &r,
+                json!({"seat_id": s.id, "expert_id": s.expert_id, "hours": hours}),
+                now,
+            )?;
+            Ok::<_, AppError>(true)
+        })?;
+        if done {
+            expired += 1;
+        }
+    }
+    Ok(expired)
 }
 
 /// An organization's record of delivery: its contracts, how they ended, every finalized

@@ -93,8 +93,17 @@ pub fn close_round(
                     rule: "integrity".into(),
                     reason: "the frozen credentials are unreadable".into(),
                 }],
-                (Some(_), Some(Ok(creds))) => {
-                    creds.check(&spec.eligibility, &p.district_id, now.date())
+                (Some(_), Some(Ok(mut creds))) => {
+                    // Terminations since the bid count too (the frozen list only grows).
+                    if spec.eligibility.termination_limit().is_some() {
+                        creds.terminations =
+                            crate::orgs::service::terminations(tx, &creds.organization_id)?;
+                    }
+                    creds.check(
+                        &spec.eligibility,
+                        &p.district_id,
+                        crate::clock::cst_date(now),
+                    )
                 }
             };
             // The standing at the opening counts too: a suspension after the bid disqualifies.

@@ -127,6 +127,7 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
             &["admin", "bureau", "org", "expert"],
         ),
         ("POST", "/api/v1/reviews/{id}/report", &["org"]),
+        ("POST", "/api/v1/reviews/{id}/panel/redraw", &["bureau"]),
         ("PUT", "/api/v1/reviews/{id}/score", &["expert"]),
         (
             "POST",

@@ -1110,3 +1110,349 @@ async fn a_terminated_contracts_reviews_are_neither_opened_nor_failed_by_the_job
         assert_eq!(read(&app, &s, &id(&mid)).await["status"], "scheduled");
     }
 }
+
+/// The review's seats as the bureau reads them: (expert id, status), in panel order.
+async fn seats_of(app: &TestApp, s: &Scene, review: &str) -> Vec<(String, String)> {
+    read(app, s, review).await["panel"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["expert_id"].as_str().unwrap().to_owned(),
+                m["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn unanswered_review_invitations_expire_after_the_response_window_and_the_bureau_redraws_the_panel(
+) {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let mid = id(&review_of(&app, &s, "midterm", 1).await);
+    let seats = open(&app, &s, &mid).await;
+    // One of the three accepts; the other two never answer.
+    accept(&app, &s.experts[0].1, &seats[0]).await;
+    let opened = app.now();
+    // Not yet: the pack's window is 48 hours.
+    app.set_clock(opened + Duration::hours(47)).await;
+    assert_eq!(
+        app.run_job("expire_invitations").await.expect(200).body["processed"],
+        0
+    );
+    let before_short = app.outbox_count("Review panel short of alternates").await;
+    app.set_clock(opened + Duration::hours(48) + Duration::seconds(1))
+        .await;
+    assert_eq!(
+        app.run_job("expire_invitations").await.expect(200).body["processed"],
+        2
+    );
+    let now = seats_of(&app, &s, &mid).await;
+    let status_of = |who: &str| {
+        now.iter()
+            .find(|(e, _)| e == who)
+            .map(|(_, st)| st.clone())
+            .unwrap()
+    };
+    assert_eq!(status_of(&s.experts[0].0), "accepted", "{now:?}");
+    assert_eq!(status_of(&s.experts[1].0), "expired", "{now:?}");
+    assert_eq!(status_of(&s.experts[2].0), "expired", "{now:?}");
+    // No alternate is left: the bureau is told, once per seat, and a second run does nothing.
+    assert_eq!(
+        app.outbox_count("Review panel short of alternates").await - before_short,
+        2
+    );
+    assert_eq!(
+        app.run_job("expire_invitations").await.expect(200).body["processed"],
+        0
+    );
+    // An expired expert can no longer accept.
+    app.post(
+        &format!("/api/v1/assignments/{}/accept", seats[1]),
+        Some(&s.experts[1].1),
+        json!({"declaration": "no_conflict"}),
+    )
+    .await
+    .problem(409, "invalid_state");
+
+    // Two more experts join the pool; only the district's bureau may redraw, with a reason.
+    let newcomers = [
+        expert(&app, &["elderly"], None).await,
+        expert(&app, &["elderly"], None).await,
+    ];
+    let url = format!("/api/v1/reviews/{mid}/panel/redraw");
+    app.post(
+        &url,
+        Some(&s.deal.d.other_bureau),
+        json!({"reason": "补充专家后重新抽取"}),
+    )
+    .await
+    .problem(404, "not_found");
+    app.post(&url, Some(&s.deal.org_token), json!({"reason": "x"}))
+        .await
+        .problem(403, "forbidden");
+    app.post(&url, Some(&s.deal.d.bureau), json!({"reason": ""}))
+        .await
+        .problem(422, "validation_failed");
+    let invited_before = app.outbox_count("Review panel:").await;
+    let r = app
+        .post(
+            &url,
+            Some(&s.deal.d.bureau),
+            json!({"reason": "补充专家后重新抽取"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(r["status"], "open", "{r}");
+    // Five eligible now: three members invited afresh (the earlier answers are gone), two on
+    // standby; the draw recorded is the new one, so verify-draw checks it.
+    let eligible: BTreeSet<String> = r["draw"]["eligible_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect();
+    let pool: BTreeSet<String> = s
+        .experts
+        .iter()
+        .chain(newcomers.iter())
+        .map(|e| e.0.clone())
+        .collect();
+    assert_eq!(eligible, pool, "{r}");
+    let panel = seats_of(&app, &s, &mid).await;
+    let statuses: Vec<&str> = panel.iter().map(|(_, st)| st.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["invited", "invited", "invited", "standby", "standby"],
+        "{panel:?}"
+    );
+    assert_eq!(app.outbox_count("Review panel:").await - invited_before, 3);
+    let events = app
+        .get(
+            &format!("/api/v1/audit?entity=review&entity_id={mid}&limit=100"),
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200)
+        .body;
+    let redrawn = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "review.panel_redrawn")
+        .unwrap_or_else(|| panic!("audited: {events}"));
+    assert_eq!(
+        redrawn["summary"]["reason"], "补充专家后重新抽取",
+        "{redrawn}"
+    );
+
+    // With alternates on standby, an unanswered seat passes to the first of them.
+    let tokens: Vec<(String, String)> = s.experts.iter().chain(newcomers.iter()).cloned().collect();
+    let token_of = |who: &str| {
+        tokens
+            .iter()
+            .find(|(e, _)| e == who)
+            .map(|(_, t)| t.clone())
+            .unwrap()
+    };
+    let mut seat_ids = Vec::new();
+    for (who, _) in &panel[..3] {
+        let inbox = app
+            .get("/api/v1/me/assignments?limit=100", Some(&token_of(who)))
+            .await
+            .expect(200)
+            .body;
+        let seat = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["review_id"] == mid.as_str() && a["status"] == "invited")
+            .unwrap_or_else(|| panic!("{inbox}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        seat_ids.push(seat);
+    }
+    accept(&app, &token_of(&panel[0].0), &seat_ids[0]).await;
+    accept(&app, &token_of(&panel[1].0), &seat_ids[1]).await;
+    let redrawn_at = app.now();
+    app.set_clock(redrawn_at + Duration::hours(49)).await;
+    assert_eq!(
+        app.run_job("expire_invitations").await.expect(200).body["processed"],
+        1
+    );
+    let after = seats_of(&app, &s, &mid).await;
+    let statuses: Vec<&str> = after.iter().map(|(_, st)| st.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["accepted", "accepted", "expired", "invited", "standby"],
+        "the first alternate is invited: {after:?}"
+    );
+
+    // Once a sheet is in, the panel stands.
+    accept(&app, &token_of(&after[3].0), &{
+        let inbox = app
+            .get(
+                "/api/v1/me/assignments?limit=100",
+                Some(&token_of(&after[3].0)),
+            )
+            .await
+            .expect(200)
+            .body;
+        inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["review_id"] == mid.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
+    .await;
+    report(&app, &s, &s.deal.org_token, &mid).await.expect(200);
+    score(&app, &token_of(&panel[0].0), &mid, [30, 18, 18, 22])
+        .await
+        .expect(200);
+    let standing = seats_of(&app, &s, &mid).await;
+    app.post(&url, Some(&s.deal.d.bureau), json!({"reason": "再抽一次"}))
+        .await
+        .problem(409, "invalid_state");
+    assert_eq!(seats_of(&app, &s, &mid).await, standing);
+}
+
+#[tokio::test]
+async fn a_scheduled_review_has_no_panel_to_redraw() {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let mid = id(&review_of(&app, &s, "midterm", 1).await);
+    app.post(
+        &format!("/api/v1/reviews/{mid}/panel/redraw"),
+        Some(&s.deal.d.bureau),
+        json!({"reason": "提前抽取"}),
+    )
+    .await
+    .problem(409, "invalid_state");
+    assert_eq!(read(&app, &s, &mid).await["status"], "scheduled");
+}
+
+/// Reads the project after `close_bidding` at its close.
+async fn closed(app: &TestApp, p: &Value) -> Value {
+    let close: DateTime<Utc> = p["bid_close_at"].as_str().unwrap().parse().unwrap();
+    app.set_clock(close + Duration::seconds(1)).await;
+    app.run_job("close_bidding").await.expect(200);
+    app.get(&format!("/api/v1/projects/{}", id(p)), None)
+        .await
+        .expect(200)
+        .body
+}
+
+#[tokio::test]
+async fn a_max_terminated_contracts_rule_refuses_a_bid_and_disqualifies_at_the_opening_within_its_window(
+) {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let d = &s.deal.d;
+    let (org, token) = (&s.deal.org, &s.deal.org_token);
+    let with_rule = |max: u64, years: Option<u64>| {
+        move |spec: &mut Value| {
+            spec["eligibility"]["max_terminated_contracts"] = json!(max);
+            if let Some(y) = years {
+                spec["eligibility"]["terminated_within_years"] = json!(y);
+            }
+        }
+    };
+    // Before any termination the strictest rule lets the organization bid.
+    let early = app.open_project(d, with_rule(0, None)).await;
+    app.bid(&id(&early), token, "90000.00").await.expect(201);
+
+    app.post(
+        &format!("/api/v1/contracts/{}/terminate", s.deal.contract),
+        Some(&d.bureau),
+        json!({"reason": "机构无法继续履约"}),
+    )
+    .await
+    .expect(200);
+    let record = app
+        .get(&format!("/api/v1/organizations/{org}"), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(record["track_record"]["terminated"], 1, "{record}");
+
+    // Now: refused where none is allowed, naming the rule; admitted where one is.
+    let strict = app.open_project(d, with_rule(0, None)).await;
+    let r = app
+        .bid(&id(&strict), token, "90000.00")
+        .await
+        .problem(422, "not_eligible");
+    assert_eq!(
+        r.fields(),
+        ["eligibility.max_terminated_contracts"],
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.to_string().contains("had 1"),
+        "the reason counts the terminations: {}",
+        r.body
+    );
+    let lenient = app.open_project(d, with_rule(1, Some(1))).await;
+    app.bid(&id(&lenient), token, "90000.00").await.expect(201);
+    // Another organization with a clean record bids on the strict project.
+    let (_, clean) = app.verified_org(d).await;
+    app.bid(&id(&strict), &clean, "95000.00").await.expect(201);
+
+    // The bid placed before the termination is disqualified at the opening: the rule is
+    // checked again against the record as it is then.
+    let p = closed(&app, &early).await;
+    let opening = app
+        .get(&format!("/api/v1/projects/{}/opening", id(&p)), None)
+        .await
+        .expect(200)
+        .body;
+    let bid = opening["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["organization_id"] == org.as_str())
+        .unwrap_or_else(|| panic!("{opening}"));
+    assert_eq!(bid["status"], "disqualified", "{opening}");
+    assert!(
+        bid["disqualified_reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.starts_with("eligibility.max_terminated_contracts:")),
+        "{opening}"
+    );
+
+    // A window without its rule, or out of range, is refused at drafting.
+    for (el, field) in [
+        (
+            json!({"terminated_within_years": 2}),
+            "eligibility.terminated_within_years",
+        ),
+        (
+            json!({"max_terminated_contracts": 1, "terminated_within_years": 0}),
+            "eligibility.terminated_within_years",
+        ),
+        (
+            json!({"max_terminated_contracts": -1}),
+            "eligibility.max_terminated_contracts",
+        ),
+    ] {
+        let mut spec = app.spec(d, "300000.00", &[]);
+        spec["eligibility"] = el;
+        let r = app
+            .post("/api/v1/projects", Some(&d.bureau), spec)
+            .await
+            .expect(422);
+        assert!(
+            r.fields().iter().any(|f| f.starts_with(field)),
+            "{field}: {}",
+            r.body
+        );
+    }
+}

@@ -91,6 +91,7 @@ pub(super) fn not_eligible(failures: Vec<Failure>) -> AppError {
 }
 
 pub(super) fn check_offer(
+    conn: &mut Tx<'_>,
     p: &Project,
     org: &Organization,
     offer: &Offer,
@@ -106,8 +107,15 @@ pub(super) fn check_offer(
             ),
         ));
     }
-    let creds = crate::orgs::service::credentials(org)?;
-    let failures = creds.check(&spec.eligibility, &p.district_id, now.date());
+    let mut creds = crate::orgs::service::credentials(org)?;
+    if spec.eligibility.termination_limit().is_some() {
+        creds.terminations = crate::orgs::service::terminations(conn, &org.id)?;
+    }
+    let failures = creds.check(
+        &spec.eligibility,
+        &p.district_id,
+        crate::clock::cst_date(now),
+    );
     if !failures.is_empty() {
         return Err(not_eligible(failures));
     }
@@ -168,7 +176,7 @@ pub fn place(
     now: NaiveDateTime,
 ) -> Result<BidView, AppError> {
     let (org, p) = bidder_on_open_project(conn, actor, project_id, now)?;
-    let creds = check_offer(&p, &org, offer, now)?;
+    let creds = check_offer(conn, &p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let id = uuid::Uuid::now_v7().to_string();
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
@@ -234,7 +242,7 @@ pub fn replace(
     if b.round != p.round {
         return Err(b.status.refuse(BidAction::Replace));
     }
-    let creds = check_offer(&p, &org, offer, now)?;
+    let creds = check_offer(conn, &p, &org, offer, now)?;
     let contents = contents_of(&p, &org.id, offer);
     let receipt = contents.receipt();
     let creds = serde_json::to_string(&creds).map_err(AppError::internal)?;
