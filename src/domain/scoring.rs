@@ -1,4 +1,5 @@
-//! Ranking (综合评分法): technical = mean over experts of the sum of their criterion points;
+//! Ranking (综合评分法): technical = mean over experts of the sum of their criterion points,
+//! plus the points of the criteria the organization's track record gives;
 //! price score = lowest qualified price ÷ this price × price points (评标基准价 = the lowest
 //! qualified price); total = technical + price score. Ranked by total, then lower price, then
 //! higher technical score; exact `Decimal` values rank, two places only for display.
@@ -73,6 +74,8 @@ pub struct Offer {
     pub bid_id: String,
     pub organization_id: String,
     pub price: Decimal,
+    /// Points of the criteria the track record gives, added to the panel's mean.
+    pub record_points: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,8 @@ pub struct Ranked {
     pub bid_id: String,
     pub organization_id: String,
     pub technical: Decimal,
+    /// The part of `technical` the track record gave.
+    pub record_points: Decimal,
     pub price_score: Decimal,
     pub total: Decimal,
     pub price: Decimal,
@@ -122,7 +127,7 @@ pub fn rank(
                 Decimal::ZERO
             } else {
                 sums.iter().copied().sum::<Decimal>() / Decimal::from(sums.len())
-            };
+            } + o.record_points;
             let price_score = match lowest {
                 Some(l) if o.price > Decimal::ZERO => l / o.price * price_points,
                 _ => Decimal::ZERO,
@@ -132,6 +137,7 @@ pub fn rank(
                 bid_id: o.bid_id.clone(),
                 organization_id: o.organization_id.clone(),
                 technical,
+                record_points: o.record_points,
                 price_score,
                 total: technical + price_score,
                 price: o.price,
@@ -179,6 +185,7 @@ mod tests {
             bid_id: b.into(),
             organization_id: format!("org-{b}"),
             price: d(price),
+            record_points: Decimal::ZERO,
         }
     }
 
@@ -258,5 +265,29 @@ mod tests {
             .iter()
             .filter(|x| x.bid_id != "c")
             .all(|x| !x.abnormally_low));
+    }
+
+    #[test]
+    fn track_record_points_add_to_the_panels_mean_and_can_change_the_order() {
+        // Price points 0. A: panel 80 + record 4.5; B: panel 82 + record 2 → A first.
+        let mut a = offer("a", "100000");
+        a.record_points = d("4.5");
+        let mut b = offer("b", "100000");
+        b.record_points = d("2");
+        let sheet = |bid: &str, p: &str| Sheet {
+            expert_id: "e".into(),
+            bid_id: bid.into(),
+            points: [("plan".to_owned(), d(p))].into_iter().collect(),
+        };
+        let r = rank(
+            &[a, b],
+            &[sheet("a", "80"), sheet("b", "82")],
+            d("0"),
+            d("0.5"),
+        );
+        assert_eq!(r[0].bid_id, "a");
+        assert_eq!(r[0].technical, d("84.5"));
+        assert_eq!(r[0].record_points, d("4.5"));
+        assert_eq!(r[1].technical, d("84"));
     }
 }

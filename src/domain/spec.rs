@@ -162,6 +162,42 @@ pub struct Criterion {
     pub key: String,
     pub name: String,
     pub max_points: u32,
+    /// Who gives the points: the panel (the default), or the organization's track record —
+    /// `max_points × mean review score / 100` over its reviews finalized by the opening.
+    #[serde(default, skip_serializing_if = "Basis::is_panel")]
+    pub basis: Basis,
+    /// With `basis: "track_record"`: the points of an organization without a finalized review
+    /// (the bureau decides and publishes it; 0..=max_points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_record_points: Option<u32>,
+}
+
+string_enum!(
+    /// Who gives a criterion's points.
+    Basis {
+        Panel => "panel", TrackRecord => "track_record",
+    }
+);
+
+// By hand: `string_enum!` takes no variant attributes, so `#[default]` cannot be derived.
+#[allow(clippy::derivable_impls)]
+impl Default for Basis {
+    fn default() -> Self {
+        Basis::Panel
+    }
+}
+
+impl Basis {
+    pub fn is_panel(&self) -> bool {
+        *self == Basis::Panel
+    }
+}
+
+impl Evaluation {
+    /// The criteria the panel's experts score on their sheets.
+    pub fn panel_criteria(&self) -> impl Iterator<Item = &Criterion> + Clone {
+        self.criteria.iter().filter(|c| c.basis.is_panel())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -402,6 +438,27 @@ impl ProjectSpec {
                     "must be 1 to 100",
                 ));
             }
+            match (c.basis, c.no_record_points) {
+                (Basis::TrackRecord, None) => e.push(Invalid::new(
+                    format!("evaluation.criteria[{i}].no_record_points"),
+                    "a track_record criterion needs the points of an organization without a finalized review",
+                )),
+                (Basis::TrackRecord, Some(n)) if n > c.max_points => e.push(Invalid::new(
+                    format!("evaluation.criteria[{i}].no_record_points"),
+                    "must not exceed max_points",
+                )),
+                (Basis::Panel, Some(_)) => e.push(Invalid::new(
+                    format!("evaluation.criteria[{i}].no_record_points"),
+                    "applies to a track_record criterion only",
+                )),
+                _ => {}
+            }
+        }
+        if !ev.criteria.is_empty() && ev.panel_criteria().next().is_none() {
+            e.push(Invalid::new(
+                "evaluation.criteria",
+                "at least one criterion must be scored by the panel",
+            ));
         }
         let total: u64 =
             ev.criteria.iter().map(|c| c.max_points as u64).sum::<u64>() + ev.price_points as u64;

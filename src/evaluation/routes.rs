@@ -369,6 +369,8 @@ pub struct RankingRow {
     pub organization_id: String,
     /// Two decimals, rounded half-up for display (the ranking used exact values).
     pub technical_score: String,
+    /// The part of `technical_score` given by `track_record` criteria ("0.00" without them).
+    pub track_record_points: String,
     pub price_score: String,
     pub total_score: String,
     pub price: String,
@@ -416,6 +418,7 @@ pub async fn get_evaluation(
                     bid_id: r.bid_id,
                     organization_id: r.organization_id,
                     technical_score: format!("{:.2}", display(r.technical)),
+                    track_record_points: format!("{:.2}", display(r.record_points)),
                     price_score: format!("{:.2}", display(r.price_score)),
                     total_score: format!("{:.2}", display(r.total)),
                     price: format!("{:.2}", r.price),

@@ -1456,3 +1456,128 @@ async fn a_max_terminated_contracts_rule_refuses_a_bid_and_disqualifies_at_the_o
         );
     }
 }
+
+#[tokio::test]
+async fn a_track_record_criterion_gives_points_from_the_mean_review_score_at_the_opening() {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let d = &s.deal.d;
+    // The mid-term review passes at exactly 90.00.
+    let mid = id(&review_of(&app, &s, "midterm", 1).await);
+    let sheets = [[30, 18, 18, 22], [33, 19, 17, 23], [33, 17, 19, 21]];
+    let r = run_review(&app, &s, &mid, sheets).await;
+    assert_score(&r, "90.00", "excellent", "passed");
+
+    // A criterion the panel does not score: 30 points from the track record, 15 without one.
+    let criteria = json!([
+        {"key": "plan", "name": "服务方案", "max_points": 50},
+        {"key": "record", "name": "履约评估记录", "max_points": 30, "basis": "track_record", "no_record_points": 15}
+    ]);
+    for (bad, field) in [
+        (
+            json!({"key": "record", "name": "履约", "max_points": 30, "basis": "track_record"}),
+            "no_record_points",
+        ),
+        (
+            json!({"key": "record", "name": "履约", "max_points": 30, "basis": "track_record", "no_record_points": 31}),
+            "no_record_points",
+        ),
+        (
+            json!({"key": "record", "name": "履约", "max_points": 30, "no_record_points": 5}),
+            "no_record_points",
+        ),
+        (
+            json!({"key": "record", "name": "履约", "max_points": 30, "basis": "rumour"}),
+            "basis",
+        ),
+    ] {
+        let mut spec = app.spec(d, "300000.00", &[]);
+        spec["evaluation"]["criteria"] =
+            json!([{"key": "plan", "name": "服务方案", "max_points": 50}, bad]);
+        let r = app
+            .post("/api/v1/projects", Some(&d.bureau), spec)
+            .await
+            .expect(422);
+        assert!(
+            r.fields().iter().any(|f| f.contains(field)),
+            "{field}: {}",
+            r.body
+        );
+    }
+    let c2 = criteria.clone();
+    let p = app
+        .open_project(d, move |spec| spec["evaluation"]["criteria"] = c2)
+        .await;
+    assert_eq!(
+        p["evaluation"]["criteria"], criteria,
+        "published as written"
+    );
+    let pid = id(&p);
+    let with_record = app
+        .bid(&pid, &s.deal.org_token, "100000.00")
+        .await
+        .expect(201)
+        .body;
+    let (clean_org, clean) = app.verified_org(d).await;
+    let without = app.bid(&pid, &clean, "100000.00").await.expect(201).body;
+    closed(&app, &p).await;
+    for (_, token) in &s.experts {
+        let inbox = app
+            .get("/api/v1/me/assignments?limit=100", Some(token))
+            .await
+            .expect(200)
+            .body;
+        let seat = inbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["project_id"] == pid.as_str() && a["status"] == "invited")
+            .unwrap_or_else(|| panic!("{inbox}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        accept(&app, token, &seat).await;
+        for b in [&with_record, &without] {
+            let url = format!("/api/v1/bids/{}/score", id(b));
+            // The panel may not give the track record's points.
+            let r = app
+                .put(
+                    &url,
+                    token,
+                    json!({"points": {"plan": 40, "record": 30}, "comment": "x"}),
+                )
+                .await
+                .expect(422);
+            assert!(
+                r.fields().iter().any(|f| f.contains("record")),
+                "{}",
+                r.body
+            );
+            app.put(
+                &url,
+                token,
+                json!({"points": {"plan": 40}, "comment": "方案可行"}),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    let ev = app
+        .get(
+            &format!("/api/v1/projects/{pid}/evaluation"),
+            Some(&d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ev["status"], "complete", "{ev}");
+    let ranking = ev["ranking"].as_array().unwrap();
+    // 40 + 30 × 90 / 100 = 67.00 against 40 + 15 = 55.00, at the same price score.
+    assert_eq!(ranking[0]["organization_id"], s.deal.org.as_str(), "{ev}");
+    assert_eq!(ranking[0]["technical_score"], "67.00", "{ev}");
+    assert_eq!(ranking[0]["track_record_points"], "27.00", "{ev}");
+    assert_eq!(ranking[1]["organization_id"], clean_org.as_str(), "{ev}");
+    assert_eq!(ranking[1]["technical_score"], "55.00", "{ev}");
+    assert_eq!(ranking[1]["track_record_points"], "15.00", "{ev}");
+    assert_eq!(ranking[0]["price_score"], ranking[1]["price_score"], "{ev}");
+}

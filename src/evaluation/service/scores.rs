@@ -24,8 +24,7 @@ pub fn score(
         let spec = crate::projects::service::spec_of(&p)?;
         let errors = crate::domain::scoring::check_points(
             spec.evaluation
-                .criteria
-                .iter()
+                .panel_criteria()
                 .map(|c| (c.key.as_str(), c.max_points)),
             &points,
             "this project",
@@ -133,14 +132,18 @@ pub fn evaluation(
     let ranking = if complete {
         let spec = crate::projects::service::spec_of(&p)?;
         let pack = crate::projects::service::pack_of(&p, packs, &spec)?;
+        let opened = p.closed_at.unwrap_or(NaiveDateTime::MAX);
         let offers: Vec<scoring::Offer> = qualified
             .iter()
-            .map(|b| scoring::Offer {
-                bid_id: b.id.clone(),
-                organization_id: b.organization().to_owned(),
-                price: crate::domain::Money::from_fen(b.price_fen.unwrap_or(0)).to_decimal(),
+            .map(|b| {
+                Ok(scoring::Offer {
+                    bid_id: b.id.clone(),
+                    organization_id: b.organization().to_owned(),
+                    price: crate::domain::Money::from_fen(b.price_fen.unwrap_or(0)).to_decimal(),
+                    record_points: record_points(conn, &spec.evaluation, b.organization(), opened)?,
+                })
             })
-            .collect();
+            .collect::<Result<_, AppError>>()?;
         let sheets: Vec<scoring::Sheet> = all
             .iter()
             .map(|s| {
@@ -165,6 +168,39 @@ pub fn evaluation(
         sheets,
         ranking,
     })
+}
+
+/// The points of the `track_record` criteria for `organization_id`: each criterion's
+/// `max_points × mean / 100`, the mean over the organization's reviews finalized at or before
+/// `opened` (a review failed without a report counts 0), or its `no_record_points` without
+/// one. Exact; rounded only for display, as the technical score is.
+fn record_points(
+    conn: &mut DbConn,
+    ev: &crate::domain::spec::Evaluation,
+    organization_id: &str,
+    opened: NaiveDateTime,
+) -> Result<Decimal, AppError> {
+    let criteria: Vec<_> = ev.criteria.iter().filter(|c| !c.basis.is_panel()).collect();
+    if criteria.is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    let scores: Vec<Decimal> = crate::reviews::repo::of_organization(conn, organization_id)?
+        .into_iter()
+        .filter(|r| r.finalized_at.is_some_and(|at| at <= opened))
+        .map(|r| {
+            r.score_cents
+                .map_or(Decimal::ZERO, crate::reviews::score::from_cents)
+        })
+        .collect();
+    let mean = (!scores.is_empty())
+        .then(|| scores.iter().sum::<Decimal>() / Decimal::from(scores.len() as u64));
+    Ok(criteria
+        .iter()
+        .map(|c| match mean {
+            Some(m) => Decimal::from(c.max_points) * m / Decimal::ONE_HUNDRED,
+            None => Decimal::from(c.no_record_points.unwrap_or(0)),
+        })
+        .sum())
 }
 
 /// A round's panel: the draw, every seat with its expert's name, and the project's seed.
