@@ -86,6 +86,7 @@ use crate::http::routes::Router;
         crate::awards::routes::get_award,
         crate::awards::routes::award_notice,
         crate::awards::routes::file_objection,
+        crate::awards::routes::list_objections,
         crate::awards::routes::resolve_objection,
         crate::contracts::routes::list_contracts,
         crate::contracts::routes::get_contract,

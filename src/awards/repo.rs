@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{AwardStatus, ObjectionStatus};
-use crate::db::schema::{awards, objections};
+use crate::db::schema::{awards, objections, projects};
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -148,4 +148,65 @@ pub fn resolve(
     ))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Which objections a listing reads (every field optional; `district_id` and
+/// `organization_id` narrow it to a caller's scope).
+#[derive(Debug, Default, Clone)]
+pub struct ObjectionFilter {
+    pub district_id: Option<String>,
+    pub organization_id: Option<String>,
+    pub project_id: Option<String>,
+    pub award_id: Option<String>,
+    pub status: Option<ObjectionStatus>,
+}
+
+/// Objections in id order after `after`.
+pub fn list_objections(
+    conn: &mut DbConn,
+    f: &ObjectionFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Objection>> {
+    let mut q = objections::table.into_boxed();
+    if let Some(d) = &f.district_id {
+        q = q.filter(
+            objections::award_id.eq_any(
+                awards::table
+                    .filter(
+                        awards::project_id.eq_any(
+                            projects::table
+                                .filter(projects::district_id.eq(d.clone()))
+                                .select(projects::id),
+                        ),
+                    )
+                    .select(awards::id),
+            ),
+        );
+    }
+    if let Some(p) = &f.project_id {
+        q = q.filter(
+            objections::award_id.eq_any(
+                awards::table
+                    .filter(awards::project_id.eq(p.clone()))
+                    .select(awards::id),
+            ),
+        );
+    }
+    if let Some(o) = &f.organization_id {
+        q = q.filter(objections::organization_id.eq(o.clone()));
+    }
+    if let Some(a) = &f.award_id {
+        q = q.filter(objections::award_id.eq(a.clone()));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(objections::status.eq(s));
+    }
+    if let Some(a) = after {
+        q = q.filter(objections::id.gt(a.to_owned()));
+    }
+    q.order(objections::id.asc())
+        .limit(limit)
+        .select(Objection::as_select())
+        .load(conn)
 }

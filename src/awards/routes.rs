@@ -11,7 +11,7 @@ use crate::clock::utc;
 use crate::domain::Money;
 use crate::error::{AppError, Problem};
 use crate::http::routes::Router;
-use crate::http::Json;
+use crate::http::{Json, Page, PageParams, Query};
 use crate::state::State;
 use crate::validate;
 
@@ -26,6 +26,11 @@ pub fn register(r: &mut Router) {
             Access::Roles(&[Role::Org]),
             file_objection,
         )
+        .get(
+            "/api/v1/objections",
+            Access::Roles(&[Role::Admin, Role::Bureau, Role::Org]),
+            list_objections,
+        )
         .post("/api/v1/objections/{id}/resolve", BUREAU, resolve_objection);
 }
 
@@ -36,8 +41,12 @@ pub struct AwardResponse {
     pub round: i32,
     pub bid_id: String,
     pub organization_id: String,
+    /// The winning organization's name.
+    pub organization_name: String,
     pub amount: Money,
     pub justification: Option<String>,
+    /// The award's objections by status (the bureau lists them at `GET /objections`).
+    pub objections: service::ObjectionCounts,
     /// The names of the panel's members (实施条例 art 43).
     pub panel: Vec<String>,
     /// The end of the objection window (working days, 政府采购法 art 52).
@@ -49,8 +58,17 @@ pub struct AwardResponse {
     pub finalized_at: Option<DateTime<Utc>>,
 }
 
-fn respond(Notice { award: a, panel }: Notice) -> AwardResponse {
+fn respond(
+    Notice {
+        award: a,
+        panel,
+        organization_name,
+        objections,
+    }: Notice,
+) -> AwardResponse {
     AwardResponse {
+        organization_name,
+        objections,
         id: a.id,
         project_id: a.project_id,
         round: a.round,
@@ -210,4 +228,61 @@ pub async fn resolve_objection(
         .write(move |c| service::resolve(c, &actor, &id, upheld, reply, now))
         .await?;
     Ok(HttpResponse::Ok().json(ObjectionResponse::from(o)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListObjectionsQuery {
+    pub project_id: Option<String>,
+    pub award_id: Option<String>,
+    #[param(value_type = Option<super::model::ObjectionStatus>)]
+    pub status: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List objections: an admin's all, a bureau's district's, an organization's own; filtered by
+/// project, award and status, oldest first.
+#[utoipa::path(get, path = "/api/v1/objections", tag = "awards", params(ListObjectionsQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<ObjectionResponse>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_objections(
+    state: State,
+    actor: AuthUser,
+    query: Query<ListObjectionsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            super::model::ObjectionStatus::parse(s)
+                .ok_or_else(|| AppError::field("status", "must be open, upheld or dismissed"))?,
+        ),
+    };
+    for (field, v) in [("project_id", &q.project_id), ("award_id", &q.award_id)] {
+        if let Some(v) = v {
+            validate::text(field, v, 1, 100)?;
+        }
+    }
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
+    let f = super::repo::ObjectionFilter {
+        project_id: q.project_id,
+        award_id: q.award_id,
+        status,
+        ..Default::default()
+    };
+    let rows = state
+        .db
+        .read(move |c| service::list_objections(c, &actor, f, after.as_deref(), fetch))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(
+        rows,
+        limit,
+        |o| o.id.clone(),
+        ObjectionResponse::from,
+    )))
 }

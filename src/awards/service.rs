@@ -143,6 +143,28 @@ pub fn award(
 pub struct Notice {
     pub award: Award,
     pub panel: Vec<String>,
+    /// The winning organization's name.
+    pub organization_name: String,
+    /// How many of the award's objections are open, upheld and dismissed.
+    pub objections: ObjectionCounts,
+}
+
+/// An award's objections by status.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+pub struct ObjectionCounts {
+    pub open: u32,
+    pub upheld: u32,
+    pub dismissed: u32,
 }
 
 fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
@@ -154,7 +176,23 @@ fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
             }
         }
     }
-    Ok(Notice { award: a, panel })
+    let organization_name = crate::orgs::repo::find(conn, &a.organization_id)?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let mut objections = ObjectionCounts::default();
+    for o in repo::objections_of(conn, &a.id)? {
+        *match o.status {
+            ObjectionStatus::Open => &mut objections.open,
+            ObjectionStatus::Upheld => &mut objections.upheld,
+            ObjectionStatus::Dismissed => &mut objections.dismissed,
+        } += 1;
+    }
+    Ok(Notice {
+        award: a,
+        panel,
+        organization_name,
+        objections,
+    })
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
@@ -221,6 +259,20 @@ pub fn object(
             "award.objection_filed",
             &p,
             json!({"award_id": a.id, "objection_id": o.id, "organization_id": o.organization_id}),
+            now,
+        )?;
+        let by = crate::orgs::repo::find(tx, &o.organization_id)?
+            .map(|x| x.name)
+            .unwrap_or_default();
+        notify::enqueue_to_bureau(
+            tx,
+            &p.district_id,
+            &format!("objection.filed:{}", o.id),
+            &format!("Objection filed: {}", p.title),
+            &format!(
+                "{by} objected to award {} of \"{}\" (round {}).\nGrounds: {}\nAnswer it before the award can become final: POST /api/v1/objections/{}/resolve {{outcome: upheld|dismissed, reply}}. Open objections: GET /api/v1/objections?status=open.\n",
+                a.id, p.title, a.round, o.grounds, o.id
+            ),
             now,
         )?;
         Ok(o)
@@ -369,4 +421,30 @@ fn settle_bids(
         }
     }
     Ok(())
+}
+
+/// The objections `actor` may list: an admin's all, a bureau's district's, an organization's
+/// own; anyone else none (403).
+pub fn list_objections(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    mut f: repo::ObjectionFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Objection>, AppError> {
+    match actor.role {
+        Role::Admin => {}
+        Role::Bureau => {
+            f.district_id = Some(
+                actor
+                    .district_id()
+                    .ok_or_else(AppError::forbidden)?
+                    .to_owned(),
+            )
+        }
+        // An account not yet bound to an organization has filed none.
+        Role::Org => f.organization_id = Some(actor.organization_id.clone().unwrap_or_default()),
+        _ => return Err(AppError::forbidden()),
+    }
+    Ok(repo::list_objections(conn, &f, after, limit)?)
 }

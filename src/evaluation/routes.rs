@@ -367,6 +367,7 @@ pub struct RankingRow {
     pub rank: usize,
     pub bid_id: String,
     pub organization_id: String,
+    pub organization_name: String,
     /// Two decimals, rounded half-up for display (the ranking used exact values).
     pub technical_score: String,
     /// The part of `technical_score` given by `track_record` criteria ("0.00" without them).
@@ -389,7 +390,8 @@ pub struct EvaluationResponse {
 
 /// Read a project's score sheets and ranking.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/evaluation", tag = "evaluation", params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = EvaluationResponse), (status = 404, body = Problem), (status = 409, body = Problem, description = "not_closed")))]
+    responses((status = 200, body = EvaluationResponse), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "not_closed before the opening; not_public_yet for anyone but the bureau and the panel before the award")))]
 pub async fn get_evaluation(
     state: State,
     viewer: MaybeUser,
@@ -416,6 +418,7 @@ pub async fn get_evaluation(
                 .map(|r| RankingRow {
                     rank: r.rank,
                     bid_id: r.bid_id,
+                    organization_name: v.names.get(&r.organization_id).cloned().unwrap_or_default(),
                     organization_id: r.organization_id,
                     technical_score: format!("{:.2}", display(r.technical)),
                     track_record_points: format!("{:.2}", display(r.record_points)),

@@ -107,6 +107,7 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/awards/{id}", EVERYONE),
         ("POST", "/api/v1/awards/{id}/objections", &["org"]),
         ("POST", "/api/v1/objections/{id}/resolve", &["bureau"]),
+        ("GET", "/api/v1/objections", &["admin", "bureau", "org"]),
         ("GET", "/api/v1/contracts", &["admin", "bureau", "org"]),
         ("GET", "/api/v1/contracts/{id}", EVERYONE),
         ("POST", "/api/v1/contracts/{id}/sign", &["bureau", "org"]),

@@ -449,12 +449,14 @@ async fn scoring_is_blind_final_and_ranked_as_computed_by_hand() {
     score(&stranger, a, 1.0, 1.0)
         .await
         .problem(404, "not_found");
-    app.get(
-        &format!("/api/v1/projects/{pid}/evaluation"),
-        Some(&stranger),
-    )
-    .await
-    .problem(404, "not_found");
+    // Before the award the evaluation exists but is not public: 409, not a 404 that reads as
+    // "no such thing"; the same for a bidding organization and for the public.
+    let bidder = bidder_token(&app, &s, 1).await;
+    for who in [Some(stranger.as_str()), Some(bidder.as_str()), None] {
+        app.get(&format!("/api/v1/projects/{pid}/evaluation"), who)
+            .await
+            .problem(409, "not_public_yet");
+    }
     let ev = app
         .get(
             &format!("/api/v1/projects/{pid}/evaluation"),
@@ -468,6 +470,16 @@ async fn scoring_is_blind_final_and_ranked_as_computed_by_hand() {
     let ranking = ev["ranking"].as_array().unwrap();
     assert_eq!(ranking[0]["bid_id"], a.as_str());
     assert_eq!(ranking[0]["rank"], 1);
+    for row in ranking {
+        let org = row["organization_id"].as_str().unwrap();
+        let named = app
+            .get(&format!("/api/v1/organizations/{org}"), None)
+            .await
+            .expect(200)
+            .body["name"]
+            .clone();
+        assert_eq!(row["organization_name"], named, "{row}");
+    }
     assert_eq!(ranking[0]["technical_score"], "66.00");
     assert_eq!(ranking[0]["price_score"], "16.00");
     assert_eq!(ranking[0]["total_score"], "82.00");
@@ -957,4 +969,124 @@ async fn corrupt_score_sheets_and_panel_draws_are_a_500_not_empty_values() {
         let r = app.get(&panel, Some(&s.d.bureau)).await;
         crate::stored_json::assert_internal(r, &["members", "draw"]);
     }
+}
+
+#[tokio::test]
+async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and_status() {
+    let app = app().await;
+    let s = scored(&app).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let a = app
+        .post(
+            &format!("/api/v1/projects/{pid}/award"),
+            Some(&s.d.bureau),
+            json!({"bid_id": s.bids[0]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let award = a["id"].as_str().unwrap().to_owned();
+    assert!(
+        a["organization_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "the winner's name: {a}"
+    );
+    assert_eq!(
+        a["objections"],
+        json!({"open": 0, "upheld": 0, "dismissed": 0})
+    );
+    let mails_before = app.outbox_count("Objection filed:").await;
+    let bidder_b = bidder_token(&app, &s, 1).await;
+    let o = app
+        .post(
+            &format!("/api/v1/awards/{award}/objections"),
+            Some(&bidder_b),
+            json!({"grounds": "评分计算有误"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let oid = o["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.outbox_count("Objection filed:").await - mails_before,
+        1,
+        "the district's bureau is mailed"
+    );
+    let read = app
+        .get(&format!("/api/v1/awards/{award}"), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(read["objections"]["open"], 1, "{read}");
+
+    let list = |token: String, query: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/objections{query}"), Some(&token))
+                .await
+        }
+    };
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a page: {page}"))
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let bureau = s.d.bureau.clone();
+    for q in [
+        String::new(),
+        format!("?project_id={pid}"),
+        format!("?award_id={award}"),
+        "?status=open".to_owned(),
+    ] {
+        let page = list(bureau.clone(), q.clone()).await.expect(200).body;
+        assert_eq!(ids(&page), [oid.clone()], "{q}: {page}");
+    }
+    for q in [
+        "?status=dismissed".to_owned(),
+        "?project_id=nothing".to_owned(),
+    ] {
+        let page = list(bureau.clone(), q.clone()).await.expect(200).body;
+        assert!(ids(&page).is_empty(), "{q}: {page}");
+    }
+    // Scope: another district's bureau sees none, the objecting organization its own, the winner none.
+    let other = list(s.d.other_bureau.clone(), String::new())
+        .await
+        .expect(200)
+        .body;
+    assert!(ids(&other).is_empty(), "{other}");
+    let own = list(bidder_b.clone(), String::new()).await.expect(200).body;
+    assert_eq!(ids(&own), [oid.clone()]);
+    assert_eq!(own["items"][0]["grounds"], "评分计算有误");
+    let winner = bidder_token(&app, &s, 0).await;
+    assert!(ids(&list(winner, String::new()).await.expect(200).body).is_empty());
+    // Bad filters name their parameter.
+    let r = list(bureau.clone(), "?status=pending".to_owned())
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["status"], "{}", r.body);
+
+    app.post(
+        &format!("/api/v1/objections/{oid}/resolve"),
+        Some(&s.d.bureau),
+        json!({"outcome": "dismissed", "reply": "经复核，评分无误"}),
+    )
+    .await
+    .expect(200);
+    let page = list(bureau.clone(), "?status=dismissed".to_owned())
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ids(&page), [oid.clone()]);
+    assert_eq!(page["items"][0]["reply"], "经复核，评分无误");
+    assert_eq!(
+        app.get(&format!("/api/v1/awards/{award}"), None)
+            .await
+            .expect(200)
+            .body["objections"],
+        json!({"open": 0, "upheld": 0, "dismissed": 1})
+    );
 }

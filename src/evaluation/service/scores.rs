@@ -69,6 +69,8 @@ pub struct EvaluationView {
     pub complete: bool,
     pub sheets: Vec<ScoreSheet>,
     pub ranking: Option<Vec<Ranked>>,
+    /// The ranked organizations' names, by id.
+    pub names: BTreeMap<String, String>,
 }
 
 /// A sheet's points; stored points that do not read back are an internal error.
@@ -127,7 +129,10 @@ pub fn evaluation(
                 .collect()
         }
     } else {
-        return Err(AppError::not_found("evaluation"));
+        return Err(AppError::conflict(
+            "not_public_yet",
+            "the evaluation is public once the project is awarded; until then only the bureau and the panel read it",
+        ));
     };
     let ranking = if complete {
         let spec = crate::projects::service::spec_of(&p)?;
@@ -163,10 +168,19 @@ pub fn evaluation(
     } else {
         None
     };
+    let mut names = BTreeMap::new();
+    for r in ranking.iter().flatten() {
+        if !names.contains_key(&r.organization_id) {
+            if let Some(o) = crate::orgs::repo::find(conn, &r.organization_id)? {
+                names.insert(o.id, o.name);
+            }
+        }
+    }
     Ok(EvaluationView {
         complete,
         sheets,
         ranking,
+        names,
     })
 }
 
