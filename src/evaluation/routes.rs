@@ -12,6 +12,7 @@ use super::service::{self, ScoreSheet, Seat, SeatStatus};
 use crate::auth::{Access, AuthUser, MaybeUser, Role};
 use crate::bids::routes::DrawInputs;
 use crate::clock::utc;
+use crate::db::DbConn;
 use crate::domain::scoring::display;
 use crate::error::{decode_json, AppError, Problem};
 use crate::http::routes::Router;
@@ -127,26 +128,72 @@ pub struct AssignmentResponse {
     /// evaluation or review.
     pub kind: String,
     pub project_id: String,
+    /// The project's title.
+    pub project_title: String,
     pub review_id: Option<String>,
     pub round: i32,
-    /// invited, accepted or declined.
-    #[schema(value_type = super::model::SeatStatus)]
+    /// invited, accepted, declined or expired as the seat stands; `completed` once the expert
+    /// has submitted every sheet it owes (each qualified bid of the round, or the review's one);
+    /// `standby` seats are not the expert's yet and are not listed.
+    #[schema(value_type = String, pattern = "^(invited|accepted|declined|expired|completed)$")]
     pub status: String,
+    /// While invited: the time to accept or decline by (the rule pack's `response_hours` after
+    /// the invitation), after which the seat passes to the next alternate.
+    pub respond_by: Option<DateTime<Utc>>,
+    /// When the work is due: while invited, `respond_by`; for a review, when its scoring closes.
     pub due_at: Option<DateTime<Utc>>,
 }
 
-impl From<Seat> for AssignmentResponse {
-    fn from(s: Seat) -> Self {
-        AssignmentResponse {
-            id: s.id,
-            kind: "evaluation".into(),
-            project_id: s.project_id,
-            review_id: None,
-            round: s.round,
-            status: s.status.into(),
-            due_at: None,
-        }
-    }
+/// The rule pack's `response_hours` after `invited_at`, while the seat is invited.
+fn respond_by(
+    status: SeatStatus,
+    invited_at: Option<chrono::NaiveDateTime>,
+    hours: u32,
+) -> Option<DateTime<Utc>> {
+    invited_at
+        .filter(|_| status == SeatStatus::Invited)
+        .map(|at| crate::clock::utc(at + chrono::Duration::hours(hours as i64)))
+}
+
+/// The project's title and its pack's `response_hours`.
+fn project_terms(
+    conn: &mut DbConn,
+    project_id: &str,
+    packs: &crate::domain::rules::RulePacks,
+) -> Result<(String, u32), AppError> {
+    let p = crate::projects::repo::find(conn, project_id)?
+        .ok_or_else(|| AppError::not_found("project"))?;
+    let spec = crate::projects::service::spec_of(&p)?;
+    let hours = crate::projects::service::pack_of(&p, packs, &spec)?
+        .panel
+        .response_hours;
+    Ok((p.title, hours))
+}
+
+/// An evaluation seat as an assignment.
+fn evaluation_assignment(
+    conn: &mut DbConn,
+    s: Seat,
+    packs: &crate::domain::rules::RulePacks,
+) -> Result<AssignmentResponse, AppError> {
+    let (project_title, hours) = project_terms(conn, &s.project_id, packs)?;
+    let by = respond_by(s.status, s.invited_at, hours);
+    let completed = s.is(SeatStatus::Accepted) && service::sheets_all_in(conn, &s)?;
+    Ok(AssignmentResponse {
+        id: s.id,
+        kind: "evaluation".into(),
+        project_id: s.project_id,
+        project_title,
+        review_id: None,
+        round: s.round,
+        status: if completed {
+            "completed".into()
+        } else {
+            s.status.into()
+        },
+        respond_by: by,
+        due_at: by,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -169,20 +216,18 @@ pub async fn my_assignments(
 ) -> Result<HttpResponse, AppError> {
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
-    let days = state.settings.reviews.scoring_days;
+    let (days, st) = (state.settings.reviews.scoring_days, state.clone());
     // Evaluation and review seats, merged in id order (both are time-ordered UUIDs).
     let rows = state
         .db
         .read(move |c| {
-            let mut out: Vec<AssignmentResponse> =
-                service::assignments(c, &actor, after.as_deref(), fetch)?
-                    .into_iter()
-                    .map(AssignmentResponse::from)
-                    .collect();
+            let mut out = Vec::new();
+            for s in service::assignments(c, &actor, after.as_deref(), fetch)? {
+                out.push(evaluation_assignment(c, s, &st.rules)?);
+            }
             for (s, r) in crate::reviews::service::assignments(c, &actor, after.as_deref(), fetch)?
             {
-                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
-                out.push(review_assignment(s, &r, round, days));
+                out.push(review_assignment(c, s, &r, days, &st.rules)?);
             }
             out.sort_by(|a, b| a.id.cmp(&b.id));
             out.truncate(fetch as usize);
@@ -194,21 +239,34 @@ pub async fn my_assignments(
 
 /// A review seat as an assignment: due when the panel's scoring closes.
 fn review_assignment(
+    conn: &mut DbConn,
     s: crate::reviews::repo::ReviewSeat,
     r: &crate::reviews::repo::Review,
-    round: i32,
     scoring_days: u32,
-) -> AssignmentResponse {
+    packs: &crate::domain::rules::RulePacks,
+) -> Result<AssignmentResponse, AppError> {
+    let round = crate::contracts::repo::find(conn, &r.contract_id)?.map_or(0, |k| k.round);
+    let (project_title, hours) = project_terms(conn, &r.project_id, packs)?;
     let closes = crate::reviews::service::scoring_closes_on(r, scoring_days);
-    AssignmentResponse {
+    let completed = s.is(SeatStatus::Accepted)
+        && crate::reviews::repo::sheets(conn, &r.id)?
+            .iter()
+            .any(|x| x.expert_id == s.expert_id);
+    Ok(AssignmentResponse {
         id: s.id,
         kind: "review".into(),
         project_id: r.project_id.clone(),
+        project_title,
         review_id: Some(r.id.clone()),
         round,
-        status: s.status.into(),
+        status: if completed {
+            "completed".into()
+        } else {
+            s.status.into()
+        },
+        respond_by: respond_by(s.status, s.invited_at, hours),
         due_at: Some(crate::clock::utc(crate::clock::end_of_day_cst(closes))),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -235,17 +293,17 @@ pub async fn accept_assignment(
             "must be \"no_conflict\"; an expert with a conflict declines",
         ));
     }
-    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let days = state.settings.reviews.scoring_days;
     let a = state
         .db
         .write(move |c| {
             if crate::reviews::service::is_review_seat(c, &id)? {
                 let (s, r) = crate::reviews::service::accept(c, &actor, &id, now)?;
-                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
-                return Ok(review_assignment(s, &r, round, days));
+                return review_assignment(c, s, &r, days, &st.rules);
             }
-            service::accept(c, &actor, &id, now).map(AssignmentResponse::from)
+            let s = service::accept(c, &actor, &id, now)?;
+            evaluation_assignment(c, s, &st.rules)
         })
         .await?;
     Ok(HttpResponse::Ok().json(a))
@@ -269,17 +327,17 @@ pub async fn decline_assignment(
     body: Json<DeclineRequest>,
 ) -> Result<HttpResponse, AppError> {
     let reason = validate::text("reason", &body.reason, 1, 1000)?;
-    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (id, now, st) = (id.into_inner(), state.clock.now_naive(), state.clone());
     let days = state.settings.reviews.scoring_days;
     let a = state
         .db
         .write(move |c| {
             if crate::reviews::service::is_review_seat(c, &id)? {
                 let (s, r) = crate::reviews::service::decline(c, &actor, &id, reason, now)?;
-                let round = crate::contracts::repo::find(c, &r.contract_id)?.map_or(0, |k| k.round);
-                return Ok(review_assignment(s, &r, round, days));
+                return review_assignment(c, s, &r, days, &st.rules);
             }
-            service::decline(c, &actor, &id, reason, now).map(AssignmentResponse::from)
+            let s = service::decline(c, &actor, &id, reason, now)?;
+            evaluation_assignment(c, s, &st.rules)
         })
         .await?;
     Ok(HttpResponse::Ok().json(a))

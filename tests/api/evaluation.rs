@@ -1090,3 +1090,68 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
         json!({"open": 0, "upheld": 0, "dismissed": 1})
     );
 }
+
+#[tokio::test]
+async fn an_assignment_names_its_project_says_when_to_answer_and_completes_with_the_last_sheet() {
+    let app = app().await;
+    let s = scene(&app, 4).await;
+    let title = s.project["title"].as_str().unwrap().to_owned();
+    let pid = s.project["id"].as_str().unwrap();
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    let member = panel["members"][0]["expert_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = s.experts[&member].clone();
+    let inbox = |token: String| {
+        let app = &app;
+        async move {
+            app.get("/api/v1/me/assignments?limit=100", Some(&token))
+                .await
+                .expect(200)
+                .body["items"][0]
+                .clone()
+        }
+    };
+    let a = inbox(token.clone()).await;
+    assert_eq!(a["status"], "invited", "{a}");
+    assert_eq!(a["project_title"], title.as_str(), "{a}");
+    // Invited at the close (the clock stands there): the pack gives 48 hours to answer.
+    let by: DateTime<Utc> = a["respond_by"].as_str().unwrap().parse().unwrap();
+    assert_eq!(by, app.now() + Duration::hours(48), "{a}");
+    assert_eq!(a["due_at"], a["respond_by"], "{a}");
+    let seat = a["id"].as_str().unwrap().to_owned();
+    let accepted = app
+        .post(
+            &format!("/api/v1/assignments/{seat}/accept"),
+            Some(&token),
+            json!({"declaration": "no_conflict"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(accepted["status"], "accepted", "{accepted}");
+    assert!(accepted["respond_by"].is_null(), "answered: {accepted}");
+    assert_eq!(accepted["project_title"], title.as_str());
+    // One sheet of two: still accepted; the second completes it.
+    for (i, bid) in s.bids.iter().enumerate() {
+        app.put(
+            &format!("/api/v1/bids/{bid}/score"),
+            &token,
+            json!({"points": {"plan": 40, "team": 20}, "comment": "方案可行"}),
+        )
+        .await
+        .expect(200);
+        let a = inbox(token.clone()).await;
+        let want = if i + 1 < s.bids.len() {
+            "accepted"
+        } else {
+            "completed"
+        };
+        assert_eq!(a["status"], want, "after {} sheets: {a}", i + 1);
+    }
+}

@@ -79,3 +79,21 @@ pub fn decline(
         Ok(s)
     })
 }
+
+/// Whether the seat's expert has a sheet for every scored bid of the seat's round.
+pub fn sheets_all_in(conn: &mut DbConn, s: &Seat) -> Result<bool, AppError> {
+    let bids: Vec<String> = crate::bids::repo::list_round(conn, &s.project_id, s.round)?
+        .into_iter()
+        .filter(|b| BidStatus::SCORED.iter().any(|st| b.is(*st)))
+        .map(|b| b.id)
+        .collect();
+    if bids.is_empty() {
+        return Ok(false);
+    }
+    let mine: std::collections::BTreeSet<String> = repo::sheets(conn, &s.project_id, s.round)?
+        .into_iter()
+        .filter(|x| x.expert_id == s.expert_id)
+        .map(|x| x.bid_id)
+        .collect();
+    Ok(bids.iter().all(|b| mine.contains(b)))
+}
