@@ -110,6 +110,10 @@ pub struct ProjectFilter {
     pub method: Option<String>,
     pub region: Option<RegionFilter>,
     pub q: Option<String>,
+    pub budget_min: Option<i64>,
+    pub budget_max: Option<i64>,
+    pub closes_after: Option<NaiveDateTime>,
+    pub closes_before: Option<NaiveDateTime>,
     /// Drafts are shown only for this district (`None`: no drafts), unless `all_drafts`.
     pub drafts_of: Option<String>,
     pub all_drafts: bool,
@@ -163,6 +167,18 @@ fn filtered(
                 .bind::<Text, _>(format!("%{}%", escape_like(text)))
                 .sql(" ESCAPE '\\'"),
         );
+    }
+    if let Some(v) = f.budget_min {
+        q = q.filter(projects::budget_ceiling_fen.ge(v));
+    }
+    if let Some(v) = f.budget_max {
+        q = q.filter(projects::budget_ceiling_fen.le(v));
+    }
+    if let Some(t) = f.closes_after {
+        q = q.filter(projects::bid_close_at.gt(t));
+    }
+    if let Some(t) = f.closes_before {
+        q = q.filter(projects::bid_close_at.lt(t));
     }
     if let Some(b) = before_id {
         q = q.filter(projects::id.lt(b.to_owned()));

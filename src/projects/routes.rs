@@ -215,6 +215,7 @@ pub async fn get_project(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListProjectsQuery {
     #[param(inline, value_type = Option<super::model::ProjectStatus>)]
     pub status: Option<String>,
@@ -226,6 +227,16 @@ pub struct ListProjectsQuery {
     pub method: Option<Method>,
     /// Substring of the title.
     pub q: Option<String>,
+    /// Budget ceiling at least this (yuan, up to two decimals).
+    #[param(value_type = Option<String>, pattern = r"^\d{1,13}(\.\d{1,2})?$", example = "100000.00")]
+    pub budget_min: Option<String>,
+    /// Budget ceiling at most this (yuan, up to two decimals).
+    #[param(value_type = Option<String>, pattern = r"^\d{1,13}(\.\d{1,2})?$", example = "500000.00")]
+    pub budget_max: Option<String>,
+    /// Bidding closes after this instant (RFC 3339).
+    pub closes_after: Option<DateTime<Utc>>,
+    /// Bidding closes before this instant (RFC 3339).
+    pub closes_before: Option<DateTime<Utc>>,
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
@@ -243,14 +254,58 @@ pub async fn list_projects(
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
     let status = match &q.status {
-        Some(s) => Some(
-            super::model::ProjectStatus::parse(s)
-                .ok_or_else(|| AppError::field("status", "is not a project status"))?,
-        ),
+        Some(s) => Some(super::model::ProjectStatus::parse(s).ok_or_else(|| {
+            AppError::field(
+                "status",
+                format!(
+                    "must be one of {}",
+                    super::model::ProjectStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?),
         None => None,
     };
+    let money = |field: &str, v: &Option<String>| -> Result<Option<i64>, AppError> {
+        v.as_deref()
+            .map(|t| {
+                // A filter takes whole yuan too ("100000"), unlike an amount written to a record.
+                t.parse::<rust_decimal::Decimal>()
+                    .ok()
+                    .filter(|d| {
+                        d.scale() <= 2
+                            && !d.is_sign_negative()
+                            && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+                    })
+                    .and_then(|d| d.checked_mul(rust_decimal::Decimal::ONE_HUNDRED))
+                    .and_then(|f| rust_decimal::prelude::ToPrimitive::to_i64(&f))
+                    .ok_or_else(|| {
+                        AppError::field(
+                            field,
+                            "must be an amount in yuan with at most two decimals, e.g. 100000.00",
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let (budget_min, budget_max) = (
+        money("budget_min", &q.budget_min)?,
+        money("budget_max", &q.budget_max)?,
+    );
+    if let (Some(lo), Some(hi)) = (budget_min, budget_max) {
+        if lo > hi {
+            return Err(AppError::field("budget_min", "must not exceed budget_max"));
+        }
+    }
     let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
     let query = ProjectQuery {
+        budget_min,
+        budget_max,
+        closes_after: q.closes_after.map(|t| t.naive_utc()),
+        closes_before: q.closes_before.map(|t| t.naive_utc()),
         status,
         category: q.category.map(|c| c.as_str().to_owned()),
         method: q.method.map(|m| m.as_str().to_owned()),

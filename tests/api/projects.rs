@@ -662,6 +662,93 @@ async fn listings_filter_by_status_category_method_region_and_text() {
 }
 
 #[tokio::test]
+async fn organizations_find_work_by_budget_and_deadline_and_unknown_filters_are_named() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    // Three open projects: 80,000.00 closing in 30 days, 150,000.00 in 30 days, 300,000.00 in 20.
+    let mut made = Vec::new();
+    for (budget, days) in [("80000.00", 30), ("150000.00", 30), ("300000.00", 20)] {
+        let mut spec = app.spec(&d, budget, &[]);
+        spec["bid_close_at"] = json!((app.now() + chrono::Duration::days(days)).to_rfc3339());
+        let p = app.draft(&d, spec).await;
+        let id = p["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/projects/{id}/publish"),
+            Some(&d.bureau),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        made.push(id);
+    }
+    let list = |q: String| {
+        let app = &app;
+        async move {
+            let page = app
+                .get(&format!("/api/v1/projects?status=open&limit=100&{q}"), None)
+                .await
+                .expect(200)
+                .body;
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    let of = |i: &[usize]| i.iter().map(|&i| made[i].clone()).collect::<BTreeSet<_>>();
+    assert_eq!(list("budget_min=100000".into()).await, of(&[1, 2]));
+    assert_eq!(
+        list("budget_max=150000.00".into()).await,
+        of(&[0, 1]),
+        "inclusive"
+    );
+    assert_eq!(
+        list("budget_min=80000.00&budget_max=80000.00".into()).await,
+        of(&[0])
+    );
+    let day25 = (app.now() + chrono::Duration::days(25)).to_rfc3339();
+    let enc = |t: &str| t.replace('+', "%2B").replace(':', "%3A");
+    assert_eq!(
+        list(format!("closes_before={}", enc(&day25))).await,
+        of(&[2])
+    );
+    assert_eq!(
+        list(format!("closes_after={}", enc(&day25))).await,
+        of(&[0, 1])
+    );
+    assert_eq!(
+        list(format!("closes_after={}&budget_min=200000", enc(&day25))).await,
+        of(&[])
+    );
+    // Every bad or unknown parameter is a 422 that names it; nothing is silently ignored.
+    for (q, field) in [
+        ("budget_max=lots", "budget_max"),
+        ("budget_min=1.234", "budget_min"),
+        ("budget_min=79228162514264337593543950335", "budget_min"),
+        ("budget_max=-5", "budget_max"),
+        ("budget_min=500&budget_max=100", "budget_min"),
+        ("closes_before=tomorrow", "closes_before"),
+        ("budget=100", "budget"),
+        ("status=sold", "status"),
+    ] {
+        let r = app
+            .get(&format!("/api/v1/projects?{q}"), None)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(r.fields(), [field], "{q}: {}", r.body);
+        if field == "status" {
+            assert!(
+                r.body.to_string().contains("open"),
+                "lists the statuses: {}",
+                r.body
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn two_simultaneous_publishes_that_only_one_fits_never_overspend() {
     let app = spawn_app().await;
     let d = app.district().await;

@@ -19,6 +19,12 @@ pub struct ProjectQuery {
     pub region_id: Option<String>,
     /// Substring of the title, trimmed, not empty.
     pub q: Option<String>,
+    /// Budget ceiling bounds in fen, inclusive.
+    pub budget_min: Option<i64>,
+    pub budget_max: Option<i64>,
+    /// Bidding closes strictly after / before.
+    pub closes_after: Option<chrono::NaiveDateTime>,
+    pub closes_before: Option<chrono::NaiveDateTime>,
 }
 
 /// A listing page as read: documents already rendered, or rows to render.
@@ -44,6 +50,10 @@ pub fn list(
         method: query.method,
         region: None,
         q: query.q,
+        budget_min: query.budget_min,
+        budget_max: query.budget_max,
+        closes_after: query.closes_after,
+        closes_before: query.closes_before,
         drafts_of: match &drafts {
             Drafts::Of(d) => Some(d.clone()),
             Drafts::None | Drafts::All => None,
