@@ -101,6 +101,20 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec
         .load(conn)
 }
 
+/// The project's latest award (the highest round, then the newest).
+pub fn latest_of_project(conn: &mut DbConn, project_id: &str) -> QueryResult<Option<Award>> {
+    awards::table
+        .filter(awards::project_id.eq(project_id))
+        .order((
+            awards::round.desc(),
+            awards::created_at.desc(),
+            awards::id.desc(),
+        ))
+        .select(Award::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn insert_objection(conn: &mut DbConn, o: &Objection) -> QueryResult<()> {
     diesel::insert_into(objections::table)
         .values(o)

@@ -61,6 +61,25 @@ pub struct ProjectResponse {
     pub updated_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The latest round's award and, once drawn up, its contract (`GET /projects/{id}` only;
+    /// lists leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub award: Option<ProjectAward>,
+}
+
+/// Where a project's round ended: its award and contract.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectAward {
+    pub award_id: String,
+    pub round: i32,
+    /// pending_objections, final or revoked.
+    #[schema(value_type = crate::awards::model::AwardStatus)]
+    pub status: String,
+    pub bid_id: String,
+    pub organization_id: String,
+    pub organization_name: String,
+    pub amount: crate::domain::Money,
+    pub contract_id: Option<String>,
 }
 
 fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
@@ -83,6 +102,7 @@ fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
         updated_at: utc(p.updated_at),
         published_at: p.published_at.map(utc),
         closed_at: p.closed_at.map(utc),
+        award: None,
     })
 }
 
@@ -206,11 +226,42 @@ pub async fn get_project(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let p = state
+    let (p, award) = state
         .db
-        .read(move |c| service::get(c, viewer.0.as_ref(), &id))
+        .read(move |c| {
+            let p = service::get(c, viewer.0.as_ref(), &id)?;
+            let award = project_award(c, &p.id)?;
+            Ok((p, award))
+        })
         .await?;
-    one(&state, actix_web::http::StatusCode::OK, p)
+    let version = p.version;
+    let mut body = respond(&state, p)?;
+    body.award = award;
+    Ok(HttpResponse::Ok().insert_header(etag(version)).json(body))
+}
+
+/// The project's latest award, with its winner's name and its contract.
+fn project_award(
+    conn: &mut crate::db::DbConn,
+    project_id: &str,
+) -> Result<Option<ProjectAward>, AppError> {
+    let Some(a) = crate::awards::repo::latest_of_project(conn, project_id)? else {
+        return Ok(None);
+    };
+    let organization_name = crate::orgs::repo::find(conn, &a.organization_id)?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let contract_id = crate::contracts::repo::find_for_award(conn, &a.id)?.map(|c| c.id);
+    Ok(Some(ProjectAward {
+        award_id: a.id,
+        round: a.round,
+        status: a.status.into(),
+        bid_id: a.bid_id,
+        organization_id: a.organization_id,
+        organization_name,
+        amount: crate::domain::Money::from_fen(a.amount_fen),
+        contract_id,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1058,3 +1058,50 @@ async fn a_retried_amendment_or_termination_with_its_key_replays_the_answer_and_
     );
     reconciled(&app, &deal.d).await;
 }
+
+#[tokio::test]
+async fn a_project_links_to_its_award_and_contract() {
+    let app = app().await;
+    let deal = contracted(&app, "100000.00", |_| {}).await;
+    let p = app
+        .get(&format!("/api/v1/projects/{}", deal.project), None)
+        .await
+        .expect(200)
+        .body;
+    let a = &p["award"];
+    assert_eq!(a["award_id"], deal.award.as_str(), "{p}");
+    assert_eq!(a["status"], "final", "{p}");
+    assert_eq!(a["contract_id"], deal.contract.as_str(), "{p}");
+    assert_eq!(a["organization_id"], deal.org.as_str(), "{p}");
+    assert_eq!(a["amount"], "100000.00", "{p}");
+    let org = app
+        .get(&format!("/api/v1/organizations/{}", deal.org), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(a["organization_name"], org["name"], "{p}");
+    // An open project has none yet; lists carry none.
+    let open = app.open_project(&deal.d, |_| {}).await;
+    let read = app
+        .get(
+            &format!("/api/v1/projects/{}", open["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(read.get("award").is_none(), "{read}");
+    let page = app
+        .get("/api/v1/projects?limit=100", None)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("award").is_none()),
+        "{page}"
+    );
+}
