@@ -69,6 +69,7 @@ use crate::http::routes::Router;
         crate::bids::routes::list_bids,
         crate::bids::routes::opening,
         crate::bids::routes::get_bid,
+        crate::bids::routes::my_bids,
         crate::bids::routes::replace_bid,
         crate::bids::routes::withdraw_bid,
         crate::experts::routes::create_expert,

@@ -205,3 +205,50 @@ pub fn list_project(
         .select(Bid::as_select())
         .load(conn)
 }
+
+/// The ids of projects taking bids.
+pub fn open_project_ids(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    projects::table
+        .filter(projects::status.eq(crate::projects::model::ProjectStatus::Open))
+        .select(projects::id)
+        .load(conn)
+}
+
+/// One organization's bids, newest first, before `before`: those opened, which name it in
+/// clear, and sealed ones by their keyed hashes (`keys`, chunked under the backends' bind
+/// limits and merged).
+pub fn of_bidder(
+    conn: &mut DbConn,
+    organization_id: &str,
+    keys: &[String],
+    before: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Bid>> {
+    let page = |conn: &mut DbConn, chunk: &[String]| {
+        let mut q = bids::table
+            .filter(
+                bids::organization_id
+                    .eq(organization_id.to_owned())
+                    .or(bids::bidder_key.eq_any(chunk.to_vec())),
+            )
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(bids::id.lt(b.to_owned()));
+        }
+        q.order(bids::id.desc())
+            .limit(limit)
+            .select(Bid::as_select())
+            .load(conn)
+    };
+    let mut out: Vec<Bid> = Vec::new();
+    if keys.is_empty() {
+        out = page(conn, &[])?;
+    }
+    for chunk in keys.chunks(10_000) {
+        out.extend(page(conn, chunk)?);
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.dedup_by(|a, b| a.id == b.id);
+    out.truncate(limit.max(0) as usize);
+    Ok(out)
+}

@@ -26,6 +26,7 @@ pub fn register(r: &mut Router) {
         .get("/api/v1/projects/{id}/bids", Access::SignedIn, list_bids)
         .get("/api/v1/projects/{id}/opening", Access::Public, opening)
         .get("/api/v1/bids/{id}", Access::SignedIn, get_bid)
+        .get("/api/v1/me/bids", ORG, my_bids)
         .put("/api/v1/bids/{id}", ORG, replace_bid)
         .post("/api/v1/bids/{id}/withdraw", ORG, withdraw_bid);
 }
@@ -286,6 +287,28 @@ pub async fn list_bids(
     let rows = state
         .db
         .read(move |c| service::list(c, &st.sealer, &actor, &id, after.as_deref(), fetch))
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(BidResponse::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |b| b.id.clone(), |b| b)))
+}
+
+/// The signed-in organization's own bids on every project, newest first, sealed ones
+/// included (only their organization can read them before the close).
+#[utoipa::path(get, path = "/api/v1/me/bids", tag = "bids", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<BidResponse>, description = "status shows the result: submitted, withdrawn, qualified, disqualified, awarded or lost")))]
+pub async fn my_bids(
+    state: State,
+    actor: AuthUser,
+    q: Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = PageParams::<String>::parse(q.limit, q.cursor.as_deref())?;
+    let (limit, fetch, before, st) = (page.limit, page.fetch(), page.after, state.clone());
+    let rows = state
+        .db
+        .read(move |c| service::mine(c, &st.sealer, &actor, before.as_deref(), fetch))
         .await?;
     let rows = rows
         .into_iter()

@@ -91,6 +91,7 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/projects/{id}/bids", SIGNED_IN),
         ("GET", "/api/v1/projects/{id}/opening", EVERYONE),
         ("GET", "/api/v1/bids/{id}", SIGNED_IN),
+        ("GET", "/api/v1/me/bids", &["org"]),
         ("PUT", "/api/v1/bids/{id}", &["org"]),
         ("POST", "/api/v1/bids/{id}/withdraw", &["org"]),
         ("POST", "/api/v1/experts", &["admin"]),

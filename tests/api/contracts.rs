@@ -1105,3 +1105,65 @@ async fn a_project_links_to_its_award_and_contract() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn an_organization_lists_its_own_bids_sealed_and_settled_and_nobody_elses() {
+    let app = app().await;
+    let deal = contracted(&app, "100000.00", |_| {}).await;
+    // The winner bids again on a project still open: sealed, yet its own list shows it.
+    let open = app.open_project(&deal.d, |_| {}).await;
+    let sealed = app
+        .bid(open["id"].as_str().unwrap(), &deal.org_token, "90000.00")
+        .await
+        .expect(201)
+        .body;
+    let mine = app
+        .get("/api/v1/me/bids?limit=1", Some(&deal.org_token))
+        .await
+        .expect(200)
+        .body;
+    // Newest first, one a page.
+    assert_eq!(mine["items"][0]["id"], sealed["id"], "{mine}");
+    assert_eq!(mine["items"][0]["status"], "submitted", "{mine}");
+    assert_eq!(mine["items"][0]["receipt"], sealed["receipt"], "{mine}");
+    let cursor = mine["next_cursor"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{mine}"));
+    let next = app
+        .get(
+            &format!("/api/v1/me/bids?limit=1&cursor={cursor}"),
+            Some(&deal.org_token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        next["items"][0]["project_id"],
+        deal.project.as_str(),
+        "{next}"
+    );
+    assert_eq!(next["items"][0]["status"], "awarded", "the result: {next}");
+    assert!(next["next_cursor"].is_null(), "two in all: {next}");
+    // Another organization, even one bidding on the same open project, sees only its own.
+    let (_, other) = app.verified_org(&deal.d).await;
+    let theirs = app
+        .bid(open["id"].as_str().unwrap(), &other, "95000.00")
+        .await
+        .expect(201)
+        .body;
+    let page = app
+        .get("/api/v1/me/bids", Some(&other))
+        .await
+        .expect(200)
+        .body;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [theirs["id"].as_str().unwrap()], "{page}");
+    app.get("/api/v1/me/bids", Some(&deal.d.bureau))
+        .await
+        .problem(403, "forbidden");
+}

@@ -85,6 +85,37 @@ pub fn list(
         .collect()
 }
 
+/// The signed-in organization's bids across projects, newest first: the opened ones by its
+/// name in clear, the sealed ones by the keyed hash of (organization, project) computed for
+/// every project still taking bids — the database names no bidder of a sealed round.
+pub fn mine(
+    conn: &mut DbConn,
+    sealer: &Sealer,
+    viewer: &AuthUser,
+    before: Option<&str>,
+    limit: i64,
+) -> Result<Vec<BidView>, AppError> {
+    let Some(org) = viewer.organization_id.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<String> = repo::open_project_ids(conn)?
+        .iter()
+        .map(|p| bidder_key(sealer, org, p))
+        .collect();
+    // Rows written before the keyed hash name the organization in their key.
+    keys.push(format!("org:{org}"));
+    repo::of_bidder(conn, org, &keys, before, limit)?
+        .into_iter()
+        .filter(|b| is_bidders(sealer, b, org))
+        .map(|b| {
+            Ok(BidView {
+                contents: unseal(sealer, &b)?,
+                bid: b,
+            })
+        })
+        .collect()
+}
+
 /// One opened bid, as the opening lists it.
 #[derive(Debug, Clone)]
 pub struct Opened {
