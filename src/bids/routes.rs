@@ -31,9 +31,20 @@ pub fn register(r: &mut Router) {
         .post("/api/v1/bids/{id}/withdraw", ORG, withdraw_bid);
 }
 
+/// The bid's receipt. `sha256` is the lowercase hex SHA-256 of the RFC 8785 (JCS) canonical
+/// JSON of exactly this object, as the bid is stored:
+/// `{"kpis": [{"indicator", "target"}…], "matching_funds": "<yuan>.<fen>" or null,
+/// "organization_id": "<the bidder's id>", "plan": "…", "price": "<yuan>.<fen>",
+/// "project_id": "…", "round": <number>, "team": [{"certified": true|false, "name", "role"}…]}` —
+/// JCS sorts the keys of every object (as above), writes no whitespace and escapes strings
+/// minimally; money is its two-decimal string ("90000.00"), `round` a number, an absent
+/// `matching_funds` `null`, team members and KPIs in the order sent with exactly their fields.
+/// At the opening every receipt is published (`GET /projects/{id}/opening`), so each bidder
+/// can check its bid was not altered.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"sha256": "285836ea830c7902b898d94a8486e22a9d199720fe67353d0ec98eec2d8f2db6", "received_at": "2027-01-12T16:00:00.999999Z"}))]
 pub struct Receipt {
-    /// Lowercase hex SHA-256 of the RFC 8785 canonical JSON of the bid.
+    /// Lowercase hex SHA-256 of the RFC 8785 canonical JSON of the bid (see the schema).
     pub sha256: String,
     pub received_at: DateTime<Utc>,
 }

@@ -48,10 +48,14 @@ pub fn register(r: &mut Router) {
 pub struct PanelMember {
     pub expert_id: String,
     pub name: String,
-    /// invited, accepted or declined.
+    /// Members: invited (waiting for an answer), accepted, declined, or expired (no answer
+    /// within the pack's `response_hours`). Alternates: standby, invited in order when a
+    /// member declines or lets the invitation expire (they then list among the members).
     #[schema(value_type = super::model::SeatStatus)]
     pub status: String,
     pub position: i32,
+    /// Score sheets this expert has submitted (one per qualified bid when done).
+    pub sheets_submitted: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -85,7 +89,12 @@ async fn panel_response(
     viewer: Option<AuthUser>,
     id: String,
 ) -> Result<HttpResponse, AppError> {
-    let service::Panel { draw, seats, seed } = state
+    let service::Panel {
+        draw,
+        seats,
+        seed,
+        sheets,
+    } = state
         .db
         .read(move |c| service::panel(c, viewer.as_ref(), &id))
         .await?;
@@ -94,6 +103,7 @@ async fn panel_response(
     for (s, name) in seats {
         let standby = s.is(SeatStatus::Standby);
         let m = PanelMember {
+            sheets_submitted: sheets.get(&s.expert_id).copied().unwrap_or(0),
             expert_id: s.expert_id,
             name,
             status: s.status.into(),

@@ -1153,5 +1153,19 @@ async fn an_assignment_names_its_project_says_when_to_answer_and_completes_with_
             "completed"
         };
         assert_eq!(a["status"], want, "after {} sheets: {a}", i + 1);
+        // The clerk follows the round: sheets per member.
+        let panel = app
+            .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+            .await
+            .expect(200)
+            .body;
+        for m in panel["members"].as_array().unwrap() {
+            let want = if m["expert_id"] == member.as_str() {
+                i as u64 + 1
+            } else {
+                0
+            };
+            assert_eq!(m["sheets_submitted"], want, "{m}");
+        }
     }
 }

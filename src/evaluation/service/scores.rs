@@ -223,6 +223,8 @@ pub struct Panel {
     pub draw: PanelDraw,
     pub seats: Vec<(Seat, String)>,
     pub seed: Option<String>,
+    /// Sheets submitted, by expert id.
+    pub sheets: BTreeMap<String, u32>,
 }
 
 /// The panel of the latest closed round, for the bureau and the panel's members.
@@ -258,9 +260,14 @@ pub fn panel(
             .unwrap_or_default();
         out.push((s, name));
     }
+    let mut sheets = BTreeMap::new();
+    for sheet in repo::sheets(conn, &p.id, round)? {
+        *sheets.entry(sheet.expert_id).or_insert(0u32) += 1;
+    }
     Ok(Panel {
         draw: d,
         seats: out,
         seed: p.seed,
+        sheets,
     })
 }
