@@ -189,7 +189,17 @@ pub trait Lifecycle: Status {
     /// The refusal of `action` from this status (also the answer when a guarded update finds
     /// the row moved meanwhile: refused from where it is now).
     fn refuse(self, action: Self::Action) -> AppError {
-        refused(Self::NOUN, self.as_str(), action.refusal())
+        let mut e = refused(Self::NOUN, self.as_str(), action.refusal());
+        if let Some(hint) = self.hint(action) {
+            e.detail = format!("{}; {hint}", e.detail);
+        }
+        e
+    }
+
+    /// What to do first when `action` is refused from this status, where the diagram has a way
+    /// there (the refusal says it after its reason).
+    fn hint(self, _action: Self::Action) -> Option<&'static str> {
+        None
     }
 }
 

@@ -92,6 +92,21 @@ impl Lifecycle for NeedStatus {
             _ => None,
         }
     }
+
+    fn hint(self, action: NeedAction) -> Option<&'static str> {
+        use NeedAction as A;
+        use NeedStatus as S;
+        match (self, action) {
+            (S::Submitted, A::Accept) => Some(
+                "its street forwards it to the bureau first (POST /api/v1/needs/{id}/forward), or returns it for more detail",
+            ),
+            (S::Returned, A::Forward | A::Accept) => Some(
+                "its community resubmits it first (POST /api/v1/needs/{id}/resubmit)",
+            ),
+            (S::Accepted, A::Forward) => Some("it is already accepted by the bureau"),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -193,10 +193,19 @@ pub async fn list_needs(
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
     let status = match &q.status {
-        Some(s) => Some(
-            super::model::NeedStatus::parse(s)
-                .ok_or_else(|| AppError::field("status", "is not a need status"))?,
-        ),
+        Some(s) => Some(super::model::NeedStatus::parse(s).ok_or_else(|| {
+            AppError::field(
+                "status",
+                format!(
+                    "must be one of {}",
+                    super::model::NeedStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?),
         None => None,
     };
     let sort = match q.sort {

@@ -135,8 +135,16 @@ pub fn create_user_hashed(
                 to: user.email.clone(),
                 subject: "Your gongyi account".into(),
                 body: format!(
-                    "Dear {},\n\nA gongyi account with the role \"{}\" was created for {}.\nSign in with this email address and the password you were given, and change it.\n",
-                    user.name, user.role, user.email
+                    "Dear {},\n\nA gongyi account with the role \"{}\" was created for {}.\n{}\n",
+                    user.name,
+                    user.role,
+                    user.email,
+                    if actor.is_some() {
+                        "Sign in with this email address and the password you were given, and change it."
+                    } else {
+                        // Self-registration: the password is the one just chosen.
+                        "Sign in with this email address and the password you chose when you registered."
+                    }
                 ),
             },
             now,

@@ -571,3 +571,56 @@ async fn a_stored_status_the_code_does_not_know_is_a_500_not_a_default() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn refusals_and_bad_filters_say_what_to_do_instead() {
+    let app = crate::helpers::spawn_app().await;
+    let d = app.district().await;
+    let id = app.need(&d.community, "楼道照明维修", "high").await;
+    // Still submitted: the bureau cannot accept it yet, and is told who moves it on.
+    let r = app
+        .post(
+            &format!("/api/v1/needs/{id}/accept"),
+            Some(&d.bureau),
+            serde_json::json!({}),
+        )
+        .await
+        .problem(409, "invalid_state");
+    let detail = r.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("submitted") && detail.contains("/forward"),
+        "{detail}"
+    );
+    let r = app
+        .get("/api/v1/needs?status=pending", Some(&d.bureau))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["status"]);
+    assert!(
+        r.body.to_string().contains("forwarded"),
+        "lists the statuses: {}",
+        r.body
+    );
+    // A self-registered organization's account mail does not speak of a password it was given.
+    app.register_org(&d, |_| {}).await;
+    let state = app.state.clone();
+    let bodies: Vec<String> = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        use gongyi::db::schema::outbox;
+        let mut c = state.db.write_conn().unwrap();
+        outbox::table
+            .filter(outbox::subject.eq("Your gongyi account"))
+            .order(outbox::id.desc())
+            .select(outbox::body)
+            .limit(1)
+            .load::<String>(&mut c)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        bodies[0].contains("you chose when you registered")
+            && !bodies[0].contains("you were given"),
+        "{bodies:?}"
+    );
+}
