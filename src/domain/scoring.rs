@@ -29,6 +29,25 @@ pub fn encode_points(points: &BTreeMap<String, Decimal>) -> String {
     serde_json::to_string(&text).expect("a map of strings serializes")
 }
 
+/// A sheet's points as JSON numbers, as experts send them (`40`, `42.5`): points have at most
+/// two decimals and at most 100, so a number carries them exactly.
+pub fn points_as_numbers(
+    points: &BTreeMap<String, Decimal>,
+) -> BTreeMap<String, serde_json::Number> {
+    use rust_decimal::prelude::ToPrimitive;
+    points
+        .iter()
+        .map(|(k, d)| {
+            let n = if d.fract().is_zero() {
+                d.to_i64().map(serde_json::Number::from)
+            } else {
+                d.to_f64().and_then(serde_json::Number::from_f64)
+            };
+            (k.clone(), n.unwrap_or_else(|| serde_json::Number::from(0)))
+        })
+        .collect()
+}
+
 /// What is wrong with a sheet's `points` against `criteria` (key, maximum): each criterion
 /// required, 0..max with at most two decimals, no other key. `of` names the other keys' home
 /// in the message ("this project", "the rubric").
@@ -289,5 +308,16 @@ mod tests {
         assert_eq!(r[0].technical, d("84.5"));
         assert_eq!(r[0].record_points, d("4.5"));
         assert_eq!(r[1].technical, d("84"));
+    }
+
+    #[test]
+    fn points_come_back_as_the_numbers_sent() {
+        let points: BTreeMap<String, Decimal> =
+            [("a", "40"), ("b", "42.5"), ("c", "33.33"), ("d", "0.01")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), d(v)))
+                .collect();
+        let json = serde_json::to_string(&points_as_numbers(&points)).unwrap();
+        assert_eq!(json, r#"{"a":40,"b":42.5,"c":33.33,"d":0.01}"#);
     }
 }

@@ -368,8 +368,9 @@ pub struct ScoreRequest {
 pub struct SheetResponse {
     pub expert_id: String,
     pub bid_id: String,
+    /// Points per criterion key, as numbers (as sent).
     #[schema(value_type = Object)]
-    pub points: BTreeMap<String, Decimal>,
+    pub points: BTreeMap<String, serde_json::Number>,
     pub comment: String,
     pub dissent: Option<String>,
     pub submitted_at: DateTime<Utc>,
@@ -380,7 +381,7 @@ impl TryFrom<ScoreSheet> for SheetResponse {
 
     fn try_from(s: ScoreSheet) -> Result<Self, AppError> {
         Ok(SheetResponse {
-            points: service::points_of(&s)?,
+            points: crate::domain::scoring::points_as_numbers(&service::points_of(&s)?),
             expert_id: s.expert_id,
             bid_id: s.bid_id,
             comment: s.comment,

@@ -66,7 +66,7 @@ pub struct PanelSeat {
 pub struct ReviewSheetResponse {
     pub expert_id: String,
     #[schema(value_type = Object)]
-    pub points: BTreeMap<String, Decimal>,
+    pub points: BTreeMap<String, serde_json::Number>,
     pub comment: String,
     pub submitted_at: DateTime<Utc>,
 }
@@ -150,7 +150,9 @@ fn review(v: View, names: &BTreeMap<String, String>, scoring_days: u32) -> Revie
             .iter()
             .map(|s| ReviewSheetResponse {
                 expert_id: s.expert_id.clone(),
-                points: service::points_of(s).unwrap_or_default(),
+                points: crate::domain::scoring::points_as_numbers(
+                    &service::points_of(s).unwrap_or_default(),
+                ),
                 comment: s.comment.clone(),
                 submitted_at: utc(s.submitted_at),
             })

@@ -1168,4 +1168,16 @@ async fn an_assignment_names_its_project_says_when_to_answer_and_completes_with_
             assert_eq!(m["sheets_submitted"], want, "{m}");
         }
     }
+    // Points come back as the numbers sent.
+    let ev = app
+        .get(
+            &format!("/api/v1/projects/{pid}/evaluation"),
+            Some(&s.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    for sheet in ev["sheets"].as_array().unwrap() {
+        assert_eq!(sheet["points"], json!({"plan": 40, "team": 20}), "{sheet}");
+    }
 }
