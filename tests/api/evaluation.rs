@@ -1043,7 +1043,7 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
         "?status=open".to_owned(),
     ] {
         let page = list(bureau.clone(), q.clone()).await.expect(200).body;
-        assert_eq!(ids(&page), [oid.clone()], "{q}: {page}");
+        assert_eq!(ids(&page), [oid.as_str()], "{q}: {page}");
     }
     for q in [
         "?status=dismissed".to_owned(),
@@ -1059,7 +1059,7 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
         .body;
     assert!(ids(&other).is_empty(), "{other}");
     let own = list(bidder_b.clone(), String::new()).await.expect(200).body;
-    assert_eq!(ids(&own), [oid.clone()]);
+    assert_eq!(ids(&own), [oid.as_str()]);
     assert_eq!(own["items"][0]["grounds"], "评分计算有误");
     let winner = bidder_token(&app, &s, 0).await;
     assert!(ids(&list(winner, String::new()).await.expect(200).body).is_empty());
@@ -1080,7 +1080,7 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
         .await
         .expect(200)
         .body;
-    assert_eq!(ids(&page), [oid.clone()]);
+    assert_eq!(ids(&page), [oid.as_str()]);
     assert_eq!(page["items"][0]["reply"], "经复核，评分无误");
     assert_eq!(
         app.get(&format!("/api/v1/awards/{award}"), None)
