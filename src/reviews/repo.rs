@@ -217,29 +217,6 @@ pub fn stale_invitations(
         .load(conn)
 }
 
-/// Moves a seat from `from` to `to` without an answer (an expiry); false when it moved.
-pub fn move_seat(
-    conn: &mut DbConn,
-    id: &str,
-    from: SeatStatus,
-    to: SeatStatus,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let n = diesel::update(
-        review_seats::table
-            .filter(review_seats::id.eq(id))
-            .filter(review_seats::status.eq(from)),
-    )
-    .set((
-        review_seats::status.eq(to),
-        review_seats::decline_reason.eq(reason),
-        review_seats::responded_at.eq(now),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
-}
-
 /// `open` → `scoring`, with the report.
 pub fn report(
     conn: &mut DbConn,
@@ -347,7 +324,8 @@ pub fn seats_of_expert(
         .load(conn)
 }
 
-/// Moves a seat from `from` to `to` (an answer); false when it is no longer at `from`.
+/// Moves a seat from `from` to `to` (an answer, or an expiry with its reason); false when it
+/// is no longer at `from`.
 pub fn answer_seat(
     conn: &mut DbConn,
     id: &str,

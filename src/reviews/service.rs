@@ -1274,7 +1274,17 @@ pub fn expire_invitations(
             let Some(to) = s.status.next(SeatAction::Expire) else {
                 return Ok(false);
             };
-            if !due || !repo::move_seat(tx, &s.id, s.status, to, "no answer in time", now)? {
+            if !due
+                || !repo::answer_seat(
+                    tx,
+                    &s.id,
+                    s.status,
+                    to,
+                    None,
+                    Some("no answer in time"),
+                    now,
+                )?
+            {
                 return Ok(false);
             }
             invite_alternate(tx, &r, &s, "did not answer", now)?;

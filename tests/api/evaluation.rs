@@ -633,15 +633,7 @@ async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_
     let app = app().await;
     let s = scored(&app).await;
     let pid = s.project["id"].as_str().unwrap();
-    let a = app
-        .post(
-            &format!("/api/v1/projects/{pid}/award"),
-            Some(&s.d.bureau),
-            json!({"bid_id": s.bids[0]}),
-        )
-        .await
-        .expect(201)
-        .body;
+    let a = award_first(&app, &s).await;
     let award = a["id"].as_str().unwrap().to_owned();
     // The deadline is seven working days on, at the end of the day in China Standard Time.
     let awarded_on = (app.now() + Duration::hours(8)).date_naive();
@@ -749,6 +741,19 @@ async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_
         (won.body["status"].as_str(), lost.body["status"].as_str()),
         (Some("awarded"), Some("lost"))
     );
+}
+
+/// The scene's first-ranked bid awarded by the bureau: the award.
+async fn award_first(app: &TestApp, s: &Scene) -> Value {
+    let pid = s.project["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/projects/{pid}/award"),
+        Some(&s.d.bureau),
+        json!({"bid_id": s.bids[0]}),
+    )
+    .await
+    .expect(201)
+    .body
 }
 
 /// The token of the organization behind bid `i` of the scene.
@@ -976,15 +981,7 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
     let app = app().await;
     let s = scored(&app).await;
     let pid = s.project["id"].as_str().unwrap();
-    let a = app
-        .post(
-            &format!("/api/v1/projects/{pid}/award"),
-            Some(&s.d.bureau),
-            json!({"bid_id": s.bids[0]}),
-        )
-        .await
-        .expect(201)
-        .body;
+    let a = award_first(&app, &s).await;
     let award = a["id"].as_str().unwrap().to_owned();
     assert!(
         a["organization_name"]

@@ -1111,6 +1111,24 @@ async fn a_terminated_contracts_reviews_are_neither_opened_nor_failed_by_the_job
     }
 }
 
+/// The id of `token`'s first assignment that `pick` chooses.
+async fn assignment(app: &TestApp, token: &str, pick: impl Fn(&Value) -> bool) -> String {
+    let inbox = app
+        .get("/api/v1/me/assignments?limit=100", Some(token))
+        .await
+        .expect(200)
+        .body;
+    inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| pick(a))
+        .unwrap_or_else(|| panic!("no such assignment in {inbox}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The review's seats as the bureau reads them: (expert id, status), in panel order.
 async fn seats_of(app: &TestApp, s: &Scene, review: &str) -> Vec<(String, String)> {
     read(app, s, review).await["panel"]
@@ -1260,21 +1278,12 @@ async fn unanswered_review_invitations_expire_after_the_response_window_and_the_
     };
     let mut seat_ids = Vec::new();
     for (who, _) in &panel[..3] {
-        let inbox = app
-            .get("/api/v1/me/assignments?limit=100", Some(&token_of(who)))
-            .await
-            .expect(200)
-            .body;
-        let seat = inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["review_id"] == mid.as_str() && a["status"] == "invited")
-            .unwrap_or_else(|| panic!("{inbox}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        seat_ids.push(seat);
+        seat_ids.push(
+            assignment(&app, &token_of(who), |a| {
+                a["review_id"] == mid.as_str() && a["status"] == "invited"
+            })
+            .await,
+        );
     }
     accept(&app, &token_of(&panel[0].0), &seat_ids[0]).await;
     accept(&app, &token_of(&panel[1].0), &seat_ids[1]).await;
@@ -1293,26 +1302,11 @@ async fn unanswered_review_invitations_expire_after_the_response_window_and_the_
     );
 
     // Once a sheet is in, the panel stands.
-    accept(&app, &token_of(&after[3].0), &{
-        let inbox = app
-            .get(
-                "/api/v1/me/assignments?limit=100",
-                Some(&token_of(&after[3].0)),
-            )
-            .await
-            .expect(200)
-            .body;
-        inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["review_id"] == mid.as_str())
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    let joined = assignment(&app, &token_of(&after[3].0), |a| {
+        a["review_id"] == mid.as_str()
     })
     .await;
+    accept(&app, &token_of(&after[3].0), &joined).await;
     report(&app, &s, &s.deal.org_token, &mid).await.expect(200);
     score(&app, &token_of(&panel[0].0), &mid, [30, 18, 18, 22])
         .await
@@ -1522,20 +1516,10 @@ async fn a_track_record_criterion_gives_points_from_the_mean_review_score_at_the
     let without = app.bid(&pid, &clean, "100000.00").await.expect(201).body;
     closed(&app, &p).await;
     for (_, token) in &s.experts {
-        let inbox = app
-            .get("/api/v1/me/assignments?limit=100", Some(token))
-            .await
-            .expect(200)
-            .body;
-        let seat = inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["project_id"] == pid.as_str() && a["status"] == "invited")
-            .unwrap_or_else(|| panic!("{inbox}"))["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let seat = assignment(&app, token, |a| {
+            a["project_id"] == pid.as_str() && a["status"] == "invited"
+        })
+        .await;
         accept(&app, token, &seat).await;
         for b in [&with_record, &without] {
             let url = format!("/api/v1/bids/{}/score", id(b));
