@@ -62,6 +62,7 @@ impl From<AuditRow> for AuditEventResponse {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub entity: Option<String>,
     pub entity_id: Option<String>,

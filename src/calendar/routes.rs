@@ -79,6 +79,7 @@ pub async fn put_year(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct WorkingDaysQuery {
     pub from: NaiveDate,
     pub days: u32,

@@ -206,6 +206,7 @@ fn answer(v: View, now: chrono::NaiveDateTime) -> Result<HttpResponse, AppError>
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListContractsQuery {
     #[param(value_type = Option<super::model::ContractStatus>)]
     pub status: Option<String>,

@@ -208,6 +208,7 @@ fn evaluation_assignment(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]

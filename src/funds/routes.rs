@@ -108,6 +108,7 @@ pub async fn create_fund(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListFundsQuery {
     pub district_id: Option<String>,
     /// Page size, 1–100 (default 20).
@@ -181,6 +182,7 @@ impl From<LedgerEntry> for LedgerEntryResponse {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]

@@ -164,6 +164,7 @@ pub enum SortParam {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListNeedsQuery {
     #[param(inline, value_type = Option<super::model::NeedStatus>)]
     pub status: Option<String>,

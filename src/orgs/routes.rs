@@ -234,6 +234,7 @@ pub async fn register_organization(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListOrganizationsQuery {
     /// pending_verification, verified, rejected or suspended (staff in scope only; others see verified).
     #[param(inline, value_type = Option<super::model::OrgStatus>)]

@@ -86,6 +86,7 @@ pub async fn create_region(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListRegionsQuery {
     #[param(inline)]
     pub kind: Option<RegionKind>,

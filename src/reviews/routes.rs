@@ -192,6 +192,7 @@ fn names(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListReviewsQuery {
     pub contract_id: Option<String>,
     /// scheduled, open, scoring, passed or failed.

@@ -120,6 +120,7 @@ pub async fn create_user(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct ListUsersQuery {
     #[param(inline)]
     pub role: Option<Role>,

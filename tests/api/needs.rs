@@ -601,6 +601,32 @@ async fn refusals_and_bad_filters_say_what_to_do_instead() {
         "lists the statuses: {}",
         r.body
     );
+    // No listing ignores a parameter it does not know: each names it.
+    for url in [
+        "/api/v1/needs?statuss=accepted",
+        "/api/v1/contracts?limit=5&organisation_id=x",
+        "/api/v1/reviews?page=2",
+        "/api/v1/me/assignments?offset=10",
+        "/api/v1/organizations?budget=1",
+        "/api/v1/audit?entityid=x",
+    ] {
+        let r = app.get(url, Some(&d.bureau)).await;
+        if r.status == 403 {
+            continue;
+        }
+        let r = r.problem(422, "validation_failed");
+        let name = url
+            .split('?')
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .last()
+            .unwrap()
+            .split('=')
+            .next()
+            .unwrap();
+        assert_eq!(r.fields(), [name], "{url}: {}", r.body);
+    }
     // A self-registered organization's account mail does not speak of a password it was given.
     app.register_org(&d, |_| {}).await;
     let state = app.state.clone();
