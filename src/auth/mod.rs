@@ -181,6 +181,31 @@ impl AuthUser {
     pub fn district_id(&self) -> Option<&str> {
         self.region.as_ref().map(|r| r.district())
     }
+
+    /// Whose records a listing of district business (contracts, objections) shows this user:
+    /// an admin all, a bureau its district's, an organization's member its own; 403 for the
+    /// other roles.
+    pub fn listing_scope(&self) -> Result<ListingScope, AppError> {
+        Ok(match self.role {
+            Role::Admin => ListingScope::All,
+            Role::Bureau => ListingScope::District(
+                self.district_id()
+                    .ok_or_else(AppError::forbidden)?
+                    .to_owned(),
+            ),
+            Role::Org => ListingScope::Organization(self.organization_id.clone()),
+            _ => return Err(AppError::forbidden()),
+        })
+    }
+}
+
+/// See [`AuthUser::listing_scope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListingScope {
+    All,
+    District(String),
+    /// `None`: an account not yet bound to an organization, which owns nothing.
+    Organization(Option<String>),
 }
 
 impl FromRequest for AuthUser {

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::model::{AwardAction, AwardStatus, ObjectionAction, ObjectionStatus};
 use super::repo;
 pub use super::repo::{Award, Objection};
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, ListingScope, Role};
 use crate::bids::model::{BidAction, BidStatus};
 use crate::db::{write_tx, DbConn, Tx};
 use crate::domain::rules::RulePacks;
@@ -167,6 +167,13 @@ pub struct ObjectionCounts {
     pub dismissed: u32,
 }
 
+/// An organization's name ("" when it is gone).
+fn name_of(conn: &mut DbConn, organization_id: &str) -> Result<String, AppError> {
+    Ok(crate::orgs::repo::find(conn, organization_id)?
+        .map(|o| o.name)
+        .unwrap_or_default())
+}
+
 fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
     let mut panel = Vec::new();
     for s in crate::evaluation::repo::seats(conn, &a.project_id, a.round)? {
@@ -176,9 +183,7 @@ fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
             }
         }
     }
-    let organization_name = crate::orgs::repo::find(conn, &a.organization_id)?
-        .map(|o| o.name)
-        .unwrap_or_default();
+    let organization_name = name_of(conn, &a.organization_id)?;
     let mut objections = ObjectionCounts::default();
     for o in repo::objections_of(conn, &a.id)? {
         *match o.status {
@@ -193,6 +198,30 @@ fn notice(conn: &mut DbConn, a: Award) -> Result<Notice, AppError> {
         organization_name,
         objections,
     })
+}
+
+/// Where a project's latest round ended: its award, the winner's name, and its contract once
+/// drawn up.
+pub struct Outcome {
+    pub award: Award,
+    pub organization_name: String,
+    pub contract_id: Option<String>,
+}
+
+pub fn outcome_of_project(
+    conn: &mut DbConn,
+    project_id: &str,
+) -> Result<Option<Outcome>, AppError> {
+    let Some(award) = repo::latest_of_project(conn, project_id)? else {
+        return Ok(None);
+    };
+    let organization_name = name_of(conn, &award.organization_id)?;
+    let contract_id = crate::contracts::repo::find_for_award(conn, &award.id)?.map(|c| c.id);
+    Ok(Some(Outcome {
+        award,
+        organization_name,
+        contract_id,
+    }))
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Award, AppError> {
@@ -261,9 +290,7 @@ pub fn object(
             json!({"award_id": a.id, "objection_id": o.id, "organization_id": o.organization_id}),
             now,
         )?;
-        let by = crate::orgs::repo::find(tx, &o.organization_id)?
-            .map(|x| x.name)
-            .unwrap_or_default();
+        let by = name_of(tx, &o.organization_id)?;
         notify::enqueue_to_bureau(
             tx,
             &p.district_id,
@@ -432,19 +459,11 @@ pub fn list_objections(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Objection>, AppError> {
-    match actor.role {
-        Role::Admin => {}
-        Role::Bureau => {
-            f.district_id = Some(
-                actor
-                    .district_id()
-                    .ok_or_else(AppError::forbidden)?
-                    .to_owned(),
-            )
-        }
-        // An account not yet bound to an organization has filed none.
-        Role::Org => f.organization_id = Some(actor.organization_id.clone().unwrap_or_default()),
-        _ => return Err(AppError::forbidden()),
+    match actor.listing_scope()? {
+        ListingScope::All => {}
+        ListingScope::District(d) => f.district_id = Some(d),
+        ListingScope::Organization(None) => return Ok(Vec::new()),
+        ListingScope::Organization(Some(own)) => f.organization_id = Some(own),
     }
     Ok(repo::list_objections(conn, &f, after, limit)?)
 }

@@ -300,11 +300,7 @@ pub async fn list_bids(
         .db
         .read(move |c| service::list(c, &st.sealer, &actor, &id, after.as_deref(), fetch))
         .await?;
-    let rows = rows
-        .into_iter()
-        .map(BidResponse::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |b| b.id.clone(), |b| b)))
+    bid_page(rows, limit)
 }
 
 /// The signed-in organization's own bids on every project, newest first, sealed ones
@@ -322,6 +318,11 @@ pub async fn my_bids(
         .db
         .read(move |c| service::mine(c, &st.sealer, &actor, before.as_deref(), fetch))
         .await?;
+    bid_page(rows, limit)
+}
+
+/// A page of bids (`rows` fetched one past `limit`).
+fn bid_page(rows: Vec<service::BidView>, limit: i64) -> Result<HttpResponse, AppError> {
     let rows = rows
         .into_iter()
         .map(BidResponse::try_from)

@@ -9,7 +9,7 @@ use super::model::{
 };
 use super::repo::{self, Filter};
 use crate::audit::{self, Event};
-use crate::auth::{AuthUser, Role};
+use crate::auth::{AuthUser, ListingScope, Role};
 use crate::awards::repo::Award;
 use crate::crypto::Sealer;
 use crate::db::{write_tx, DbConn, Tx};
@@ -120,27 +120,17 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<View>, AppError> {
-    match actor.role {
-        Role::Admin => {}
-        Role::Bureau => {
-            f.district_id = Some(
-                actor
-                    .district_id()
-                    .ok_or_else(AppError::forbidden)?
-                    .to_owned(),
-            )
-        }
-        Role::Org => {
-            // A member sees its organization's contracts, and nothing else.
-            let Some(own) = actor.organization_id.clone() else {
-                return Ok(Vec::new());
-            };
+    match actor.listing_scope()? {
+        ListingScope::All => {}
+        ListingScope::District(d) => f.district_id = Some(d),
+        // A member sees its organization's contracts, and nothing else.
+        ListingScope::Organization(None) => return Ok(Vec::new()),
+        ListingScope::Organization(Some(own)) => {
             if f.organization_id.as_ref().is_some_and(|o| *o != own) {
                 return Ok(Vec::new());
             }
             f.organization_id = Some(own);
         }
-        _ => return Err(AppError::forbidden()),
     }
     let contracts = repo::list(conn, &f, after, limit)?;
     let ids: Vec<String> = contracts.iter().map(|c| c.id.clone()).collect();

@@ -154,53 +154,22 @@ pub struct AssignmentResponse {
     pub due_at: Option<DateTime<Utc>>,
 }
 
-/// The rule pack's `response_hours` after `invited_at`, while the seat is invited.
-fn respond_by(
-    status: SeatStatus,
-    invited_at: Option<chrono::NaiveDateTime>,
-    hours: u32,
-) -> Option<DateTime<Utc>> {
-    invited_at
-        .filter(|_| status == SeatStatus::Invited)
-        .map(|at| crate::clock::utc(at + chrono::Duration::hours(hours as i64)))
-}
-
-/// The project's title and its pack's `response_hours`.
-fn project_terms(
-    conn: &mut DbConn,
-    project_id: &str,
-    packs: &crate::domain::rules::RulePacks,
-) -> Result<(String, u32), AppError> {
-    let p = crate::projects::repo::find(conn, project_id)?
-        .ok_or_else(|| AppError::not_found("project"))?;
-    let spec = crate::projects::service::spec_of(&p)?;
-    let hours = crate::projects::service::pack_of(&p, packs, &spec)?
-        .panel
-        .response_hours;
-    Ok((p.title, hours))
-}
-
 /// An evaluation seat as an assignment.
 fn evaluation_assignment(
     conn: &mut DbConn,
     s: Seat,
     packs: &crate::domain::rules::RulePacks,
 ) -> Result<AssignmentResponse, AppError> {
-    let (project_title, hours) = project_terms(conn, &s.project_id, packs)?;
-    let by = respond_by(s.status, s.invited_at, hours);
-    let completed = s.is(SeatStatus::Accepted) && service::sheets_all_in(conn, &s)?;
+    let t = service::terms_of_seat(conn, &s, packs)?;
+    let by = t.respond_by.map(utc);
     Ok(AssignmentResponse {
         id: s.id,
         kind: "evaluation".into(),
         project_id: s.project_id,
-        project_title,
+        project_title: t.project_title,
         review_id: None,
         round: s.round,
-        status: if completed {
-            "completed".into()
-        } else {
-            s.status.into()
-        },
+        status: t.status.into(),
         respond_by: by,
         due_at: by,
     })
@@ -256,27 +225,18 @@ fn review_assignment(
     scoring_days: u32,
     packs: &crate::domain::rules::RulePacks,
 ) -> Result<AssignmentResponse, AppError> {
-    let round = crate::contracts::repo::find(conn, &r.contract_id)?.map_or(0, |k| k.round);
-    let (project_title, hours) = project_terms(conn, &r.project_id, packs)?;
+    let t = crate::reviews::service::terms_of_seat(conn, &s, r, packs)?;
     let closes = crate::reviews::service::scoring_closes_on(r, scoring_days);
-    let completed = s.is(SeatStatus::Accepted)
-        && crate::reviews::repo::sheets(conn, &r.id)?
-            .iter()
-            .any(|x| x.expert_id == s.expert_id);
     Ok(AssignmentResponse {
         id: s.id,
         kind: "review".into(),
         project_id: r.project_id.clone(),
-        project_title,
+        project_title: t.project_title,
         review_id: Some(r.id.clone()),
-        round,
-        status: if completed {
-            "completed".into()
-        } else {
-            s.status.into()
-        },
-        respond_by: respond_by(s.status, s.invited_at, hours),
-        due_at: Some(crate::clock::utc(crate::clock::end_of_day_cst(closes))),
+        round: t.round,
+        status: t.status.into(),
+        respond_by: t.respond_by.map(utc),
+        due_at: Some(utc(crate::clock::end_of_day_cst(closes))),
     })
 }
 

@@ -245,23 +245,18 @@ fn project_award(
     conn: &mut crate::db::DbConn,
     project_id: &str,
 ) -> Result<Option<ProjectAward>, AppError> {
-    let Some(a) = crate::awards::repo::latest_of_project(conn, project_id)? else {
-        return Ok(None);
-    };
-    let organization_name = crate::orgs::repo::find(conn, &a.organization_id)?
-        .map(|o| o.name)
-        .unwrap_or_default();
-    let contract_id = crate::contracts::repo::find_for_award(conn, &a.id)?.map(|c| c.id);
-    Ok(Some(ProjectAward {
-        award_id: a.id,
-        round: a.round,
-        status: a.status.into(),
-        bid_id: a.bid_id,
-        organization_id: a.organization_id,
-        organization_name,
-        amount: crate::domain::Money::from_fen(a.amount_fen),
-        contract_id,
-    }))
+    Ok(
+        crate::awards::service::outcome_of_project(conn, project_id)?.map(|o| ProjectAward {
+            award_id: o.award.id,
+            round: o.award.round,
+            status: o.award.status.into(),
+            bid_id: o.award.bid_id,
+            organization_id: o.award.organization_id,
+            organization_name: o.organization_name,
+            amount: crate::domain::Money::from_fen(o.award.amount_fen),
+            contract_id: o.contract_id,
+        }),
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1146,6 +1146,29 @@ fn own_seat(conn: &mut DbConn, actor: &AuthUser, seat_id: &str) -> Result<Review
         .ok_or_else(|| AppError::not_found("assignment"))
 }
 
+/// The terms of a review seat as an assignment (the round is the contract's).
+pub fn terms_of_seat(
+    conn: &mut DbConn,
+    s: &ReviewSeat,
+    r: &Review,
+    packs: &RulePacks,
+) -> Result<crate::evaluation::service::SeatTerms, AppError> {
+    let round = crate::contracts::repo::find(conn, &r.contract_id)?.map_or(0, |k| k.round);
+    let done = s.is(SeatStatus::Accepted)
+        && repo::sheets(conn, &r.id)?
+            .iter()
+            .any(|x| x.expert_id == s.expert_id);
+    crate::evaluation::service::seat_terms(
+        conn,
+        packs,
+        &r.project_id,
+        s.status,
+        s.invited_at,
+        round,
+        done,
+    )
+}
+
 /// Whether `seat_id` is a review seat (the assignment routes serve both kinds).
 pub fn is_review_seat(conn: &mut DbConn, seat_id: &str) -> Result<bool, AppError> {
     Ok(repo::find_seat(conn, seat_id)?.is_some())

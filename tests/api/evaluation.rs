@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_with, unique, District, TestApp, PASSWORD};
+use crate::helpers::{spawn_with, unique, District, Reply, TestApp, PASSWORD};
 
 async fn app() -> TestApp {
     spawn_with(|s| s.auth.access_ttl_secs = 400 * 86_400).await
@@ -655,21 +655,12 @@ async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_
     );
     // Only bidders of the round object.
     let (_, outsider) = app.verified_org(&s.d).await;
-    app.post(
-        &format!("/api/v1/awards/{award}/objections"),
-        Some(&outsider),
-        json!({"grounds": "不公"}),
-    )
-    .await
-    .problem(403, "not_a_bidder");
+    object(&app, &award, &outsider, "不公")
+        .await
+        .problem(403, "not_a_bidder");
     // Bidder B objects in time; the bureau upholds it: the award is revoked, the evaluation reopens.
     let bidder_b = bidder_token(&app, &s, 1).await;
-    let o = app
-        .post(
-            &format!("/api/v1/awards/{award}/objections"),
-            Some(&bidder_b),
-            json!({"grounds": "评分计算有误"}),
-        )
+    let o = object(&app, &award, &bidder_b, "评分计算有误")
         .await
         .expect(201)
         .body;
@@ -710,13 +701,9 @@ async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_
     let award2 = a2["id"].as_str().unwrap().to_owned();
     let deadline2: DateTime<Utc> = a2["objection_deadline"].as_str().unwrap().parse().unwrap();
     app.set_clock(deadline2 + Duration::seconds(1)).await;
-    app.post(
-        &format!("/api/v1/awards/{award2}/objections"),
-        Some(&bidder_b),
-        json!({"grounds": "迟到的质疑"}),
-    )
-    .await
-    .problem(409, "deadline_passed");
+    object(&app, &award2, &bidder_b, "迟到的质疑")
+        .await
+        .problem(409, "deadline_passed");
     // Finalisation: once, idempotent, bids settled.
     let first = app.run_job("finalize_awards").await.expect(200);
     assert_eq!(first.body["processed"], 1);
@@ -741,6 +728,16 @@ async fn objections_follow_the_working_day_window_and_an_upheld_one_revokes_the_
         (won.body["status"].as_str(), lost.body["status"].as_str()),
         (Some("awarded"), Some("lost"))
     );
+}
+
+/// An objection to `award` by `token`'s organization.
+async fn object(app: &TestApp, award: &str, token: &str, grounds: &str) -> Reply {
+    app.post(
+        &format!("/api/v1/awards/{award}/objections"),
+        Some(token),
+        json!({"grounds": grounds}),
+    )
+    .await
 }
 
 /// The scene's first-ranked bid awarded by the bureau: the award.
@@ -995,12 +992,7 @@ async fn the_bureau_is_mailed_each_objection_and_lists_them_by_project_award_and
     );
     let mails_before = app.outbox_count("Objection filed:").await;
     let bidder_b = bidder_token(&app, &s, 1).await;
-    let o = app
-        .post(
-            &format!("/api/v1/awards/{award}/objections"),
-            Some(&bidder_b),
-            json!({"grounds": "评分计算有误"}),
-        )
+    let o = object(&app, &award, &bidder_b, "评分计算有误")
         .await
         .expect(201)
         .body;

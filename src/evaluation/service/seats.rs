@@ -80,6 +80,71 @@ pub fn decline(
     })
 }
 
+/// What an expert's assignment shows beside its seat.
+pub struct SeatTerms {
+    pub project_title: String,
+    /// The round of the project the seat is for.
+    pub round: i32,
+    /// While invited: the pack's `response_hours` after the invitation.
+    pub respond_by: Option<NaiveDateTime>,
+    /// The seat's status, or `completed` once the expert's sheets are all in.
+    pub status: &'static str,
+}
+
+/// The assignment status of a seat at `status` whose expert has (`done`) or has not submitted
+/// every sheet it owes.
+fn assignment_status(status: SeatStatus, done: bool) -> &'static str {
+    if status == SeatStatus::Accepted && done {
+        "completed"
+    } else {
+        status.as_str()
+    }
+}
+
+/// The terms of a seat of `project_id` at `status`, invited at `invited_at`.
+pub fn seat_terms(
+    conn: &mut DbConn,
+    packs: &crate::domain::rules::RulePacks,
+    project_id: &str,
+    status: SeatStatus,
+    invited_at: Option<NaiveDateTime>,
+    round: i32,
+    done: bool,
+) -> Result<SeatTerms, AppError> {
+    let p = crate::projects::repo::find(conn, project_id)?
+        .ok_or_else(|| AppError::not_found("project"))?;
+    let spec = crate::projects::service::spec_of(&p)?;
+    let hours = crate::projects::service::pack_of(&p, packs, &spec)?
+        .panel
+        .response_hours;
+    Ok(SeatTerms {
+        project_title: p.title,
+        round,
+        respond_by: invited_at
+            .filter(|_| status == SeatStatus::Invited)
+            .map(|at| at + chrono::Duration::hours(hours as i64)),
+        status: assignment_status(status, done),
+    })
+}
+
+/// The terms of an evaluation seat.
+pub fn terms_of_seat(
+    conn: &mut DbConn,
+    s: &Seat,
+    packs: &crate::domain::rules::RulePacks,
+) -> Result<SeatTerms, AppError> {
+    let done = s.is(SeatStatus::Accepted) && sheets_all_in(conn, s)?;
+    seat_terms(
+        conn,
+        packs,
+        &s.project_id,
+        s.status,
+        s.invited_at,
+        s.round,
+        done,
+    )
+}
+
 /// Whether the seat's expert has a sheet for every scored bid of the seat's round.
 pub fn sheets_all_in(conn: &mut DbConn, s: &Seat) -> Result<bool, AppError> {
     let bids: Vec<String> = crate::bids::repo::list_round(conn, &s.project_id, s.round)?
