@@ -10,6 +10,8 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDateTime, Utc};
 pub struct Clock {
     inner: Arc<Mutex<Mode>>,
     settable: bool,
+    /// How many times the clock has been moved (see `moves`).
+    moves: Arc<std::sync::atomic::AtomicU64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +35,7 @@ impl Clock {
         Clock {
             inner: Arc::new(Mutex::new(Mode::System)),
             settable: false,
+            moves: Arc::default(),
         }
     }
 
@@ -41,6 +44,7 @@ impl Clock {
         Clock {
             inner: Arc::new(Mutex::new(Mode::System)),
             settable: true,
+            moves: Arc::default(),
         }
     }
 
@@ -56,6 +60,28 @@ impl Clock {
             Mode::Frozen(t) => t,
         };
         truncate(t)
+    }
+
+    /// Wall time, whatever the sandbox clock reads: what session and token lifetimes count
+    /// in. They protect a sign-in, not a business rule, so moving the sandbox clock a month
+    /// on neither expires every token nor keeps a stolen one alive.
+    pub fn wall(&self) -> DateTime<Utc> {
+        truncate(Utc::now())
+    }
+
+    /// `wall` as a naive UTC timestamp.
+    pub fn wall_naive(&self) -> NaiveDateTime {
+        self.wall().naive_utc()
+    }
+
+    /// How many times the clock has been set or advanced: a job's tally of scheduled work
+    /// starts again when this changes (see `jobs::Tally`).
+    pub fn moves(&self) -> u64 {
+        self.moves.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn moved(&self) {
+        self.moves.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// The reading as a naive UTC timestamp, the form the database stores.
@@ -85,6 +111,7 @@ impl Clock {
         } else {
             Mode::Shifted(now - Utc::now())
         };
+        self.moved();
         true
     }
 
@@ -99,6 +126,7 @@ impl Clock {
             Mode::Shifted(d) => Mode::Shifted(d + by),
             Mode::Frozen(t) => Mode::Frozen(t + by),
         };
+        self.moved();
         true
     }
 }

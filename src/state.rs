@@ -36,6 +36,8 @@ pub struct AppState {
     pub projects_rendered: Arc<Rendered>,
     /// The contract of each tranche released recently, its write lane (see `contracts::lanes`).
     pub tranche_lanes: Arc<TrancheLanes>,
+    /// What the scheduler's job runs moved, for the report of a run by hand.
+    pub job_tally: Arc<crate::jobs::Tally>,
 }
 
 pub type State = web::Data<AppState>;

@@ -31,7 +31,8 @@ pub struct ClockRequest {
     pub now: Option<DateTime<Utc>>,
     /// Move the clock by this many seconds (negative moves it back).
     pub advance_seconds: Option<i64>,
-    /// Stop the clock at the new reading (default true); false lets it run on from there.
+    /// Stop the clock at the new reading; by default (false) it runs on from there, so later
+    /// timestamps differ. Access tokens count wall time, so a move expires none of them.
     pub frozen: Option<bool>,
 }
 
@@ -55,7 +56,7 @@ pub async fn set_clock(
         return Err(AppError::not_found("route"));
     }
     let b = body.0;
-    let frozen = b.frozen.unwrap_or(true);
+    let frozen = b.frozen.unwrap_or(false);
     match (b.now, b.advance_seconds) {
         (Some(now), None) => {
             state.clock.set(now, frozen);
@@ -68,10 +69,8 @@ pub async fn set_clock(
                 ));
             }
             state.clock.advance(Duration::seconds(secs));
-            if !frozen {
-                let now = state.clock.now();
-                state.clock.set(now, false);
-            }
+            let now = state.clock.now();
+            state.clock.set(now, frozen);
         }
         _ => {
             return Err(AppError::field(
@@ -90,10 +89,11 @@ pub async fn set_clock(
 
 /// Run a scheduled job now.
 #[utoipa::path(post, path = "/api/v1/admin/jobs/{name}/run", tag = "admin", security(("bearer" = [])),
-    params(("name" = String, Path, description = "close_bidding, finalize_awards, send_mail, expire_invitations")),
+    params(("name" = String, Path, description = "close_bidding, expire_invitations, finalize_awards, flag_unsigned_contracts, mature_tranches, open_reviews, remind, send_mail")),
     responses((status = 200, body = JobReport), (status = 404, body = Problem)))]
 pub async fn run_job(state: State, name: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let now = state.clock.now();
-    let report = jobs::run(&state, &name, now).await?;
+    let (now, moves) = (state.clock.now(), state.clock.moves());
+    let mut report = jobs::run(&state, &name, now).await?;
+    report.already_done = state.job_tally.take(&name, moves);
     Ok(HttpResponse::Ok().json(report))
 }

@@ -76,7 +76,7 @@ pub async fn authenticate(
     state: &AppState,
     token: &str,
 ) -> Result<(AuthUser, SessionId), AppError> {
-    let claims = state.tokens.verify(token, state.clock.now())?;
+    let claims = state.tokens.verify(token, state.clock.wall())?;
     let asked = std::time::Instant::now();
     let sid = claims.sid;
     if let Some(user) = state

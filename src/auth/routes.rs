@@ -42,7 +42,7 @@ fn tokens(state: &State, user: User, session: Session) -> Result<HttpResponse, A
         Role::parse(&user.role).ok_or_else(|| AppError::internal(anyhow::anyhow!("bad role")))?;
     let access_token = state
         .tokens
-        .issue(&user.id, role, &session.id, state.clock.now())?;
+        .issue(&user.id, role, &session.id, state.clock.wall())?;
     let refresh_token = session.refresh_token;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -93,7 +93,7 @@ pub async fn login(
     };
     limits.record_success(&email, client);
     let ttl = state.tokens.refresh_ttl_secs;
-    let now = state.clock.now_naive();
+    let now = state.clock.wall_naive();
     let uid = user.id.clone();
     let refresh = state
         .db
@@ -121,7 +121,7 @@ pub async fn refresh(
     limits.check_ip(limits.client_ip(&req))?;
     let presented = body.0.refresh_token;
     let ttl = state.tokens.refresh_ttl_secs;
-    let now = state.clock.now_naive();
+    let now = state.clock.wall_naive();
     let (user, session) = state
         .db
         .write(move |conn| service::rotate(conn, &presented, ttl, now))
@@ -139,7 +139,7 @@ pub async fn logout(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
     let presented = body.0.refresh_token;
-    let now = state.clock.now_naive();
+    let now = state.clock.wall_naive();
     let ended = state
         .db
         .write(move |conn| service::logout(conn, &actor.id, &session.0, &presented, now))

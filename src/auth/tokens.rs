@@ -1,6 +1,7 @@
 //! Access tokens: HS256 JWTs with iss, aud, exp, nbf, iat, sub, role, sid and a `kid` header,
 //! validated with the algorithm pinned and every claim required. Time claims are checked
-//! against the app's `Clock` (so a sandbox clock works), with a small leeway.
+//! against wall time (`Clock::wall`, which a sandbox clock move leaves alone), with a small
+//! leeway.
 //! Refresh tokens are opaque random strings; only their SHA-256 is stored.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -100,7 +101,7 @@ impl TokenKeys {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        // exp and nbf are checked below against the app clock, not the system clock.
+        // exp and nbf are checked below against the time given (the wall clock, `Clock::wall`).
         v.validate_exp = false;
         v.validate_nbf = false;
         let data = decode::<Claims>(token, &self.decoding, &v).map_err(|_| invalid())?;

@@ -36,10 +36,5 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             }
         }
     }
-    Ok(JobReport {
-        name: "close_bidding".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("close_bidding", now, processed, failed))
 }

@@ -20,10 +20,5 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             )
         })
         .await?;
-    Ok(JobReport {
-        name: "expire_invitations".into(),
-        now,
-        processed,
-        failed: 0,
-    })
+    Ok(JobReport::of("expire_invitations", now, processed, 0))
 }

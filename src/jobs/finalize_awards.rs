@@ -39,10 +39,5 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             }
         }
     }
-    Ok(JobReport {
-        name: "finalize_awards".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("finalize_awards", now, processed, failed))
 }

@@ -33,10 +33,10 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             }
         }
     }
-    Ok(JobReport {
-        name: "flag_unsigned_contracts".into(),
+    Ok(JobReport::of(
+        "flag_unsigned_contracts",
         now,
         processed,
         failed,
-    })
+    ))
 }

@@ -37,12 +37,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             .await;
         tally(told, &id, &mut processed, &mut failed);
     }
-    Ok(JobReport {
-        name: "mature_tranches".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("mature_tranches", now, processed, failed))
 }
 
 fn tally(r: Result<bool, AppError>, id: &str, processed: &mut u64, failed: &mut u64) {

@@ -29,6 +29,52 @@ pub struct JobReport {
     /// Items attempted that failed and will be retried (or gave up).
     #[serde(default)]
     pub failed: u64,
+    /// On a run by hand: items the scheduler's own runs of this job moved since the clock
+    /// last moved or the job was last run by hand. A hand run just after a clock move often
+    /// answers `processed: 0` because the scheduler got there first; this says so.
+    #[serde(default)]
+    pub already_done: u64,
+}
+
+impl JobReport {
+    pub fn of(name: &str, now: DateTime<Utc>, processed: u64, failed: u64) -> JobReport {
+        JobReport {
+            name: name.to_owned(),
+            now,
+            processed,
+            failed,
+            already_done: 0,
+        }
+    }
+}
+
+/// What the scheduler's runs of each job moved, counted from the clock's last move
+/// (`Clock::moves`) or the job's last run by hand, whichever came later.
+#[derive(Debug, Default)]
+pub struct Tally {
+    runs: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+}
+
+impl Tally {
+    /// A scheduled run of `name`, begun when the clock had moved `moves` times, moved `n`.
+    pub fn add(&self, name: &str, moves: u64, n: u64) {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        let e = runs.entry(name.to_owned()).or_insert((moves, 0));
+        if e.0 != moves {
+            *e = (moves, 0);
+        }
+        e.1 += n;
+    }
+
+    /// A run of `name` by hand: what the scheduler moved since the clock's move `moves` (0
+    /// when that was before the last count began), and the count starts again.
+    pub fn take(&self, name: &str, moves: u64) -> u64 {
+        let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        match runs.remove(name) {
+            Some((at, n)) if at == moves => n,
+            _ => 0,
+        }
+    }
 }
 
 /// Every job by name, as `POST /admin/jobs/{name}/run` accepts it.
@@ -113,15 +159,19 @@ fn trigger(state: State, name: &'static str, cron: &str) -> anyhow::Result<Job> 
                 );
                 return;
             };
-            let now = st.clock.now();
+            let (now, moves) = (st.clock.now(), st.clock.moves());
             match run(&st, name, now).await {
-                Ok(r) if r.processed > 0 || r.failed > 0 => tracing::info!(
-                    job = name,
-                    processed = r.processed,
-                    failed = r.failed,
-                    "job ran"
-                ),
-                Ok(_) => {}
+                Ok(r) => {
+                    st.job_tally.add(name, moves, r.processed);
+                    if r.processed > 0 || r.failed > 0 {
+                        tracing::info!(
+                            job = name,
+                            processed = r.processed,
+                            failed = r.failed,
+                            "job ran"
+                        );
+                    }
+                }
                 Err(e) => tracing::error!(job = name, error = %e.chain(), "job failed"),
             }
         })
@@ -151,6 +201,20 @@ mod tests {
 
     use super::*;
     use crate::config::Settings;
+
+    #[test]
+    fn a_hand_run_reports_what_the_scheduler_did_since_the_clock_moved() {
+        let t = Tally::default();
+        t.add("close_bidding", 0, 2);
+        // The clock moves: what came before no longer counts.
+        t.add("close_bidding", 1, 1);
+        t.add("close_bidding", 1, 0);
+        t.add("send_mail", 1, 5);
+        assert_eq!(t.take("close_bidding", 1), 1);
+        assert_eq!(t.take("close_bidding", 1), 0, "the count starts again");
+        // A count begun before the clock's last move is stale.
+        assert_eq!(t.take("send_mail", 2), 0);
+    }
 
     #[test]
     fn a_fire_while_the_job_still_runs_is_skipped_and_the_next_one_runs() {

@@ -47,12 +47,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             .await;
         tally(moved, &id, &mut processed, &mut failed);
     }
-    Ok(JobReport {
-        name: "open_reviews".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("open_reviews", now, processed, failed))
 }
 
 pub(super) fn tally(r: Result<bool, AppError>, id: &str, processed: &mut u64, failed: &mut u64) {

@@ -33,10 +33,5 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
             .await;
         tally_count(sent, &id, &mut processed, &mut failed);
     }
-    Ok(JobReport {
-        name: "remind".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("remind", now, processed, failed))
 }

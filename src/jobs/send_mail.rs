@@ -26,12 +26,7 @@ pub async fn run_once(state: &State, now: DateTime<Utc>) -> Result<JobReport, Ap
 /// Delivers the due public mails and reports them.
 pub async fn run_public(state: &State, now: DateTime<Utc>) -> Result<JobReport, AppError> {
     let (processed, failed) = deliver(state, now, false).await?;
-    Ok(JobReport {
-        name: "send_mail".into(),
-        now,
-        processed,
-        failed,
-    })
+    Ok(JobReport::of("send_mail", now, processed, failed))
 }
 
 /// Delivers the due sealed mails, reporting nothing.

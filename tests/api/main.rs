@@ -25,6 +25,7 @@ mod readiness;
 mod regions;
 mod releases;
 mod reviews;
+mod sandbox;
 mod schema_parity;
 mod sealed;
 mod signin;
