@@ -92,6 +92,15 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
         district.communities.len()
     );
     println!("needs: 40 (submitted, returned, forwarded, rejected, accepted, merged, in_project)");
+    println!("experts: {DEMO_EXPERTS} in the pool, 14 per category (expert3 and expert6 declared ties to the demo organization, so they are never drawn for its bids; expert{DEMO_EXPERTS} works for the bureau, so never sits on its panels)");
+    let first = crate::users::repo::find_by_email(tx, "expert@gongyi.local")?
+        .ok_or_else(|| anyhow::anyhow!("the demo expert is missing"))?;
+    let first = who(tx, &first.id)?;
+    println!(
+        "  expert@gongyi.local sits on {} evaluation and {} review panels of the demo (GET /api/v1/me/assignments)",
+        crate::evaluation::service::assignments(tx, &first, None, 100)?.len(),
+        crate::reviews::service::assignments(tx, &first, None, 100)?.len()
+    );
     println!(
         "funds: 2; projects: {}",
         made.iter()
@@ -401,43 +410,93 @@ fn projects(
     Ok(made)
 }
 
-/// Three experts in the pool (the first is `expert@gongyi.local`), so panels can be drawn.
+/// The demo organization's credit code, before its check character.
+const DEMO_ORG_USCC: &str = "52320114MJ0000001";
+
+/// How many experts the demo pool holds, and how many categories each covers.
+pub const DEMO_EXPERTS: usize = 20;
+const SPECIALTIES_EACH: usize = 7;
+
+/// The demo pool: `expert@gongyi.local` and `expert2` … `expert20@gongyi.local`, each covering
+/// seven of the ten categories so that every category has 14 specialists — enough for the
+/// largest panel of any rule pack (7, tender at 10 million yuan or more) with as many
+/// alternates. The last expert works for the district's bureau (so never sits on its panels).
 fn experts(
     conn: &mut Tx<'_>,
     admin: &AuthUser,
+    district_id: &str,
     at: NaiveDateTime,
-) -> Result<Vec<AuthUser>, AppError> {
+) -> Result<Vec<(String, AuthUser)>, AppError> {
+    let surnames = ["李", "陈", "赵", "王", "刘", "周", "吴", "孙", "郑", "冯"];
+    let titles = ["教授", "副教授", "研究员", "高级社工师", "注册会计师"];
+    let categories = Category::ALL;
     let mut out = Vec::new();
-    for (email, name) in [
-        ("expert@gongyi.local", "李教授 (专家)"),
-        ("expert2@gongyi.local", "陈研究员 (专家)"),
-        ("expert3@gongyi.local", "赵督导 (专家)"),
-    ] {
+    for i in 0..DEMO_EXPERTS {
+        let email = match i {
+            0 => "expert@gongyi.local".to_owned(),
+            _ => format!("expert{}@gongyi.local", i + 1),
+        };
+        let title = titles[i % titles.len()];
+        let specialties = (0..categories.len())
+            .filter(|c| (i + c) % categories.len() < SPECIALTIES_EACH)
+            .map(|c| categories[c])
+            .collect();
         let cmd = crate::experts::service::NewExpert {
             account: CreateUser {
-                email: email.into(),
-                name: name.into(),
+                email: email.clone(),
+                name: format!("{}{title} (专家{})", surnames[i % surnames.len()], i + 1),
                 password: DEMO_PASSWORD.into(),
                 role: Role::Expert,
                 region_id: None,
                 organization_id: None,
             },
-            title: "副教授".into(),
-            specialties: vec![Category::Elderly, Category::ChildrenYouth],
+            title: title.into(),
+            specialties,
             region_id: None,
-            bureau_district_id: None,
+            bureau_district_id: (i + 1 == DEMO_EXPERTS).then(|| district_id.to_owned()),
         };
         let hash = crate::auth::passwords::hash(DEMO_PASSWORD)?;
         let e = crate::experts::service::create(conn, admin, cmd, hash, at)?;
-        println!("  {:<10} {:<28} {}", "expert", email, DEMO_PASSWORD);
-        out.push(who(conn, &e.user_id)?);
+        out.push((e.id.clone(), who(conn, &e.user_id)?));
     }
+    println!(
+        "  {:<10} {:<28} {} (and expert2 … expert{DEMO_EXPERTS}@gongyi.local, the same password)",
+        "expert", "expert@gongyi.local", DEMO_PASSWORD
+    );
     Ok(out)
+}
+
+/// Declared relationships (政府采购评审专家管理办法 art 16 recusal): two experts who worked for
+/// the demo organization within three years, so they are never drawn for its bids.
+fn relationships(
+    conn: &mut Tx<'_>,
+    admin: &AuthUser,
+    experts: &[(String, AuthUser)],
+    uscc: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let uscc = crate::domain::uscc::Uscc::with_check(uscc)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("demo credit code: {e:?}")))?;
+    for (i, kind) in [(2, "employment"), (5, "director")] {
+        crate::experts::service::add_relationship(
+            conn,
+            admin,
+            &experts[i].0,
+            crate::experts::service::NewRelationship {
+                uscc: uscc.clone(),
+                kind: kind.into(),
+                since: (at - Duration::days(3 * 365)).date(),
+                until: Some((at - Duration::days(200)).date()),
+            },
+            at,
+        )?;
+    }
+    Ok(())
 }
 
 /// A verified organization with its account `org@gongyi.local`.
 fn organization(conn: &mut Tx<'_>, d: &District, at: NaiveDateTime) -> Result<AuthUser, AppError> {
-    let uscc = crate::domain::uscc::Uscc::with_check("52320114MJ0000001")
+    let uscc = crate::domain::uscc::Uscc::with_check(DEMO_ORG_USCC)
         .map_err(|e| AppError::internal(anyhow::anyhow!("demo credit code: {e:?}")))?;
     let r = crate::orgs::service::Registration {
         name: "雨花台区阳光社会工作服务中心".into(),
@@ -485,8 +544,10 @@ fn contracts(
 ) -> Result<Vec<(&'static str, ProjectStatus, &'static str)>, AppError> {
     let first = now() - Duration::days(430);
     let admin = d.admin.clone();
-    let experts = experts(conn, &admin, first)?;
+    let pool = experts(conn, &admin, &d.id, first)?;
     let org = organization(conn, d, first)?;
+    relationships(conn, &admin, &pool, DEMO_ORG_USCC, first)?;
+    let experts: Vec<AuthUser> = pool.into_iter().map(|(_, u)| u).collect();
     let cx = crate::reviews::service::Rules {
         packs: &state.rules,
         settings: &state.settings.reviews,
@@ -610,7 +671,7 @@ impl Walk<'_> {
                 let at = self.midterm(conn, contract, 3, good)?;
                 self.release(conn, contract, "on_midterm_passed", at + Duration::days(3))?;
                 let r = self.review(conn, contract, ReviewKind::Completion)?;
-                let at = self.open(conn, &r)?;
+                let (at, panel) = self.open(conn, &r)?;
                 crate::reviews::service::record_survey(
                     conn,
                     &self.d.bureau,
@@ -624,7 +685,7 @@ impl Walk<'_> {
                     self.cx,
                     at + Duration::days(9),
                 )?;
-                let at = self.score(conn, &r, 3, [32, 18, 17, 22], at)?;
+                let at = self.score(conn, &r, &panel, [32, 18, 17, 22], at)?;
                 self.release(
                     conn,
                     contract,
@@ -647,31 +708,34 @@ impl Walk<'_> {
             .ok_or_else(|| AppError::not_found("review"))
     }
 
-    /// Opens the review on its opening day and the panel accepts; when it opened.
+    /// Opens the review on its opening day and the drawn panel accepts: when it opened, and
+    /// its members.
     fn open(
         &self,
         conn: &mut Tx<'_>,
         r: &crate::reviews::repo::Review,
-    ) -> Result<NaiveDateTime, AppError> {
+    ) -> Result<(NaiveDateTime, Vec<AuthUser>), AppError> {
         let at = cst_morning(r.opens_on);
         crate::reviews::service::open(conn, &r.id, at)?;
+        let mut panel = Vec::new();
         for e in self.experts {
             for (seat, _) in crate::reviews::service::assignments(conn, e, None, 100)? {
-                if seat.review_id == r.id {
+                if seat.review_id == r.id && seat.is(crate::evaluation::repo::SeatStatus::Invited) {
                     crate::reviews::service::accept(conn, e, &seat.id, at + Duration::hours(2))?;
+                    panel.push(e.clone());
                 }
             }
         }
-        Ok(at)
+        Ok((at, panel))
     }
 
-    /// The organization reports a day before the due day and `sheets` experts score with
-    /// `points`; when the last one did.
+    /// The organization reports a day before the due day and `scorers` score with `points`;
+    /// when the last one did.
     fn score(
         &self,
         conn: &mut Tx<'_>,
         r: &crate::reviews::repo::Review,
-        sheets: usize,
+        scorers: &[AuthUser],
         points: [i64; 4],
         opened: NaiveDateTime,
     ) -> Result<NaiveDateTime, AppError> {
@@ -702,7 +766,7 @@ impl Walk<'_> {
             reported,
         )?;
         let mut at = reported;
-        for (i, e) in self.experts.iter().take(sheets).enumerate() {
+        for (i, e) in scorers.iter().enumerate() {
             at = reported + Duration::days(1) + Duration::hours(i as i64);
             let keys = ["implementation", "inputs", "finance", "outcomes"];
             let p = keys
@@ -732,11 +796,11 @@ impl Walk<'_> {
         points: [i64; 4],
     ) -> Result<NaiveDateTime, AppError> {
         let r = self.review(conn, contract, crate::reviews::repo::ReviewKind::Midterm)?;
-        let at = self.open(conn, &r)?;
+        let (at, panel) = self.open(conn, &r)?;
         if sheets == 0 {
             return Ok(at);
         }
-        self.score(conn, &r, sheets, points, at)
+        self.score(conn, &r, &panel[..sheets.min(panel.len())], points, at)
     }
 
     /// Pays the contract's tranche of `condition`.
@@ -829,17 +893,21 @@ fn contracted(
     )?;
     let closed_at = close.naive_utc() + Duration::minutes(1);
     crate::rounds::close_round(conn, &state.sealer, &state.rules, &p.id, closed_at)?;
-    for (i, e) in experts.iter().enumerate() {
+    let mut panel = Vec::new();
+    for e in experts {
         for seat in crate::evaluation::service::assignments(conn, e, None, 100)? {
-            if seat.project_id == p.id {
+            if seat.project_id == p.id && seat.is(crate::evaluation::repo::SeatStatus::Invited) {
                 crate::evaluation::service::accept(
                     conn,
                     e,
                     &seat.id,
                     closed_at + Duration::hours(1),
                 )?;
+                panel.push(e);
             }
         }
+    }
+    for (i, e) in panel.into_iter().enumerate() {
         let points = [("plan", 42 + i as i64), ("team", 26), ("record", 17)]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), rust_decimal::Decimal::from(v)))

@@ -136,23 +136,48 @@ async fn the_demo_district_has_needs_in_every_status_funds_and_projects() {
         .expect(200)
         .body;
     assert_eq!(o["track_record"]["completed"], 1, "{o}");
-    // The expert's inbox holds review assignments beside evaluation ones.
-    let expert = app
-        .login("expert@gongyi.local", gongyi::demo::DEMO_PASSWORD)
-        .await;
-    let inbox = app
-        .get("/api/v1/me/assignments?limit=100", Some(&expert))
+    // A working pool: every demo panel drawn from it, and every expert can sign in and see its
+    // inbox. The two experts with declared ties to the demo organization never sat on a panel
+    // for its bids; the bureau's own expert never on the bureau's panels.
+    let pool = app
+        .get("/api/v1/experts?limit=100", Some(&app.admin_token))
         .await
         .expect(200)
         .body;
-    assert!(
-        inbox["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["kind"] == "review"),
-        "{inbox}"
+    assert_eq!(
+        pool["items"].as_array().unwrap().len(),
+        gongyi::demo::DEMO_EXPERTS,
+        "{pool}"
     );
+    let (mut evaluation_seats, mut review_seats) = (0, 0);
+    for i in 1..=gongyi::demo::DEMO_EXPERTS {
+        let email = match i {
+            1 => "expert@gongyi.local".to_owned(),
+            _ => format!("expert{i}@gongyi.local"),
+        };
+        let expert = app.login(&email, gongyi::demo::DEMO_PASSWORD).await;
+        let inbox = app
+            .get("/api/v1/me/assignments?limit=100", Some(&expert))
+            .await
+            .expect(200)
+            .body;
+        let items = inbox["items"].as_array().unwrap();
+        let evaluations = items.iter().filter(|a| a["kind"] == "evaluation").count();
+        if [3, 6, gongyi::demo::DEMO_EXPERTS].contains(&i) {
+            assert_eq!(evaluations, 0, "{email} is recused: {inbox}");
+        }
+        evaluation_seats += items
+            .iter()
+            .filter(|a| a["kind"] == "evaluation" && a["status"] != "standby")
+            .count();
+        review_seats += items.iter().filter(|a| a["kind"] == "review").count();
+    }
+    assert_eq!(
+        evaluation_seats,
+        6 * 3,
+        "three members on each of six panels"
+    );
+    assert!(review_seats >= 3, "{review_seats}");
     for f in funds.body["items"].as_array().unwrap() {
         let r = app
             .get(
