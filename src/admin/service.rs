@@ -23,6 +23,7 @@ pub fn clock_set(
                 entity: "clock",
                 entity_id: "sandbox",
                 district_id: None,
+                project_id: None,
                 summary: json!({"after": {"now": reading.now, "frozen": reading.frozen}}),
             },
             reading.now.naive_utc(),

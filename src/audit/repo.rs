@@ -21,6 +21,7 @@ pub struct AuditRow {
     pub summary: String,
     pub prev_hash: String,
     pub hash: String,
+    pub project_id: Option<String>,
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -93,6 +94,7 @@ pub struct AuditFilter {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub district_id: Option<String>,
+    pub project_id: Option<String>,
 }
 
 /// A page of events matching `f`, newest first, before `before_seq` when given.
@@ -108,6 +110,9 @@ pub fn list(
     }
     if let Some(id) = &f.entity_id {
         q = q.filter(audit_events::entity_id.eq(id));
+    }
+    if let Some(p) = &f.project_id {
+        q = q.filter(audit_events::project_id.eq(p));
     }
     if let Some(d) = &f.district_id {
         q = q.filter(audit_events::district_id.eq(d));

@@ -36,6 +36,9 @@ pub struct AuditEventResponse {
     pub entity: String,
     pub entity_id: String,
     pub district_id: Option<String>,
+    /// The project the entity belongs to (a bid, an award, an objection, a sheet), when it
+    /// belongs to one; null on events recorded before 2026-12-03.
+    pub project_id: Option<String>,
     #[schema(value_type = Object)]
     pub summary: serde_json::Value,
     pub hash: String,
@@ -52,6 +55,7 @@ impl From<AuditRow> for AuditEventResponse {
             entity: r.entity,
             entity_id: r.entity_id,
             district_id: r.district_id,
+            project_id: r.project_id,
             summary: serde_json::from_str(&r.summary)
                 .unwrap_or(serde_json::Value::String(r.summary)),
             hash: r.hash,
@@ -64,8 +68,12 @@ impl From<AuditRow> for AuditEventResponse {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// What the event is about: project, bid, award, objection, contract, tranche, review, …
     pub entity: Option<String>,
     pub entity_id: Option<String>,
+    /// Every event of one project's procurement: the project's own, its bids' (once opened),
+    /// its panel's, sheets', award's and objections'.
+    pub project_id: Option<String>,
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
@@ -84,10 +92,15 @@ pub async fn list_events(
     let q = query.0;
     let page = PageParams::<i64>::parse(q.limit, q.cursor.as_deref())?;
     let (limit, fetch, after) = (page.limit, page.fetch(), page.after);
-    let (entity, entity_id) = (q.entity, q.entity_id);
+    let filter = service::AuditFilter {
+        entity: q.entity,
+        entity_id: q.entity_id,
+        project_id: q.project_id,
+        district_id: None,
+    };
     let rows = state
         .db
-        .read(move |conn| service::list(conn, &actor, entity, entity_id, after, fetch))
+        .read(move |conn| service::list(conn, &actor, filter, after, fetch))
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_rows(
         rows,

@@ -86,6 +86,7 @@ pub fn open_sealed(tx: &mut Tx<'_>, sealer: &Sealer, round: Round<'_>) -> Result
                 entity: &inner.entity,
                 entity_id: &inner.entity_id,
                 district_id: inner.district_id.as_deref(),
+                project_id: Some(round.project_id),
                 summary: inner.summary,
             },
             row.at,

@@ -1,14 +1,16 @@
 //! Appending to, reading (scoped: a bureau reads its own district) and verifying the audit
 //! chain.
 //! `hash = sha256(prev_hash ‖ canonical_json(event))`, the event being every stored column
-//! but `hash`, with `at` as RFC 3339 in microseconds and `summary` as JSON.
+//! but `hash`, with `at` as RFC 3339 in microseconds, `summary` as JSON, and `project_id`
+//! left out when null.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::repo;
+pub use super::repo::AuditFilter;
 pub use super::repo::AuditRow;
-use super::repo::{self, AuditFilter};
 use crate::auth::{AuthUser, Role};
 use crate::db::{BeforeCommit, DbConn, Tx};
 use crate::error::AppError;
@@ -26,6 +28,9 @@ pub struct Event<'a> {
     pub entity_id: &'a str,
     /// The district the entity belongs to, so a bureau can read its own district's events.
     pub district_id: Option<&'a str>,
+    /// The project the entity belongs to (a bid, an award, an objection, a contract), so
+    /// `?project_id=` reads a procurement's whole trail.
+    pub project_id: Option<&'a str>,
     /// Before/after summary.
     pub summary: serde_json::Value,
 }
@@ -39,6 +44,9 @@ struct Canonical<'a> {
     entity: &'a str,
     entity_id: &'a str,
     district_id: Option<&'a str>,
+    /// Left out when none, so events written before the column hash as they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project_id: Option<&'a str>,
     summary: serde_json::Value,
     prev_hash: &'a str,
 }
@@ -57,6 +65,7 @@ fn hash_of(row: &AuditRow) -> Result<String, String> {
         entity: &row.entity,
         entity_id: &row.entity_id,
         district_id: row.district_id.as_deref(),
+        project_id: row.project_id.as_deref(),
         summary,
         prev_hash: &row.prev_hash,
     };
@@ -86,6 +95,7 @@ pub fn append(tx: &mut Tx<'_>, event: Event<'_>, at: NaiveDateTime) -> Result<()
         summary,
         prev_hash: String::new(),
         hash: String::new(),
+        project_id: event.project_id.map(str::to_owned),
     };
     if tx.in_transaction() {
         tx.pending::<PendingEvents>().0.push(row);
@@ -162,8 +172,7 @@ pub struct Verification {
 pub fn list(
     conn: &mut DbConn,
     actor: &AuthUser,
-    entity: Option<String>,
-    entity_id: Option<String>,
+    mut filter: AuditFilter,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditRow>, AppError> {
@@ -176,11 +185,7 @@ pub fn list(
                 .to_owned(),
         ),
     };
-    let filter = AuditFilter {
-        entity,
-        entity_id,
-        district_id,
-    };
+    filter.district_id = district_id;
     Ok(repo::list(conn, &filter, before_seq, limit)?)
 }
 

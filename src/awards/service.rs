@@ -110,10 +110,11 @@ pub fn award(
         if !crate::projects::repo::save(tx, &project, p.version)? {
             return Err(AppError::concurrent_update("project"));
         }
-        crate::projects::service::audit_project(
+        crate::projects::service::audit_in_project(
             tx,
             Some(&actor.id),
             "project.awarded",
+            ("award", &a.id),
             &p,
             json!({"award_id": a.id, "bid_id": a.bid_id, "rank": row.rank, "justification": justification, "amount": crate::domain::Money::from_fen(a.amount_fen), "objection_deadline": a.objection_deadline.and_utc(), "years_without_calendar": counted.years_without_list}),
             now,
@@ -282,10 +283,11 @@ pub fn object(
         repo::insert_objection(tx, &o)?;
         let p = crate::projects::repo::find(tx, &a.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
-        crate::projects::service::audit_project(
+        crate::projects::service::audit_in_project(
             tx,
             Some(&actor.id),
             "award.objection_filed",
+            ("objection", &o.id),
             &p,
             json!({"award_id": a.id, "objection_id": o.id, "organization_id": o.organization_id}),
             now,
@@ -351,10 +353,11 @@ pub fn resolve(
             }
             settle_bids(tx, &a.project_id, a.round, None, now)?;
         }
-        crate::projects::service::audit_project(
+        crate::projects::service::audit_in_project(
             tx,
             Some(&actor.id),
             "award.objection_resolved",
+            ("objection", &o.id),
             &p,
             json!({"award_id": a.id, "objection_id": o.id, "outcome": outcome, "reply": reply}),
             now,
@@ -401,10 +404,11 @@ pub fn finalize(
         settle_bids(tx, &a.project_id, a.round, Some(&a.bid_id), now)?;
         let p = crate::projects::repo::find(tx, &a.project_id)?
             .ok_or_else(|| AppError::not_found("project"))?;
-        crate::projects::service::audit_project(
+        crate::projects::service::audit_in_project(
             tx,
             None,
             "award.finalized",
+            ("award", &a.id),
             &p,
             json!({"award_id": a.id, "bid_id": a.bid_id}),
             now,

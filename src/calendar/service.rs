@@ -84,6 +84,7 @@ pub fn put_year(
                 entity: "calendar",
                 entity_id: &y.year.to_string(),
                 district_id: None,
+                project_id: None,
                 summary: json!({
                     "before": before.and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()),
                     "after": serde_json::to_value(&y).unwrap_or_default(),

@@ -205,6 +205,7 @@ pub fn seed_active(
                     entity: "project",
                     entity_id: &p.id,
                     district_id: Some(&p.district_id),
+                    project_id: Some(&p.id),
                     summary: json!({"contracts": n, "tranches_each": plan.tranches, "amount_each": plan.amount,
                                     "rounds": [awards[0].round, awards[n - 1].round], "fund_id": p.fund_id}),
                 },

@@ -37,6 +37,7 @@ fn audit_tranche(
             entity: "tranche",
             entity_id: &t.id,
             district_id: Some(district_id),
+            project_id: None,
             summary,
         },
         now,

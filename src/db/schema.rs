@@ -54,6 +54,7 @@ diesel::table! {
         summary -> Text,
         prev_hash -> Text,
         hash -> Text,
+        project_id -> Nullable<Text>,
     }
 }
 
@@ -482,6 +483,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    sheet_drafts (id) {
+        id -> Text,
+        kind -> Text,
+        subject_id -> Text,
+        expert_id -> Text,
+        points -> Text,
+        comment -> Text,
+        dissent -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     satisfaction_surveys (id) {
         id -> Text,
         contract_id -> Text,
@@ -531,5 +545,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     review_seats,
     review_sheets,
+    sheet_drafts,
     satisfaction_surveys,
 );

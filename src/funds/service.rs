@@ -68,6 +68,7 @@ pub fn create(
                 entity: "fund",
                 entity_id: &fund.id,
                 district_id: Some(&fund.district_id),
+                project_id: None,
                 summary: json!({"after": {"name": fund.name, "fiscal_year": fund.fiscal_year, "source": fund.source, "total": Money::from_fen(fund.total_fen)}}),
             },
             now,

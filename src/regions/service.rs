@@ -103,6 +103,7 @@ pub fn create_region(
                 entity: "region",
                 entity_id: &region.id,
                 district_id: Some(&district),
+                project_id: None,
                 summary: json!({"after": {"name": region.name, "kind": region.kind, "parent_id": region.parent_id}}),
             },
             now,

@@ -124,6 +124,7 @@ pub fn create_user_hashed(
                 entity: "user",
                 entity_id: &user.id,
                 district_id: district.as_deref(),
+                project_id: None,
                 summary: json!({"after": {"email": user.email, "role": user.role, "region_id": user.region_id}}),
             },
             now,
@@ -230,6 +231,7 @@ pub fn update_user(
                 entity: "user",
                 entity_id: id,
                 district_id: district.as_deref(),
+                project_id: None,
                 summary: json!({
                     "before": {"name": before.name, "role": before.role, "region_id": before.region_id, "active": before.active},
                     "after": {"name": after.name, "role": after.role, "region_id": after.region_id, "active": after.active},

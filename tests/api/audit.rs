@@ -165,6 +165,7 @@ async fn events_held_for_a_grouped_commit_follow_their_savepoint() {
             entity: "grouped_test",
             entity_id: "g1",
             district_id: None,
+            project_id: None,
             summary: json!({"n": action}),
         };
         write_tx(&mut Tx::new(&mut conn), |tx| -> Result<(), AppError> {
@@ -244,6 +245,7 @@ async fn grouped_round(app: &crate::helpers::TestApp, round: &str, kinds: &[Piec
                     entity: "grouped_batch_test",
                     entity_id: &entity_id,
                     district_id: None,
+                    project_id: None,
                     summary: json!({"i": i}),
                 },
                 now,

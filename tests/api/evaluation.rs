@@ -1170,3 +1170,90 @@ async fn an_assignment_names_its_project_says_when_to_answer_and_completes_with_
         assert_eq!(sheet["points"], json!({"plan": 40, "team": 20}), "{sheet}");
     }
 }
+
+/// The audit trail of a procurement, read the way an auditor asks for it: by award, by bid and
+/// by project, with the points as numbers.
+#[tokio::test]
+async fn audit_events_are_filed_under_their_own_entity_with_the_project_as_second_key() {
+    let app = app().await;
+    let s = scored(&app).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let a = award_first(&app, &s).await;
+    let award = a["id"].as_str().unwrap();
+    let loser = bidder_token(&app, &s, 1).await;
+    let o = object(&app, award, &loser, "评分畸高，请求复核")
+        .await
+        .expect(201)
+        .body;
+    let events = |q: String| {
+        let app = &app;
+        let bureau = s.d.bureau.clone();
+        async move {
+            app.get(&format!("/api/v1/audit?{q}&limit=100"), Some(&bureau))
+                .await
+                .expect(200)
+                .body["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    let actions = |evs: &[Value]| -> Vec<String> {
+        let mut a: Vec<String> = evs
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect();
+        a.sort();
+        a.dedup();
+        a
+    };
+    let of_award = events(format!("entity=award&entity_id={award}")).await;
+    assert_eq!(actions(&of_award), ["project.awarded"], "{of_award:?}");
+    assert_eq!(of_award[0]["project_id"], pid);
+    let of_objection = events(format!(
+        "entity=objection&entity_id={}",
+        o["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(actions(&of_objection), ["award.objection_filed"]);
+    // A bid's trail: placed (opened from its seal), then each expert's sheet, points as numbers.
+    let of_bid = events(format!("entity=bid&entity_id={}", s.bids[0])).await;
+    assert!(
+        actions(&of_bid).contains(&"evaluation.sheet_submitted".to_owned()),
+        "{of_bid:?}"
+    );
+    let sheets: Vec<&Value> = of_bid
+        .iter()
+        .filter(|e| e["action"] == "evaluation.sheet_submitted")
+        .collect();
+    assert_eq!(sheets.len(), 3);
+    let points: std::collections::BTreeSet<String> = sheets
+        .iter()
+        .map(|e| e["summary"]["points"].to_string())
+        .collect();
+    assert!(
+        points.contains(r#"{"plan":40,"team":25}"#),
+        "points are an object of numbers: {points:?}"
+    );
+    assert!(of_bid.iter().all(|e| e["project_id"] == pid));
+    // The whole procurement by its project.
+    let all = events(format!("project_id={pid}")).await;
+    let seen = actions(&all);
+    for want in [
+        "project.created",
+        "project.published",
+        "project.bidding_closed",
+        "panel.drawn",
+        "evaluation.sheet_submitted",
+        "project.awarded",
+        "award.objection_filed",
+    ] {
+        assert!(seen.contains(&want.to_owned()), "{want} missing: {seen:?}");
+    }
+    assert!(all.iter().all(|e| e["project_id"] == pid));
+    let v = app
+        .get("/api/v1/audit/verify", Some(&app.admin_token))
+        .await
+        .expect(200);
+    assert_eq!(v.body["ok"], true, "{}", v.body);
+}

@@ -25,6 +25,7 @@ fn effect(tx: &mut Tx<'_>, what: &str, at: chrono::NaiveDateTime) -> Result<Valu
             entity: "idempotency_test",
             entity_id: what,
             district_id: None,
+            project_id: None,
             summary: json!({"what": what}),
         },
         at,

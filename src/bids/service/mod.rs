@@ -69,6 +69,7 @@ fn audit_sealed(
             entity: "bid",
             entity_id: &b.id,
             district_id: Some(&p.district_id),
+            project_id: Some(&p.id),
             summary: json!({
                 "project_id": b.project_id,
                 "round": b.round,

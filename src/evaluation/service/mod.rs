@@ -9,7 +9,6 @@ use serde_json::json;
 use super::model::SeatAction;
 use super::repo::{self, DrawStatus, PanelDraw};
 pub use super::repo::{ScoreSheet, Seat, SeatStatus};
-use crate::audit::{self, Event};
 use crate::auth::{AuthUser, Role};
 use crate::bids::model::{Bid, BidAction, BidStatus};
 use crate::db::{write_tx, DbConn, Tx};

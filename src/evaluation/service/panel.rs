@@ -86,16 +86,12 @@ pub fn draw_panel(
             mail_expert(conn, id, p, SeatStatus::Invited.as_str(), now)?;
         }
     }
-    audit::append(
+    crate::projects::service::audit_project(
         conn,
-        Event {
-            actor_id: None,
-            action: "panel.drawn",
-            entity: "project",
-            entity_id: &p.id,
-            district_id: Some(&p.district_id),
-            summary: json!({"round": p.round, "members": d.members, "alternates": d.alternates, "receipts_root": root, "eligible": eligible.len()}),
-        },
+        None,
+        "panel.drawn",
+        p,
+        json!({"round": p.round, "members": d.members, "alternates": d.alternates, "receipts_root": root, "eligible": eligible.len()}),
         now,
     )?;
     Ok(true)
@@ -164,16 +160,12 @@ pub fn expire_invitations(
                 return Ok(false);
             }
             invite_next(tx, &p, s.round, now)?;
-            audit::append(
+            crate::projects::service::audit_project(
                 tx,
-                Event {
-                    actor_id: None,
-                    action: "panel.seat_expired",
-                    entity: "project",
-                    entity_id: &p.id,
-                    district_id: Some(&p.district_id),
-                    summary: json!({"seat_id": s.id, "expert_id": s.expert_id, "round": s.round, "hours": pack.panel.response_hours}),
-                },
+                None,
+                "panel.seat_expired",
+                &p,
+                json!({"seat_id": s.id, "expert_id": s.expert_id, "round": s.round, "hours": pack.panel.response_hours}),
                 now,
             )?;
             Ok::<_, AppError>(true)
@@ -230,7 +222,7 @@ pub fn redraw(
             Some(&actor.id),
             "panel.redrawn",
             &p,
-            json!({"reason": reason, "before": before.map(|d| json!({"status": d.status, "eligible": d.eligible_ids})), "drawn": drawn}),
+            json!({"reason": reason, "before": before.map(|d| json!({"status": d.status, "eligible": serde_json::from_str::<serde_json::Value>(&d.eligible_ids).unwrap_or(serde_json::Value::String(d.eligible_ids))})), "drawn": drawn}),
             now,
         )?;
         Ok(drawn)

@@ -48,16 +48,13 @@ pub fn score(
             "score_final",
             "your sheet for this bid is submitted and final",
         ))?;
-        audit::append(
+        crate::projects::service::audit_in_project(
             tx,
-            Event {
-                actor_id: Some(&actor.id),
-                action: "evaluation.sheet_submitted",
-                entity: "project",
-                entity_id: &p.id,
-                district_id: Some(&p.district_id),
-                summary: json!({"bid_id": bid.id, "expert_id": expert.id, "points": sheet.points}),
-            },
+            Some(&actor.id),
+            "evaluation.sheet_submitted",
+            ("bid", &bid.id),
+            &p,
+            json!({"bid_id": bid.id, "expert_id": expert.id, "points": scoring::points_as_numbers(&points), "comment": sheet.comment, "dissent": sheet.dissent}),
             now,
         )?;
         Ok(sheet)

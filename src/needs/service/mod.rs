@@ -104,6 +104,7 @@ fn audit_need(
             entity: "need",
             entity_id: &n.id,
             district_id: Some(&n.district_id),
+            project_id: None,
             summary,
         },
         now,

@@ -153,19 +153,33 @@ pub fn audit_project(
     summary: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
+    audit_in_project(conn, actor_id, action, ("project", &p.id), p, summary, now)
+}
+
+/// An event of `entity` (kind, id: a bid, an award, an objection) of project `p`: filed
+/// under the entity, with the project as its second key and its district.
+pub fn audit_in_project(
+    conn: &mut Tx<'_>,
+    actor_id: Option<&str>,
+    action: &str,
+    (entity, entity_id): (&str, &str),
+    p: &Project,
+    summary: serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
     audit::append(
         conn,
         Event {
             actor_id,
             action,
-            entity: "project",
-            entity_id: &p.id,
+            entity,
+            entity_id,
             district_id: Some(&p.district_id),
+            project_id: Some(&p.id),
             summary,
         },
         now,
-    )?;
-    Ok(())
+    )
 }
 
 /// Returns the ceiling reserved for `p`'s current round to its fund (a cancellation, a failed
