@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod documents;
 pub mod domain;
+pub mod drafts;
 pub mod error;
 pub mod evaluation;
 pub mod experts;

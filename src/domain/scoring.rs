@@ -48,18 +48,48 @@ pub fn points_as_numbers(
         .collect()
 }
 
+/// Points as a client sends them (criterion key → JSON number), as decimals; a key whose
+/// value is no decimal is named.
+pub fn parse_points(
+    sent: &BTreeMap<String, serde_json::Number>,
+) -> Result<BTreeMap<String, Decimal>, crate::error::AppError> {
+    sent.iter()
+        .map(|(k, v)| match v.to_string().parse::<Decimal>() {
+            Ok(d) => Ok((k.clone(), d.normalize())),
+            Err(_) => Err(crate::error::AppError::field(
+                format!("points.{k}"),
+                "must be a number with at most two decimals",
+            )),
+        })
+        .collect()
+}
+
+/// The criteria of `criteria` that `points` leaves unscored, in order.
+pub fn unscored<'a>(
+    criteria: impl Iterator<Item = (&'a str, u32)>,
+    points: &BTreeMap<String, Decimal>,
+) -> Vec<String> {
+    criteria
+        .filter(|(k, _)| !points.contains_key(*k))
+        .map(|(k, _)| k.to_owned())
+        .collect()
+}
+
 /// What is wrong with a sheet's `points` against `criteria` (key, maximum): each criterion
-/// required, 0..max with at most two decimals, no other key. `of` names the other keys' home
-/// in the message ("this project", "the rubric").
+/// required (unless `draft`: a draft may leave some out), 0..max with at most two decimals,
+/// no other key. `of` names the other keys' home in the message ("this project", "the
+/// rubric").
 pub fn check_points<'a>(
     criteria: impl Iterator<Item = (&'a str, u32)> + Clone,
     points: &BTreeMap<String, Decimal>,
     of: &str,
+    draft: bool,
 ) -> Vec<crate::error::FieldError> {
     use crate::error::FieldError;
     let mut errors = Vec::new();
     for (key, max) in criteria.clone() {
         match points.get(key) {
+            None if draft => {}
             None => errors.push(FieldError::new(format!("points.{key}"), "is required")),
             Some(v) if *v < Decimal::ZERO || *v > Decimal::from(max) || v.scale() > 2 => errors
                 .push(FieldError::new(

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,6 +36,8 @@ pub fn register(r: &mut Router) {
             decline_assignment,
         )
         .put("/api/v1/bids/{id}/score", EXPERT, score_bid)
+        .put("/api/v1/bids/{id}/score/draft", EXPERT, save_bid_draft)
+        .get("/api/v1/bids/{id}/score/draft", EXPERT, bid_draft)
         .post(
             "/api/v1/projects/{id}/panel/redraw",
             Access::Roles(&[Role::Bureau]),
@@ -352,7 +353,68 @@ impl TryFrom<ScoreSheet> for SheetResponse {
     }
 }
 
-/// Submit a score sheet for a bid.
+/// A bid's sheet as sent, checked for form: points as decimals, the comment and dissent (at
+/// most 4000 characters; a blank dissent is none).
+fn bid_sheet(
+    points: &BTreeMap<String, serde_json::Number>,
+    comment: &str,
+    dissent: Option<&str>,
+) -> Result<crate::drafts::DraftSheet, AppError> {
+    let dissent = match dissent.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => Some(validate::text("dissent", d, 1, 4000)?),
+        None => None,
+    };
+    Ok(crate::drafts::DraftSheet {
+        points: crate::domain::scoring::parse_points(points)?,
+        comment: validate::text("comment", comment, 0, 4000)?,
+        dissent,
+    })
+}
+
+/// Save a draft of your sheet for a bid: only you see it, and it counts for nothing until you
+/// submit the sheet with `PUT /bids/{id}/score` (final). Points may be partial; `missing`
+/// names the criteria still unscored.
+#[utoipa::path(put, path = "/api/v1/bids/{id}/score/draft", tag = "evaluation", request_body = crate::drafts::DraftRequest, params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = crate::drafts::DraftResponse), (status = 404, body = Problem, description = "not an accepted panel member"),
+              (status = 409, body = Problem, description = "score_final: the sheet is submitted; invalid_state when the round is not scoring"), (status = 422, body = Problem)))]
+pub async fn save_bid_draft(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<crate::drafts::DraftRequest>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    let sheet = bid_sheet(&b.points, &b.comment, b.dissent.as_deref())?;
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (d, missing) = state
+        .db
+        .write(move |c| service::save_draft(c, &actor, &id, sheet, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::drafts::DraftResponse::of(d, missing)?))
+}
+
+/// Read your draft of a bid's sheet (404 `not_found` once the sheet is submitted or before any
+/// draft).
+#[utoipa::path(get, path = "/api/v1/bids/{id}/score/draft", tag = "evaluation", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = crate::drafts::DraftResponse), (status = 404, body = Problem)))]
+pub async fn bid_draft(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (d, missing) = state
+        .db
+        .read(move |c| service::draft_of(c, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::drafts::DraftResponse::of(d, missing)?))
+}
+
+/// Submit your score sheet for a bid. A submitted sheet is final: it cannot be changed or
+/// withdrawn (a second submission is 409 `score_final`); to work on it first, save drafts
+/// with `PUT /bids/{id}/score/draft`.
 #[utoipa::path(put, path = "/api/v1/bids/{id}/score", tag = "evaluation", request_body = ScoreRequest, params(("id" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = SheetResponse), (status = 404, body = Problem, description = "not an accepted panel member"),
@@ -364,26 +426,8 @@ pub async fn score_bid(
     body: Json<ScoreRequest>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.0;
-    let mut points = BTreeMap::new();
-    for (k, v) in &b.points {
-        let d: Decimal = v.to_string().parse().map_err(|_| {
-            AppError::field(
-                format!("points.{k}"),
-                "must be a number with at most two decimals",
-            )
-        })?;
-        points.insert(k.clone(), d.normalize());
-    }
-    let comment = validate::text("comment", &b.comment, 0, 4000)?;
-    let dissent = match b
-        .dissent
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        Some(d) => Some(validate::text("dissent", d, 1, 4000)?),
-        None => None,
-    };
+    let sheet = bid_sheet(&b.points, &b.comment, b.dissent.as_deref())?;
+    let (points, comment, dissent) = (sheet.points, sheet.comment, sheet.dissent);
     let (id, now) = (id.into_inner(), state.clock.now_naive());
     let s = state
         .db

@@ -41,6 +41,16 @@ pub fn register(r: &mut Router) {
             Access::Roles(&[Role::Expert]),
             score_review,
         )
+        .put(
+            "/api/v1/reviews/{id}/score/draft",
+            Access::Roles(&[Role::Expert]),
+            save_review_draft,
+        )
+        .get(
+            "/api/v1/reviews/{id}/score/draft",
+            Access::Roles(&[Role::Expert]),
+            review_draft,
+        )
         .post(
             "/api/v1/contracts/{id}/satisfaction",
             Access::Roles(&[Role::Bureau, Role::Community]),
@@ -337,7 +347,57 @@ pub struct ReviewScoreRequest {
     pub comment: String,
 }
 
-/// An accepted panel expert's sheet, final once written; the last one finalizes the review.
+/// Save a draft of your sheet for a review: only you see it, and it counts for nothing until
+/// you submit the sheet with `PUT /reviews/{id}/score` (final). Points may be partial;
+/// `missing` names the rubric criteria still unscored.
+#[utoipa::path(put, path = "/api/v1/reviews/{id}/score/draft", tag = "reviews", request_body = crate::drafts::DraftRequest, params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = crate::drafts::DraftResponse), (status = 403, body = Problem, description = "not an accepted member of the panel"),
+              (status = 409, body = Problem, description = "score_final: the sheet is in; invalid_state when not scoring"), (status = 422, body = Problem)))]
+pub async fn save_review_draft(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+    body: Json<crate::drafts::DraftRequest>,
+) -> Result<HttpResponse, AppError> {
+    let b = body.0;
+    if b.dissent.is_some() {
+        return Err(AppError::field(
+            "dissent",
+            "a review's sheet has no dissent",
+        ));
+    }
+    let sheet = crate::drafts::DraftSheet {
+        points: crate::domain::scoring::parse_points(&b.points)?,
+        comment: validate::text("comment", &b.comment, 0, 5000)?,
+        dissent: None,
+    };
+    let (id, now) = (id.into_inner(), state.clock.now_naive());
+    let (d, missing) = state
+        .db
+        .write(move |c| service::save_draft(c, &actor, &id, sheet, now))
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::drafts::DraftResponse::of(d, missing)?))
+}
+
+/// Read your draft of a review's sheet (404 once the sheet is in or before any draft).
+#[utoipa::path(get, path = "/api/v1/reviews/{id}/score/draft", tag = "reviews", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = crate::drafts::DraftResponse), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn review_draft(
+    state: State,
+    actor: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let (d, missing) = state
+        .db
+        .read(move |c| service::draft_of(c, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::drafts::DraftResponse::of(d, missing)?))
+}
+
+/// An accepted panel expert's sheet. A submitted sheet is final (a second one is 409
+/// `score_final`); save drafts with `PUT /reviews/{id}/score/draft` first. The last sheet
+/// finalizes the review.
 #[utoipa::path(put, path = "/api/v1/reviews/{id}/score", tag = "reviews", request_body = ReviewScoreRequest, params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ReviewResponse), (status = 403, body = Problem, description = "not an accepted member of the panel"),
               (status = 409, body = Problem, description = "score_final: the sheet is in; invalid_state when not scoring"), (status = 422, body = Problem)))]
@@ -347,16 +407,7 @@ pub async fn score_review(
     id: web::Path<String>,
     body: Json<ReviewScoreRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let mut points = BTreeMap::new();
-    for (k, v) in &body.points {
-        let d: Decimal = v.to_string().parse().map_err(|_| {
-            AppError::field(
-                format!("points.{k}"),
-                "must be a number with at most two decimals",
-            )
-        })?;
-        points.insert(k.clone(), d);
-    }
+    let points = crate::domain::scoring::parse_points(&body.points)?;
     let comment = validate::text("comment", &body.comment, 0, 5000)?;
     let (id, now, who, st) = (
         id.into_inner(),

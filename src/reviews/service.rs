@@ -608,7 +608,98 @@ pub fn points_of(s: &ReviewSheet) -> Result<BTreeMap<String, Decimal>, AppError>
     crate::domain::scoring::decode_points("review_sheets.points", &s.points)
 }
 
-/// An accepted panel expert's final sheet; the last one finalizes the review.
+const FINAL: &str = "your sheet for this review is submitted and final";
+
+/// Checks that `actor` may score review `review_id` now (an accepted member of its panel,
+/// the review scoring, its sheet not in) and that `points` and `comment` fit the rubric (every
+/// criterion unless `draft`): the review, the seat and the rubric's (key, maximum) pairs.
+fn scoring(
+    tx: &mut Tx<'_>,
+    actor: &AuthUser,
+    review_id: &str,
+    points: &BTreeMap<String, Decimal>,
+    comment: &str,
+    draft: bool,
+) -> Result<(Review, ReviewSeat, Vec<(String, u32)>), AppError> {
+    let r = repo::find(tx, review_id)?.ok_or_else(|| AppError::not_found("review"))?;
+    let Some(seat) = seat_of(tx, actor, &r.id)?.filter(|s| s.is(SeatStatus::Accepted)) else {
+        // Seen or not, only an accepted panel member scores.
+        return Err(AppError::forbidden());
+    };
+    if repo::sheets(tx, &r.id)?
+        .iter()
+        .any(|s| s.expert_id == seat.expert_id)
+    {
+        return Err(AppError::conflict("score_final", FINAL));
+    }
+    r.status.step(ReviewAction::Score)?;
+    let rubric: Vec<(String, u32)> = rules_of(&r)?
+        .rubric
+        .iter()
+        .map(|c| (c.key.clone(), c.max_points))
+        .collect();
+    let mut errors = crate::domain::scoring::check_points(
+        rubric.iter().map(|(k, m)| (k.as_str(), *m)),
+        points,
+        "the rubric",
+        draft,
+    );
+    if comment.chars().count() > 5000 {
+        errors.push(FieldError::new("comment", "at most 5000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    Ok((r, seat, rubric))
+}
+
+/// Saves the expert's draft of its sheet for review `review_id` (points may be partial); the
+/// draft and the rubric criteria it leaves unscored.
+pub fn save_draft(
+    tx: &mut Tx<'_>,
+    actor: &AuthUser,
+    review_id: &str,
+    sheet: crate::drafts::DraftSheet,
+    now: NaiveDateTime,
+) -> Result<(crate::drafts::Draft, Vec<String>), AppError> {
+    write_tx(tx, |tx| {
+        let (r, seat, rubric) = scoring(tx, actor, review_id, &sheet.points, &sheet.comment, true)?;
+        let missing = crate::domain::scoring::unscored(
+            rubric.iter().map(|(k, m)| (k.as_str(), *m)),
+            &sheet.points,
+        );
+        let d =
+            crate::drafts::Draft::new(crate::drafts::REVIEW, &r.id, &seat.expert_id, sheet, now);
+        crate::drafts::save(tx, &d)?;
+        Ok((d, missing))
+    })
+}
+
+/// The expert's own draft for review `review_id` (404 `draft` when there is none, or the sheet
+/// is in), and the rubric criteria it leaves unscored.
+pub fn draft_of(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    review_id: &str,
+) -> Result<(crate::drafts::Draft, Vec<String>), AppError> {
+    let r = repo::find(conn, review_id)?.ok_or_else(|| AppError::not_found("review"))?;
+    let Some(seat) = seat_of(conn, actor, &r.id)?.filter(|s| s.is(SeatStatus::Accepted)) else {
+        return Err(AppError::forbidden());
+    };
+    let d = crate::drafts::find(conn, crate::drafts::REVIEW, &r.id, &seat.expert_id)?
+        .ok_or_else(|| AppError::not_found("draft"))?;
+    let missing = crate::domain::scoring::unscored(
+        rules_of(&r)?
+            .rubric
+            .iter()
+            .map(|c| (c.key.as_str(), c.max_points)),
+        &d.points()?,
+    );
+    Ok((d, missing))
+}
+
+/// An accepted panel expert's final sheet, in place of its draft; the last one finalizes the
+/// review.
 pub fn score_sheet(
     tx: &mut Tx<'_>,
     actor: &AuthUser,
@@ -619,33 +710,7 @@ pub fn score_sheet(
     now: NaiveDateTime,
 ) -> Result<Review, AppError> {
     write_tx(tx, |tx| {
-        let r = repo::find(tx, review_id)?.ok_or_else(|| AppError::not_found("review"))?;
-        let Some(seat) = seat_of(tx, actor, &r.id)?.filter(|s| s.is(SeatStatus::Accepted)) else {
-            // Seen or not, only an accepted panel member scores.
-            return Err(AppError::forbidden());
-        };
-        if repo::sheets(tx, &r.id)?
-            .iter()
-            .any(|s| s.expert_id == seat.expert_id)
-        {
-            return Err(AppError::conflict(
-                "score_final",
-                "your sheet for this review is submitted and final",
-            ));
-        }
-        r.status.step(ReviewAction::Score)?;
-        let rules = rules_of(&r)?;
-        let mut errors = crate::domain::scoring::check_points(
-            rules.rubric.iter().map(|c| (c.key.as_str(), c.max_points)),
-            &points,
-            "the rubric",
-        );
-        if comment.chars().count() > 5000 {
-            errors.push(FieldError::new("comment", "at most 5000 characters"));
-        }
-        if !errors.is_empty() {
-            return Err(AppError::validation(errors));
-        }
+        let (r, seat, _) = scoring(tx, actor, review_id, &points, &comment, false)?;
         let sheet = ReviewSheet {
             id: uuid::Uuid::now_v7().to_string(),
             review_id: r.id.clone(),
@@ -654,10 +719,8 @@ pub fn score_sheet(
             comment,
             submitted_at: now,
         };
-        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as(
-            "score_final",
-            "your sheet for this review is submitted and final",
-        ))?;
+        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as("score_final", FINAL))?;
+        crate::drafts::discard(tx, crate::drafts::REVIEW, &r.id, &seat.expert_id)?;
         audit_review(
             tx,
             Some(&actor.id),

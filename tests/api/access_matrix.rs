@@ -131,6 +131,8 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("POST", "/api/v1/reviews/{id}/report", &["org"]),
         ("POST", "/api/v1/reviews/{id}/panel/redraw", &["bureau"]),
         ("PUT", "/api/v1/reviews/{id}/score", &["expert"]),
+        ("PUT", "/api/v1/reviews/{id}/score/draft", &["expert"]),
+        ("GET", "/api/v1/reviews/{id}/score/draft", &["expert"]),
         (
             "POST",
             "/api/v1/contracts/{id}/satisfaction",
@@ -142,6 +144,8 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("POST", "/api/v1/assignments/{id}/accept", &["expert"]),
         ("POST", "/api/v1/assignments/{id}/decline", &["expert"]),
         ("PUT", "/api/v1/bids/{id}/score", &["expert"]),
+        ("PUT", "/api/v1/bids/{id}/score/draft", &["expert"]),
+        ("GET", "/api/v1/bids/{id}/score/draft", &["expert"]),
         ("POST", "/api/v1/projects/{id}/panel/redraw", &["bureau"]),
     ];
     rows.into_iter()

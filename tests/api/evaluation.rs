@@ -1257,3 +1257,111 @@ async fn audit_events_are_filed_under_their_own_entity_with_the_project_as_secon
         .expect(200);
     assert_eq!(v.body["ok"], true, "{}", v.body);
 }
+
+/// An expert mends a typo in a draft; the draft is its author's alone and counts for nothing
+/// until the sheet is submitted, which is final and replaces it.
+#[tokio::test]
+async fn a_draft_sheet_is_private_counts_for_nothing_and_gives_way_to_the_final_sheet() {
+    let app = app().await;
+    let s = scene(&app, 4).await;
+    let pid = s.project["id"].as_str().unwrap();
+    let members = accept_all(&app, &s).await;
+    let (me, other) = (&members[0].1, &members[1].1);
+    let bid = &s.bids[0];
+    let draft_path = format!("/api/v1/bids/{bid}/score/draft");
+    // No draft yet.
+    app.get(&draft_path, Some(me))
+        .await
+        .problem(404, "not_found");
+    // A partial draft with a typo: saved, the unscored criterion named.
+    let d = app
+        .put(
+            &draft_path,
+            me,
+            json!({"points": {"plan": 4}, "comment": "草稿"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(d["points"], json!({"plan": 4}), "{d}");
+    assert_eq!(d["missing"], json!(["team"]));
+    assert_eq!(d["submitted"], false);
+    // Out of range is refused as a sheet's points are, naming the criterion; unknown keys too.
+    let r = app
+        .put(&draft_path, me, json!({"points": {"plan": 51, "teem": 3}}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["points.plan", "points.teem"]);
+    // Mended.
+    app.put(
+        &draft_path,
+        me,
+        json!({"points": {"plan": 40, "team": 25}, "comment": "方案完整"}),
+    )
+    .await
+    .expect(200);
+    let d = app.get(&draft_path, Some(me)).await.expect(200).body;
+    assert_eq!(d["points"], json!({"plan": 40, "team": 25}));
+    assert_eq!(d["missing"], json!([]));
+    // Nobody else reads it: another member, the bureau, the bidder.
+    app.get(&draft_path, Some(other))
+        .await
+        .problem(404, "not_found");
+    app.get(&draft_path, Some(&s.d.bureau))
+        .await
+        .problem(403, "forbidden");
+    // It counts for nothing: the panel shows no sheet, the evaluation none.
+    let panel = app
+        .get(&format!("/api/v1/projects/{pid}/panel"), Some(&s.d.bureau))
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        panel["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["sheets_submitted"] == 0),
+        "{panel}"
+    );
+    let ev = app
+        .get(
+            &format!("/api/v1/projects/{pid}/evaluation"),
+            Some(&s.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ev["sheets"].as_array().unwrap().len(), 0, "{ev}");
+    // Submitted: final, and the draft is gone.
+    app.put(
+        &format!("/api/v1/bids/{bid}/score"),
+        me,
+        json!({"points": {"plan": 40, "team": 25}, "comment": "方案完整"}),
+    )
+    .await
+    .expect(200);
+    app.get(&draft_path, Some(me))
+        .await
+        .problem(404, "not_found");
+    app.put(&draft_path, me, json!({"points": {"plan": 41}}))
+        .await
+        .problem(409, "score_final");
+    app.put(
+        &format!("/api/v1/bids/{bid}/score"),
+        me,
+        json!({"points": {"plan": 41, "team": 25}, "comment": "改"}),
+    )
+    .await
+    .problem(409, "score_final");
+    let ev = app
+        .get(
+            &format!("/api/v1/projects/{pid}/evaluation"),
+            Some(&s.d.bureau),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(ev["sheets"].as_array().unwrap().len(), 1, "{ev}");
+    assert_eq!(ev["sheets"][0]["points"], json!({"plan": 40, "team": 25}));
+}

@@ -1565,3 +1565,60 @@ async fn a_track_record_criterion_gives_points_from_the_mean_review_score_at_the
     assert_eq!(ranking[1]["track_record_points"], "15.00", "{ev}");
     assert_eq!(ranking[0]["price_score"], ranking[1]["price_score"], "{ev}");
 }
+
+/// A review sheet's draft: its author's alone, counted nowhere, replaced by the final sheet.
+#[tokio::test]
+async fn a_review_sheet_draft_is_private_and_the_last_final_sheet_still_decides() {
+    let app = app().await;
+    let s = active_scene(&app, |_| {}).await;
+    let mid = review_of(&app, &s, "midterm", 1).await;
+    let review = mid["id"].as_str().unwrap();
+    let seats = open(&app, &s, review).await;
+    accept_all(&app, &s, &seats).await;
+    report(&app, &s, &s.deal.org_token, review)
+        .await
+        .expect(200);
+    let path = format!("/api/v1/reviews/{review}/score/draft");
+    let (me, other) = (&s.experts[0].1, &s.experts[1].1);
+    let d = app
+        .put(&path, me, json!({"points": {"implementation": 3}}))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        d["missing"],
+        json!(["inputs", "finance", "outcomes"]),
+        "{d}"
+    );
+    let r = app
+        .put(
+            &path,
+            me,
+            json!({"points": {"finance": 21}, "dissent": "x"}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["dissent"]);
+    let r = app
+        .put(&path, me, json!({"points": {"finance": 21}}))
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(r.fields(), vec!["points.finance"]);
+    app.get(&path, Some(other)).await.problem(404, "not_found");
+    app.get(&path, Some(&s.deal.d.bureau))
+        .await
+        .problem(403, "forbidden");
+    // Every other expert submits: the review waits for mine, the draft counting for nothing.
+    for (_, token) in &s.experts[1..] {
+        score(&app, token, review, [30, 17, 18, 21])
+            .await
+            .expect(200);
+    }
+    assert_eq!(read(&app, &s, review).await["status"], "scoring");
+    let mine = score(&app, me, review, [33, 17, 18, 21]).await.expect(200);
+    assert_eq!(mine.body["status"], "passed", "{}", mine.body);
+    app.get(&path, Some(me)).await.problem(404, "not_found");
+    app.put(&path, me, json!({"points": {"implementation": 30}}))
+        .await
+        .problem(409, "score_final");
+}

@@ -2,7 +2,118 @@
 
 use super::*;
 
-/// Records an accepted panel member's final sheet for a qualified bid.
+/// A bid an accepted panel member may score now, with its project, spec and the expert.
+struct Scoring {
+    bid: Bid,
+    project: Project,
+    spec: ProjectSpec,
+    expert: crate::experts::repo::Expert,
+}
+
+/// Checks that `actor` may score bid `bid_id` now (an accepted member of its round's panel,
+/// the round scoring) and that `points` fit its panel's criteria (all of them unless
+/// `draft`).
+fn scoring(
+    tx: &mut Tx<'_>,
+    actor: &AuthUser,
+    bid_id: &str,
+    points: &BTreeMap<String, Decimal>,
+    draft: bool,
+) -> Result<Scoring, AppError> {
+    let bid = crate::bids::repo::find(tx, bid_id)?.ok_or_else(|| AppError::not_found("bid"))?;
+    let p = crate::projects::repo::find(tx, &bid.project_id)?
+        .ok_or_else(|| AppError::not_found("bid"))?;
+    if !is_accepted_member(tx, actor, &p.id, bid.round)? || bid.round != p.round {
+        return Err(AppError::not_found("bid"));
+    }
+    bid.status.step(BidAction::Score)?;
+    p.status.step(ProjectAction::Score)?;
+    let spec = crate::projects::service::spec_of(&p)?;
+    let errors = scoring::check_points(
+        spec.evaluation
+            .panel_criteria()
+            .map(|c| (c.key.as_str(), c.max_points)),
+        points,
+        "this project",
+        draft,
+    );
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let expert = expert_of(tx, actor)?;
+    Ok(Scoring {
+        bid,
+        project: p,
+        spec,
+        expert,
+    })
+}
+
+/// Saves `sheet` as the expert's draft for bid `bid_id` (its points may be partial); 409
+/// `score_final` once the sheet is submitted. The draft, and the criteria it leaves unscored.
+pub fn save_draft(
+    conn: &mut Tx<'_>,
+    actor: &AuthUser,
+    bid_id: &str,
+    sheet: crate::drafts::DraftSheet,
+    now: NaiveDateTime,
+) -> Result<(crate::drafts::Draft, Vec<String>), AppError> {
+    write_tx(conn, |tx| {
+        let s = scoring(tx, actor, bid_id, &sheet.points, true)?;
+        if submitted(tx, &s.bid, &s.expert.id)? {
+            return Err(final_sheet());
+        }
+        let missing = unscored_of(&s.spec, &sheet.points);
+        let d = crate::drafts::Draft::new(crate::drafts::BID, &s.bid.id, &s.expert.id, sheet, now);
+        crate::drafts::save(tx, &d)?;
+        Ok((d, missing))
+    })
+}
+
+/// The expert's own draft for bid `bid_id` (404 `draft` when there is none, or the sheet is
+/// submitted), and the criteria it leaves unscored.
+pub fn draft_of(
+    conn: &mut DbConn,
+    actor: &AuthUser,
+    bid_id: &str,
+) -> Result<(crate::drafts::Draft, Vec<String>), AppError> {
+    let bid = crate::bids::repo::find(conn, bid_id)?.ok_or_else(|| AppError::not_found("bid"))?;
+    let p = crate::projects::repo::find(conn, &bid.project_id)?
+        .ok_or_else(|| AppError::not_found("bid"))?;
+    if !is_accepted_member(conn, actor, &p.id, bid.round)? {
+        return Err(AppError::not_found("bid"));
+    }
+    let expert = expert_of(conn, actor)?;
+    let d = crate::drafts::find(conn, crate::drafts::BID, &bid.id, &expert.id)?
+        .ok_or_else(|| AppError::not_found("draft"))?;
+    let spec = crate::projects::service::spec_of(&p)?;
+    let missing = unscored_of(&spec, &d.points()?);
+    Ok((d, missing))
+}
+
+fn unscored_of(spec: &ProjectSpec, points: &BTreeMap<String, Decimal>) -> Vec<String> {
+    scoring::unscored(
+        spec.evaluation
+            .panel_criteria()
+            .map(|c| (c.key.as_str(), c.max_points)),
+        points,
+    )
+}
+
+/// Whether the expert's sheet for `bid` is in.
+fn submitted(conn: &mut DbConn, bid: &Bid, expert_id: &str) -> Result<bool, AppError> {
+    Ok(repo::sheets(conn, &bid.project_id, bid.round)?
+        .iter()
+        .any(|s| s.bid_id == bid.id && s.expert_id == expert_id))
+}
+
+const FINAL: &str = "your sheet for this bid is submitted and final";
+
+fn final_sheet() -> AppError {
+    AppError::conflict("score_final", FINAL)
+}
+
+/// Records an accepted panel member's final sheet for a qualified bid, in place of its draft.
 pub fn score(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -13,26 +124,12 @@ pub fn score(
     now: NaiveDateTime,
 ) -> Result<ScoreSheet, AppError> {
     write_tx(conn, |tx| {
-        let bid = crate::bids::repo::find(tx, bid_id)?.ok_or_else(|| AppError::not_found("bid"))?;
-        let p = crate::projects::repo::find(tx, &bid.project_id)?
-            .ok_or_else(|| AppError::not_found("bid"))?;
-        if !is_accepted_member(tx, actor, &p.id, bid.round)? || bid.round != p.round {
-            return Err(AppError::not_found("bid"));
-        }
-        bid.status.step(BidAction::Score)?;
-        p.status.step(ProjectAction::Score)?;
-        let spec = crate::projects::service::spec_of(&p)?;
-        let errors = crate::domain::scoring::check_points(
-            spec.evaluation
-                .panel_criteria()
-                .map(|c| (c.key.as_str(), c.max_points)),
-            &points,
-            "this project",
-        );
-        if !errors.is_empty() {
-            return Err(AppError::validation(errors));
-        }
-        let expert = expert_of(tx, actor)?;
+        let Scoring {
+            bid,
+            project: p,
+            expert,
+            ..
+        } = scoring(tx, actor, bid_id, &points, false)?;
         let sheet = ScoreSheet {
             id: uuid::Uuid::now_v7().to_string(),
             project_id: p.id.clone(),
@@ -44,10 +141,8 @@ pub fn score(
             dissent,
             submitted_at: now,
         };
-        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as(
-            "score_final",
-            "your sheet for this bid is submitted and final",
-        ))?;
+        repo::insert_sheet(tx, &sheet).map_err(AppError::unique_as("score_final", FINAL))?;
+        crate::drafts::discard(tx, crate::drafts::BID, &bid.id, &expert.id)?;
         crate::projects::service::audit_in_project(
             tx,
             Some(&actor.id),
