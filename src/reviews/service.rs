@@ -610,6 +610,9 @@ pub fn points_of(s: &ReviewSheet) -> Result<BTreeMap<String, Decimal>, AppError>
 
 const FINAL: &str = "your sheet for this review is submitted and final";
 
+/// A review's rubric: (criterion key, maximum points) in order.
+type Rubric = Vec<(String, u32)>;
+
 /// Checks that `actor` may score review `review_id` now (an accepted member of its panel,
 /// the review scoring, its sheet not in) and that `points` and `comment` fit the rubric (every
 /// criterion unless `draft`): the review, the seat and the rubric's (key, maximum) pairs.
@@ -620,7 +623,7 @@ fn scoring(
     points: &BTreeMap<String, Decimal>,
     comment: &str,
     draft: bool,
-) -> Result<(Review, ReviewSeat, Vec<(String, u32)>), AppError> {
+) -> Result<(Review, ReviewSeat, Rubric), AppError> {
     let r = repo::find(tx, review_id)?.ok_or_else(|| AppError::not_found("review"))?;
     let Some(seat) = seat_of(tx, actor, &r.id)?.filter(|s| s.is(SeatStatus::Accepted)) else {
         // Seen or not, only an accepted panel member scores.
@@ -633,7 +636,7 @@ fn scoring(
         return Err(AppError::conflict("score_final", FINAL));
     }
     r.status.step(ReviewAction::Score)?;
-    let rubric: Vec<(String, u32)> = rules_of(&r)?
+    let rubric: Rubric = rules_of(&r)?
         .rubric
         .iter()
         .map(|c| (c.key.clone(), c.max_points))
