@@ -130,10 +130,116 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if !value.is_object() {
         return Err(AppError::field("body", "must be a JSON object"));
     }
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
-        let path = err.path().to_string();
-        AppError::validation(vec![data_error(&path, &err.into_inner().to_string())])
-    })
+    deserialize_naming_every_missing_field(value)
+}
+
+/// Deserialises `value`, and on failure names every required field that is missing, not just
+/// the first serde stops at (a bid without price, plan and team names all three), then the
+/// first other error. Each missing field is filled with a stand-in of a type that gets past it
+/// and the document is tried again; only failing bodies pay for this, a few tries a field.
+fn deserialize_naming_every_missing_field<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+) -> Result<T, AppError> {
+    // Of every shape a field here takes: nullable, text, number, list, object, flag, money,
+    // day, instant (an enum's first variant is tried when one is named).
+    let stand_ins = [
+        serde_json::Value::Null,
+        serde_json::json!(""),
+        serde_json::json!(0),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!(false),
+        serde_json::json!("0.00"),
+        serde_json::json!("2026-01-01"),
+        serde_json::json!("2026-01-01T00:00:00Z"),
+    ];
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut attempt = serde_path_to_error::deserialize::<_, T>(value.clone());
+    for _ in 0..32 {
+        let err = match attempt {
+            Ok(t) if errors.is_empty() => return Ok(t),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let path: Vec<serde_path_to_error::Segment> = err.path().iter().cloned().collect();
+        let shown = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let error = data_error(&shown, &message);
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let field = error.field.clone();
+        errors.push(error);
+        let Some(name) = missing else { break };
+        // The stand-in that moves the first error off this field; none: stop here.
+        let mut next = None;
+        let mut candidates: Vec<serde_json::Value> = stand_ins.to_vec();
+        let mut i = 0;
+        while i < candidates.len() && next.is_none() {
+            let mut tried = value.clone();
+            if !put_at(&mut tried, &path, &name, candidates[i].clone()) {
+                break;
+            }
+            i += 1;
+            let result = serde_path_to_error::deserialize::<_, T>(tried.clone());
+            let stuck = match &result {
+                Ok(_) => false,
+                Err(e) => {
+                    let text = e.inner().to_string();
+                    let here = data_error(&e.path().to_string(), &text).field == field;
+                    if here && candidates.len() == stand_ins.len() {
+                        if let Some(variant) = first_variant(&text) {
+                            candidates.push(serde_json::Value::String(variant));
+                        }
+                    }
+                    here
+                }
+            };
+            if !stuck {
+                next = Some((tried, result));
+            }
+        }
+        let Some((tried, result)) = next else { break };
+        value = tried;
+        attempt = result;
+    }
+    Err(AppError::validation(errors))
+}
+
+/// The first variant an "unknown variant" message offers (`expected one of `a`, `b``).
+fn first_variant(message: &str) -> Option<String> {
+    let rest = message.split("expected one of `").nth(1)?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// Sets `name` to `v` in the object at `path` inside `value`; false when there is none.
+fn put_at(
+    value: &mut serde_json::Value,
+    path: &[serde_path_to_error::Segment],
+    name: &str,
+    v: serde_json::Value,
+) -> bool {
+    use serde_path_to_error::Segment;
+    let mut at = value;
+    for seg in path {
+        let next = match seg {
+            Segment::Map { key } => at.get_mut(key.as_str()),
+            Segment::Seq { index } => at.get_mut(*index),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => return false,
+        }
+    }
+    match at.as_object_mut() {
+        Some(o) => {
+            o.insert(name.to_owned(), v);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Turns serde's message into a field error. serde reports an unknown field at the path of

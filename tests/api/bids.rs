@@ -820,3 +820,55 @@ async fn a_database_copy_taken_before_close_holds_no_bid_plaintext() {
         .unwrap()
         .starts_with(marker));
 }
+
+/// A bid body missing several fields names every one of them (not only the first), and nested
+/// ones by their path; nothing is written.
+#[tokio::test]
+async fn a_bid_missing_several_fields_names_all_of_them() {
+    let app = app().await;
+    let d = app.district().await;
+    let p = app.open_project(&d, |_| {}).await;
+    let pid = p["id"].as_str().unwrap();
+    let (_, token) = app.verified_org(&d).await;
+    let r = app
+        .post(
+            &format!("/api/v1/projects/{pid}/bids"),
+            Some(&token),
+            json!({"kpis": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(fields, ["plan", "price", "team"], "{}", r.body);
+    // Nested: a team member without name and role, beside a missing price.
+    let r = app
+        .post(
+            &format!("/api/v1/projects/{pid}/bids"),
+            Some(&token),
+            json!({"plan": "方案", "kpis": [], "team": [{"certified": true}]}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["price", "team[0].name", "team[0].role"],
+        "{}",
+        r.body
+    );
+    // The same for a replacement.
+    let bid = app.bid(pid, &token, "280000.00").await.expect(201).body;
+    let r = app
+        .put(
+            &format!("/api/v1/bids/{}", bid["id"].as_str().unwrap()),
+            &token,
+            json!({"team": []}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let mut fields = r.fields();
+    fields.sort();
+    assert_eq!(fields, ["kpis", "plan", "price"], "{}", r.body);
+}
