@@ -46,6 +46,8 @@ pub struct ProjectResponse {
     pub status_reason: Option<String>,
     pub round: i32,
     /// The rule pack snapshot the project was published under (the current pack for drafts).
+    /// `GET /projects/{id}` gives the whole pack; a list gives its summary (`method`, `name`,
+    /// `citation`, `summary: true`), about 1.5 KB less an item.
     #[schema(value_type = Object)]
     pub rule_pack: serde_json::Value,
     /// Warnings from rules a pack marks `warn` (e.g. a rating threshold on a tender).
@@ -83,10 +85,24 @@ pub struct ProjectAward {
 }
 
 fn respond(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
+    respond_as(state, p, true)
+}
+
+/// The project as a list shows it: its rule pack summarised.
+fn list_item(state: &State, p: Project) -> Result<ProjectResponse, AppError> {
+    respond_as(state, p, false)
+}
+
+fn respond_as(state: &State, p: Project, whole: bool) -> Result<ProjectResponse, AppError> {
     let spec = service::spec_of(&p)?;
     let pack = service::pack_of(&p, &state.rules, &spec)?;
+    let rule_pack = if whole {
+        serde_json::to_value(&pack).map_err(AppError::internal)?
+    } else {
+        serde_json::json!({"method": pack.method, "name": pack.name, "citation": pack.citation, "summary": true})
+    };
     Ok(ProjectResponse {
-        rule_pack: serde_json::to_value(&pack).map_err(AppError::internal)?,
+        rule_pack,
         warnings: decode_json("projects.warnings", &p.warnings)?,
         bid_open_at: utc(p.closed_at.unwrap_or(p.bid_close_at)),
         id: p.id,
@@ -375,7 +391,7 @@ pub async fn list_projects(
                 let (id, version) = (p.id.clone(), p.version);
                 let doc = state
                     .projects_rendered
-                    .get_or_render(&id, version, || respond(&state, p))?;
+                    .get_or_render(&id, version, || list_item(&state, p))?;
                 docs.push((id, doc));
             }
             docs

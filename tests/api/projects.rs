@@ -215,6 +215,39 @@ async fn publishing_reserves_the_budget_commits_a_seed_and_links_the_needs() {
         "venture_philanthropy"
     );
     assert!(published.body["published_at"].is_string());
+    // The document gives the whole rule pack; a list item its summary.
+    let pid = published.body["id"].as_str().unwrap();
+    let whole = app
+        .get(&format!("/api/v1/projects/{pid}"), None)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        whole["rule_pack"]["panel"]["min_size"].is_number(),
+        "{whole}"
+    );
+    let listed = app
+        .get("/api/v1/projects?status=open", None)
+        .await
+        .expect(200)
+        .body;
+    let item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == pid)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        item["rule_pack"],
+        json!({"method": "venture_philanthropy", "name": whole["rule_pack"]["name"], "citation": whole["rule_pack"]["citation"], "summary": true})
+    );
+    assert!(
+        item.to_string().len() + 1000 < whole.to_string().len(),
+        "a list item is the smaller: {} against {}",
+        item.to_string().len(),
+        whole.to_string().len()
+    );
     let f = fund_balances(&app, &d, &d.fund).await;
     assert_eq!(f["reserved"], "300000.00");
     assert_eq!(f["available"], "700000.00");
@@ -429,7 +462,7 @@ async fn an_amendment_within_three_days_of_close_extends_it() {
     app.post(
         "/api/v1/admin/clock",
         Some(&app.admin_token),
-        json!({"now": at.to_rfc3339()}),
+        json!({"now": at.to_rfc3339(), "frozen": true}),
     )
     .await
     .expect(200);
