@@ -267,9 +267,10 @@ impl From<diesel::result::Error> for AppError {
                     unique::message(info.constraint_name(), info.message()),
                 )
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                AppError::db_unavailable(e)
-            }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => AppError::db_unavailable(e),
             Error::DatabaseError(_, ref info) if is_unavailable(info.message()) => {
                 AppError::db_unavailable(e)
             }
@@ -285,6 +286,10 @@ fn is_unavailable(message: &str) -> bool {
         "database is locked",
         "terminating connection",
         "server closed the connection",
+        "no connection to the server",
+        "connection to server was lost",
+        "could not send data to server",
+        "could not receive data from server",
         "does not allow connections",
         "unable to open database",
     ]

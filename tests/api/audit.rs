@@ -347,7 +347,7 @@ async fn grouped_round(app: &crate::helpers::TestApp, round: &str, kinds: &[Piec
         k::table
             .filter(k::user_id.eq(user))
             .select(k::request_hash)
-            .load::<String>(&mut c)
+            .load::<String>(&mut **c)
             .unwrap()
     })
     .await

@@ -768,7 +768,7 @@ async fn bidder_token(app: &TestApp, s: &Scene, i: usize) -> String {
         gongyi::db::schema::users::table
             .filter(gongyi::db::schema::users::organization_id.eq(org))
             .select(gongyi::db::schema::users::email)
-            .first::<String>(&mut c)
+            .first::<String>(&mut **c)
             .unwrap()
     })
     .await

@@ -676,7 +676,7 @@ impl TestApp {
             outbox::table
                 .filter(outbox::subject.like(pattern))
                 .count()
-                .get_result::<i64>(&mut c)
+                .get_result::<i64>(&mut **c)
                 .unwrap()
         })
         .await

@@ -63,7 +63,7 @@ async fn effects(app: &TestApp) -> i64 {
         a::table
             .filter(a::entity.eq("idempotency_test"))
             .count()
-            .get_result::<i64>(&mut c)
+            .get_result::<i64>(&mut **c)
             .unwrap()
     })
     .await

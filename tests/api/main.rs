@@ -20,6 +20,7 @@ mod mail_claims;
 mod needs;
 mod openapi;
 mod orgs;
+mod pool;
 mod projects;
 mod readiness;
 mod regions;

@@ -639,7 +639,7 @@ async fn refusals_and_bad_filters_say_what_to_do_instead() {
             .order(outbox::id.desc())
             .select(outbox::body)
             .limit(1)
-            .load::<String>(&mut c)
+            .load::<String>(&mut **c)
             .unwrap()
     })
     .await

@@ -95,7 +95,7 @@ async fn release_rows(app: &TestApp, fund: &str) -> (BTreeMap<String, usize>, i6
             .filter(l::fund_id.eq(fund))
             .filter(l::kind.eq("release"))
             .select((l::tranche_id, l::amount_fen))
-            .load(&mut c)
+            .load(&mut **c)
             .unwrap();
         let mut per = BTreeMap::new();
         for (t, _) in &rows {

@@ -918,7 +918,7 @@ async fn mails_to(app: &TestApp, recipients: &[String]) -> i64 {
         outbox::table
             .filter(outbox::recipient.eq_any(recipients))
             .count()
-            .get_result::<i64>(&mut c)
+            .get_result::<i64>(&mut **c)
             .unwrap()
     })
     .await
@@ -931,7 +931,7 @@ async fn all_mails(app: &TestApp) -> i64 {
     tokio::task::spawn_blocking(move || {
         use gongyi::db::schema::outbox;
         let mut c = state.db.write_conn().unwrap();
-        outbox::table.count().get_result::<i64>(&mut c).unwrap()
+        outbox::table.count().get_result::<i64>(&mut **c).unwrap()
     })
     .await
     .unwrap()
@@ -1008,7 +1008,7 @@ async fn reminders(app: &TestApp) -> i64 {
         outbox::table
             .filter(outbox::dedupe_key.like("remind:%"))
             .count()
-            .get_result::<i64>(&mut c)
+            .get_result::<i64>(&mut **c)
             .unwrap()
     })
     .await
