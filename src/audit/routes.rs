@@ -102,12 +102,7 @@ pub async fn list_events(
         .db
         .read(move |conn| service::list(conn, &actor, filter, after, fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |r| r.seq,
-        AuditEventResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |r| r.seq, AuditEventResponse::from).respond())
 }
 
 /// Verify the audit hash chain.

@@ -279,10 +279,5 @@ pub async fn list_objections(
         .db
         .read(move |c| service::list_objections(c, &actor, f, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |o| o.id.clone(),
-        ObjectionResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |o| o.id.clone(), ObjectionResponse::from).respond())
 }

@@ -327,7 +327,7 @@ fn bid_page(rows: Vec<service::BidView>, limit: i64) -> Result<HttpResponse, App
         .into_iter()
         .map(BidResponse::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |b| b.id.clone(), |b| b)))
+    Ok(Page::from_rows(rows, limit, |b| b.id.clone(), |b| b).respond())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

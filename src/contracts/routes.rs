@@ -265,12 +265,13 @@ pub async fn list_contracts(
         next = Some(v.contract.id.clone());
         items.push(contract(v, now)?);
     }
-    Ok(HttpResponse::Ok().json(Page {
+    Ok(Page {
         items,
         next_cursor: next
             .filter(|_| more)
             .map(|k| crate::http::pagination::encode_cursor(&k)),
-    }))
+    }
+    .respond())
 }
 
 /// Read a contract (anyone once it is active, without payment references).

@@ -215,7 +215,7 @@ pub async fn my_assignments(
             Ok(out)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |s| s.id.clone(), |a| a)))
+    Ok(Page::from_rows(rows, limit, |s| s.id.clone(), |a| a).respond())
 }
 
 /// A review seat as an assignment: due when the panel's scoring closes.

@@ -174,7 +174,7 @@ pub async fn list_experts(state: State, q: Query<PageQuery>) -> Result<HttpRespo
         .into_iter()
         .map(|(e, r)| respond(e, r))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |e| e.id.clone(), |e| e)))
+    Ok(Page::from_rows(rows, limit, |e| e.id.clone(), |e| e).respond())
 }
 
 /// Read an expert.

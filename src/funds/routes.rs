@@ -133,12 +133,13 @@ pub async fn list_funds(
         .db
         .read(move |c| service::list(c, &actor, district, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
+    Ok(Page::from_rows(
         rows,
         limit,
         |(f, _)| f.id.clone(),
         |(f, b)| FundResponse::new(f, b),
-    )))
+    )
+    .respond())
 }
 
 /// Read a fund.
@@ -206,12 +207,7 @@ pub async fn fund_ledger(
         .db
         .read(move |c| service::ledger(c, &actor, &id, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |e| e.id.clone(),
-        LedgerEntryResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |e| e.id.clone(), LedgerEntryResponse::from).respond())
 }
 
 /// Recompute a fund's balances from its ledger and check them.

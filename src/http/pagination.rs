@@ -1,10 +1,17 @@
 //! Keyset pagination: `?limit=` (default 20, at most 100) and an opaque `?cursor=` that encodes
 //! the sort key of the last row served, so page N costs what page 1 costs (no OFFSET, no COUNT).
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use actix_web::http::header::ContentType;
+use actix_web::HttpResponse;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::error::AppError;
 
@@ -79,6 +86,77 @@ impl<T> Page<T> {
     }
 }
 
+/// The JSON body of a page, written straight into one buffer sized before the first byte and
+/// handed to actix as it is (`Vec<u8>` becomes the body's `Bytes` without a copy).
+///
+/// A page of documents kept rendered ([`Rendered`](super::rendered::Rendered)) knows its exact
+/// size. Any other page is sized from what a page of the same item type took per item before
+/// (learned per type, a little to spare), so the buffer is not grown and copied over and over
+/// as the items are written.
+pub fn page_body<T: Serialize + 'static>(page: &Page<T>) -> Vec<u8> {
+    let cursor = page.next_cursor.as_ref().map_or(4, |c| c.len() + 2);
+    let frame = r#"{"items":[],"next_cursor":}"#.len() + cursor;
+    let items = &page.items as &dyn Any;
+    let exact = items
+        .downcast_ref::<Vec<Arc<RawValue>>>()
+        .map(|docs| docs.iter().map(|d| d.get().len() + 1).sum::<usize>());
+    let kind = TypeId::of::<T>();
+    let capacity = frame
+        + exact.unwrap_or_else(|| page.items.len() * learned(kind).unwrap_or(FIRST_ITEM_GUESS));
+    let mut buf = Vec::with_capacity(capacity);
+    if let Err(e) = serde_json::to_writer(&mut buf, page) {
+        // Writing into memory fails only for a value that cannot be JSON (a map with non-string
+        // keys): a bug, reported as such rather than as a half-written page.
+        tracing::error!(error = %e, "a page could not be written as JSON");
+        buf.clear();
+        buf.extend_from_slice(br#"{"items":[],"next_cursor":null}"#);
+    }
+    if exact.is_none() && !page.items.is_empty() {
+        learn(kind, buf.len().saturating_sub(frame) / page.items.len());
+    }
+    buf
+}
+
+/// The first guess of an item's size for a type not yet seen, in bytes.
+const FIRST_ITEM_GUESS: usize = 512;
+
+fn hints() -> &'static RwLock<HashMap<TypeId, usize>> {
+    static HINTS: OnceLock<RwLock<HashMap<TypeId, usize>>> = OnceLock::new();
+    HINTS.get_or_init(Default::default)
+}
+
+fn learned(kind: TypeId) -> Option<usize> {
+    hints()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&kind)
+        .copied()
+}
+
+/// Remembers an item size seen, with an eighth to spare; only a change worth it takes the
+/// write lock.
+fn learn(kind: TypeId, per_item: usize) {
+    let spare = per_item + per_item / 8 + 1;
+    match learned(kind) {
+        Some(known) if known >= spare && known <= spare * 2 => {}
+        _ => {
+            hints()
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(kind, spare);
+        }
+    }
+}
+
+impl<T: Serialize + 'static> Page<T> {
+    /// The page as a `200 OK` JSON response ([`page_body`]).
+    pub fn respond(&self) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(page_body(self))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +187,68 @@ mod tests {
         assert_eq!(after, 2);
         let last = Page::from_rows(vec![1, 2], 2, |r| *r, |r| r);
         assert!(last.next_cursor.is_none());
+    }
+
+    #[test]
+    fn a_page_of_rendered_documents_is_written_into_a_buffer_of_its_exact_size() {
+        let docs: Vec<Arc<RawValue>> = (0..30)
+            .map(|i| {
+                RawValue::from_string(format!(r#"{{"id":"p{i}","title":"项目 {i}"}}"#))
+                    .unwrap()
+                    .into()
+            })
+            .collect();
+        let page = Page {
+            items: docs,
+            next_cursor: Some(encode_cursor(&"p29")),
+        };
+        let body = page_body(&page);
+        assert_eq!(
+            body,
+            serde_json::to_vec(&page).unwrap(),
+            "the same JSON as serde writes"
+        );
+        assert!(
+            body.capacity() - body.len() <= 1,
+            "sized up front: {} of {}",
+            body.len(),
+            body.capacity()
+        );
+        let empty: Page<Arc<RawValue>> = Page {
+            items: vec![],
+            next_cursor: None,
+        };
+        assert_eq!(page_body(&empty), br#"{"items":[],"next_cursor":null}"#);
+    }
+
+    #[test]
+    fn a_page_of_other_items_is_sized_from_the_pages_before_it() {
+        #[derive(Serialize)]
+        struct Item {
+            id: String,
+            note: String,
+        }
+        let page = |n: usize| Page {
+            items: (0..n)
+                .map(|i| Item {
+                    id: format!("i{i:04}"),
+                    note: "x".repeat(300),
+                })
+                .collect(),
+            next_cursor: None,
+        };
+        let first = page_body(&page(20));
+        assert_eq!(first, serde_json::to_vec(&page(20)).unwrap());
+        for n in [20, 100, 7] {
+            let body = page_body(&page(n));
+            assert_eq!(body, serde_json::to_vec(&page(n)).unwrap());
+            assert!(body.capacity() >= body.len());
+            assert!(
+                body.capacity() <= body.len() + body.len() / 4 + 64,
+                "{n} items: {} bytes in a buffer of {}: sized from the first page, never grown by doubling",
+                body.len(),
+                body.capacity()
+            );
+        }
     }
 }

@@ -241,7 +241,7 @@ pub async fn list_needs(
         NeedSort::Supporters => NeedCursor::Supporters(n.supporters, n.urgency_rank, n.id.clone()),
         NeedSort::Newest => NeedCursor::Newest(n.id.clone()),
     };
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, key, NeedResponse::from)))
+    Ok(Page::from_rows(rows, limit, key, NeedResponse::from).respond())
 }
 
 /// Read a need.

@@ -274,12 +274,7 @@ pub async fn list_organizations(
             service::list(c, viewer, status, text, after.as_deref(), fetch)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |o| o.id.clone(),
-        OrganizationResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |o| o.id.clone(), OrganizationResponse::from).respond())
 }
 
 /// Read a social organization.

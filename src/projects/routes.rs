@@ -397,12 +397,7 @@ pub async fn list_projects(
             docs
         }
     };
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        docs,
-        limit,
-        |(id, _)| id.clone(),
-        |(_, doc)| doc,
-    )))
+    Ok(Page::from_rows(docs, limit, |(id, _)| id.clone(), |(_, doc)| doc).respond())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -115,10 +115,5 @@ pub async fn list_regions(
             service::list_regions(conn, q.kind, parent, after.as_deref(), fetch)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |r| r.id.clone(),
-        RegionResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |r| r.id.clone(), RegionResponse::from).respond())
 }

@@ -261,12 +261,13 @@ pub async fn list_reviews(
             Ok((views, names))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
+    Ok(Page::from_rows(
         views,
         limit,
         |v| v.review.id.clone(),
         |v| review(v, &names, days),
-    )))
+    )
+    .respond())
 }
 
 async fn answer(state: &State, actor: AuthUser, id: String) -> Result<HttpResponse, AppError> {

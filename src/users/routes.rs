@@ -153,12 +153,7 @@ pub async fn list_users(
         .db
         .read(move |conn| service::list_users(conn, &filter, after.as_deref(), fetch))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(
-        rows,
-        limit,
-        |u| u.id.clone(),
-        UserResponse::from,
-    )))
+    Ok(Page::from_rows(rows, limit, |u| u.id.clone(), UserResponse::from).respond())
 }
 
 /// Read a user account.
