@@ -63,6 +63,7 @@ impl AppState {
             login_limits: LoginLimits::new(&settings.auth),
             hasher: HashPool::new(settings.auth.hash_threads, settings.auth.hash_queue),
             projects_rendered: Arc::default(),
+            needs_rendered: Arc::default(),
             tranche_lanes: Arc::default(),
             job_tally: Arc::default(),
             users_seen: Arc::new(UserCache::new(std::time::Duration::from_millis(

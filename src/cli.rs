@@ -71,6 +71,17 @@ pub enum Command {
     /// Recompute every fund's balances from its ledger, check released ≤ committed ≤ total,
     /// tranche sums and one ledger row per released tranche; name the first mismatch (exit 1).
     VerifyLedger,
+    /// Benchmarks: SQLite's plan (EXPLAIN QUERY PLAN, by the bundled library the server runs)
+    /// and the best of RUNS timed runs of each statement in FILE (one bare statement a line);
+    /// prints one JSON object a line. `--analyze` runs ANALYZE first.
+    #[command(hide = true)]
+    ExplainSqlite {
+        file: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long)]
+        analyze: bool,
+    },
     /// Benchmarks and drills: a district of its own with COUNT active contracts of TRANCHES
     /// releasable tranches each; prints JSON with the bureau's credentials and the tranche ids.
     #[command(hide = true)]
@@ -216,6 +227,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::ExplainSqlite {
+            file,
+            runs,
+            analyze,
+        } => {
+            let settings = Settings::load(&cli.config_dir)?;
+            let db = open_db(&settings)?;
+            let mut conn = db.write_conn()?;
+            if analyze {
+                diesel::connection::SimpleConnection::batch_execute(&mut **conn, "ANALYZE")?;
+            }
+            for sql in std::fs::read_to_string(&file)?
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
+                let plan = crate::db::explain::sqlite_plan(&mut conn, sql, runs)?;
+                println!("{}", serde_json::to_string(&plan)?);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::VerifyLedger => {
             let settings = Settings::load(&cli.config_dir)?;

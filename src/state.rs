@@ -34,6 +34,8 @@ pub struct AppState {
     pub users_seen: Arc<UserCache>,
     /// Project documents as last rendered, by id and version (see `http::rendered`).
     pub projects_rendered: Arc<Rendered>,
+    /// Need documents of the listings, by id and version.
+    pub needs_rendered: Arc<Rendered>,
     /// The contract of each tranche released recently, its write lane (see `contracts::lanes`).
     pub tranche_lanes: Arc<TrancheLanes>,
     /// What the scheduler's job runs moved, for the report of a run by hand.

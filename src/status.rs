@@ -27,7 +27,7 @@ macro_rules! status_enum {
     ) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            Clone, Copy, PartialEq, Eq, Hash,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -61,6 +61,13 @@ macro_rules! status_enum {
             }
             fn parse(s: &str) -> Option<$name> {
                 $name::parse(s)
+            }
+        }
+
+        /// The stored value, quoted: what a statement binds (`GONGYI_SQL_TRACE` writes it so).
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{:?}", self.as_str())
             }
         }
 

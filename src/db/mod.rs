@@ -5,6 +5,7 @@
 //! rows) is handed to it through [`BeforeCommit`].
 
 mod cached;
+pub mod explain;
 mod group;
 pub mod schema;
 mod tx;
@@ -12,7 +13,7 @@ mod tx;
 pub use cached::{cached, Cached};
 pub use tx::{insert_batched, write_tx, BatchRow, BeforeCommit, Tx};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -159,7 +160,7 @@ impl ConnectionManager {
     /// Opens one connection, outside any pool.
     pub fn open(&self) -> Result<DbConn, ConnectionError> {
         match self.backend {
-            Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Pg),
+            Backend::Postgres => PgConnection::establish(&self.url).map(|c| traced(DbConn::Pg(c))),
             Backend::Sqlite => {
                 let path = sqlite_path(&self.url);
                 let target = if self.must_exist {
@@ -182,7 +183,7 @@ impl ConnectionManager {
                     self.busy_timeout_ms
                 ))
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
-                Ok(DbConn::Sqlite(conn))
+                Ok(traced(DbConn::Sqlite(conn)))
             }
         }
     }
@@ -193,6 +194,43 @@ impl ConnectionManager {
         self.must_exist = true;
         self
     }
+}
+
+/// The file named by `GONGYI_SQL_TRACE`, when set: every `SELECT` a connection of this process
+/// runs is appended to it, one line each, with its bind values (`… -- binds: [...]`), so
+/// `scripts/bench-listing` can run exactly a request's statements bare and `EXPLAIN` them. A
+/// measuring aid: bind values include whatever a query filters by, so it is never set on a
+/// live system (writes are never traced).
+fn sql_trace() -> Option<&'static Mutex<std::fs::File>> {
+    static TRACE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    TRACE
+        .get_or_init(|| {
+            let path = std::env::var_os("GONGYI_SQL_TRACE")?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| tracing::error!(error = %e, "GONGYI_SQL_TRACE cannot be opened"))
+                .ok()?;
+            Some(Mutex::new(file))
+        })
+        .as_ref()
+}
+
+fn traced(mut conn: DbConn) -> DbConn {
+    if let Some(trace) = sql_trace() {
+        conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
+            if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+                let line = query.to_string().replace('\n', " ");
+                if line.trim_start().to_ascii_uppercase().starts_with("SELECT") {
+                    use std::io::Write;
+                    let mut file = trace.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = writeln!(file, "{line}");
+                }
+            }
+        });
+    }
+    conn
 }
 
 /// A PostgreSQL connection idle longer than this is pinged before it is handed out (a

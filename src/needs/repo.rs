@@ -9,6 +9,8 @@ use super::model::{Need, NeedStatus};
 use crate::db::schema::needs;
 use crate::db::{escape_like, DbConn};
 
+type Backend = <DbConn as Connection>::Backend;
+
 pub fn insert(conn: &mut DbConn, n: &Need) -> QueryResult<()> {
     diesel::insert_into(needs::table)
         .values(n)
@@ -155,14 +157,14 @@ pub struct NeedFilter {
     pub q: Option<String>,
 }
 
-pub fn list(
-    conn: &mut DbConn,
+/// The filtered, ordered listing query, without a select clause.
+fn listing(
     f: &NeedFilter,
     sort: NeedSort,
     after: Option<&NeedCursor>,
     limit: i64,
-) -> QueryResult<Vec<Need>> {
-    let pg = matches!(conn, DbConn::Pg(_));
+    pg: bool,
+) -> needs::BoxedQuery<'static, Backend> {
     let mut q = needs::table.into_boxed();
     for r in &f.scope {
         q = match r {
@@ -212,5 +214,43 @@ pub fn list(
         )),
         NeedSort::Newest => q.order(needs::id.desc()),
     };
-    q.limit(limit).select(Need::as_select()).load(conn)
+    q.limit(limit)
 }
+
+/// A page of needs in `sort` order after `after`.
+pub fn list(
+    conn: &mut DbConn,
+    f: &NeedFilter,
+    sort: NeedSort,
+    after: Option<&NeedCursor>,
+    limit: i64,
+) -> QueryResult<Vec<Need>> {
+    let pg = matches!(conn, DbConn::Pg(_));
+    listing(f, sort, after, limit, pg)
+        .select(Need::as_select())
+        .load(conn)
+}
+
+/// The same page as [`list`], its keys only: id, version and the guide list's sort keys;
+/// enough to tell whether every document of the page is already rendered, and to make the
+/// next cursor.
+pub fn list_keys(
+    conn: &mut DbConn,
+    f: &NeedFilter,
+    sort: NeedSort,
+    after: Option<&NeedCursor>,
+    limit: i64,
+) -> QueryResult<Vec<NeedKey>> {
+    let pg = matches!(conn, DbConn::Pg(_));
+    listing(f, sort, after, limit, pg)
+        .select((
+            needs::id,
+            needs::version,
+            needs::supporters,
+            needs::urgency_rank,
+        ))
+        .load(conn)
+}
+
+/// A need's id, version, supporters and urgency rank.
+pub type NeedKey = (String, i64, i64, i32);

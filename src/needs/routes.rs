@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::model::Need;
 use super::service::{
-    self, check_beneficiaries, Corrections, NeedCursor, NeedQuery, NeedSort, NewNeed,
+    self, check_beneficiaries, Corrections, ListedNeeds, NeedCursor, NeedKey, NeedQuery, NeedSort,
+    NewNeed,
 };
 use crate::auth::{Access, AuthUser, Role};
 use crate::clock::utc;
@@ -233,15 +234,30 @@ pub async fn list_needs(
         region_id: q.region_id,
         q: crate::validate::search("q", q.q)?,
     };
-    let rows = state
+    let rendered = state.needs_rendered.clone();
+    let listed = state
         .db
-        .read(move |c| service::list(c, &actor, query, sort, after.as_ref(), fetch))
+        .read(move |c| service::list(c, &actor, query, sort, after.as_ref(), fetch, &rendered))
         .await?;
-    let key = move |n: &Need| match sort {
-        NeedSort::Supporters => NeedCursor::Supporters(n.supporters, n.urgency_rank, n.id.clone()),
-        NeedSort::Newest => NeedCursor::Newest(n.id.clone()),
+    let docs = match listed {
+        ListedNeeds::Rendered(docs) => docs,
+        ListedNeeds::Rows(rows) => {
+            let mut docs = Vec::with_capacity(rows.len());
+            for n in rows {
+                let key = (n.id.clone(), n.version, n.supporters, n.urgency_rank);
+                let doc = state
+                    .needs_rendered
+                    .get_or_render(&key.0, key.1, || Ok(NeedResponse::from(n)))?;
+                docs.push((key, doc));
+            }
+            docs
+        }
     };
-    Ok(Page::from_rows(rows, limit, key, NeedResponse::from).respond())
+    let cursor = move |((id, _, supporters, rank), _): &(NeedKey, _)| match sort {
+        NeedSort::Supporters => NeedCursor::Supporters(*supporters, *rank, id.clone()),
+        NeedSort::Newest => NeedCursor::Newest(id.clone()),
+    };
+    Ok(Page::from_rows(docs, limit, cursor, |(_, doc)| doc).respond())
 }
 
 /// Read a need.

@@ -650,3 +650,71 @@ async fn refusals_and_bad_filters_say_what_to_do_instead() {
         "{bodies:?}"
     );
 }
+
+async fn listed(app: &TestApp, d: &District) -> Vec<Value> {
+    let page = app.get("/api/v1/needs", Some(&d.bureau)).await.expect(200);
+    page.body["items"].as_array().unwrap().clone()
+}
+
+/// The listing keeps rendered need documents by id and version: every change must show in the
+/// next page, item for item the same document as the need's own.
+#[tokio::test]
+async fn a_listed_need_shows_every_change_made_after_it_was_listed() {
+    let app = spawn_app().await;
+    let d = app.district().await;
+    let a = app.accepted_need(&d, "老年助餐").await;
+    let b = app.need(&d.community, "老年助餐（重复）", "low").await;
+    app.post(
+        &format!("/api/v1/needs/{b}/support"),
+        Some(&d.community),
+        json!({"count": 2}),
+    )
+    .await
+    .expect(200);
+    let first = listed(&app, &d).await;
+    assert_eq!(first.len(), 2);
+    app.post(
+        &format!("/api/v1/needs/{a}/support"),
+        Some(&d.community),
+        json!({"count": 5}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/needs/{b}/merge"),
+        Some(&d.bureau),
+        json!({"into_id": a}),
+    )
+    .await
+    .expect(200);
+    let items = listed(&app, &d).await;
+    for item in &items {
+        let id = item["id"].as_str().unwrap();
+        let own = app
+            .get(&format!("/api/v1/needs/{id}"), Some(&d.bureau))
+            .await
+            .expect(200);
+        assert_eq!(
+            item, &own.body,
+            "the listed document of {id} is its current one"
+        );
+    }
+    let of = |id: &str| items.iter().find(|n| n["id"] == id).unwrap().clone();
+    let before = |id: &str| {
+        first.iter().find(|n| n["id"] == id).unwrap()["supporters"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        of(&a)["supporters"],
+        before(&a) + 5 + before(&b),
+        "its own support and the merged need's"
+    );
+    assert_eq!(of(&b)["status"], "merged");
+    // The guide list, read twice, is the same page both times (the second from rendered documents).
+    let guide = "/api/v1/needs?status=accepted";
+    let once = app.get(guide, Some(&d.bureau)).await.expect(200);
+    let twice = app.get(guide, Some(&d.bureau)).await.expect(200);
+    assert_eq!(once.body, twice.body);
+    assert_eq!(once.body["items"][0]["id"], a.as_str());
+}

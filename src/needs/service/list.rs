@@ -1,9 +1,24 @@
 //! The scoped listing of needs (the guide list): a caller sees the needs in and under its own
 //! region, optionally narrowed to a region it can see.
 
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
+
 use super::*;
-pub use crate::needs::repo::{NeedCursor, NeedSort};
+use crate::http::rendered::Rendered;
+pub use crate::needs::repo::{NeedCursor, NeedKey, NeedSort};
 use crate::needs::repo::{NeedFilter, RegionFilter};
+
+/// A listing page as read: documents already rendered, with each need's key, or rows to render.
+///
+/// A need's document depends on its row alone, and every committed change to a need bumps
+/// its version (a resubmission's edit and a merge ride on the status move of the same
+/// transaction), so a document rendered for `(id, version)` stays true.
+pub enum ListedNeeds {
+    Rendered(Vec<(NeedKey, Arc<RawValue>)>),
+    Rows(Vec<Need>),
+}
 
 /// A listing request, parsed: every filter is optional.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +48,8 @@ pub fn list(
     sort: NeedSort,
     after: Option<&NeedCursor>,
     limit: i64,
-) -> Result<Vec<Need>, AppError> {
+    rendered: &Rendered,
+) -> Result<ListedNeeds, AppError> {
     let mut scope = Vec::new();
     if actor.role != Role::Admin {
         let mine = actor.region.as_ref().ok_or_else(AppError::forbidden)?;
@@ -41,14 +57,14 @@ pub fn list(
     }
     if let Some(rid) = query.region_id {
         // The caller's own region (the usual guide-list query) is already known.
-        let own = actor.region.clone().filter(|mine| mine.id == rid);
-        let path = match own {
-            Some(path) => path,
-            None => crate::regions::repo::find_path(conn, &rid)?
+        // It is in the scope already, unless the caller is an admin.
+        let own = actor.region.as_ref().is_some_and(|mine| mine.id == rid);
+        if !own {
+            let path = crate::regions::repo::find_path(conn, &rid)?
                 .filter(|p| actor.can_see_region(p))
-                .ok_or_else(|| AppError::not_found("region"))?,
-        };
-        scope.push(region_filter(path.kind, &path.id));
+                .ok_or_else(|| AppError::not_found("region"))?;
+            scope.push(region_filter(path.kind, &path.id));
+        }
     }
     let filter = NeedFilter {
         scope,
@@ -56,5 +72,13 @@ pub fn list(
         category: query.category,
         q: query.q,
     };
-    Ok(repo::list(conn, &filter, sort, after, limit)?)
+    let keys = repo::list_keys(conn, &filter, sort, after, limit)?;
+    let known: Option<Vec<_>> = keys
+        .into_iter()
+        .map(|k| rendered.get(&k.0, k.1).map(|doc| (k, doc)))
+        .collect();
+    Ok(match known {
+        Some(docs) => ListedNeeds::Rendered(docs),
+        None => ListedNeeds::Rows(repo::list(conn, &filter, sort, after, limit)?),
+    })
 }
