@@ -3,6 +3,8 @@
 -- Checked with EXPLAIN at 1M needs / 100k projects by scripts/bench-listing.
 CREATE INDEX projects_category_newest ON projects (category, id);
 CREATE INDEX projects_method_newest ON projects (method, id);
+-- A status and a category together (the open projects of one category).
+CREATE INDEX projects_status_category_newest ON projects (status, category, id);
 CREATE INDEX projects_budget ON projects (budget_ceiling_fen);
 CREATE INDEX projects_close_any ON projects (bid_close_at);
 CREATE INDEX needs_district_status_newest ON needs (district_id, status, id);
