@@ -200,7 +200,8 @@ impl ConnectionManager {
 /// runs is appended to it, one line each, with its bind values (`… -- binds: [...]`), so
 /// `scripts/bench-listing` can run exactly a request's statements bare and `EXPLAIN` them. A
 /// measuring aid: bind values include whatever a query filters by, so it is never set on a
-/// live system (writes are never traced).
+/// live system. Writes are never traced, nor any statement of a table that holds sealed data
+/// or its traces ([`SEALED_TABLES`]).
 fn sql_trace() -> Option<&'static Mutex<std::fs::File>> {
     static TRACE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
     TRACE
@@ -217,12 +218,25 @@ fn sql_trace() -> Option<&'static Mutex<std::fs::File>> {
         .as_ref()
 }
 
+/// Tables whose statements `GONGYI_SQL_TRACE` leaves out: what they bind (bidder keys, sealed
+/// receipts) is not for a file outside the database.
+const SEALED_TABLES: [&str; 4] = ["bids", "sealed_events", "outbox", "sheet_drafts"];
+
+/// Whether a traced statement may be written: a `SELECT` touching no [`SEALED_TABLES`] (diesel
+/// quotes names with backticks on SQLite, double quotes on PostgreSQL).
+fn traceable(sql: &str) -> bool {
+    sql.trim_start().to_ascii_uppercase().starts_with("SELECT")
+        && !SEALED_TABLES
+            .iter()
+            .any(|t| sql.contains(&format!("`{t}`")) || sql.contains(&format!("\"{t}\"")))
+}
+
 fn traced(mut conn: DbConn) -> DbConn {
     if let Some(trace) = sql_trace() {
         conn.set_instrumentation(move |event: diesel::connection::InstrumentationEvent<'_>| {
             if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
                 let line = query.to_string().replace('\n', " ");
-                if line.trim_start().to_ascii_uppercase().starts_with("SELECT") {
+                if traceable(&line) {
                     use std::io::Write;
                     let mut file = trace.lock().unwrap_or_else(|e| e.into_inner());
                     let _ = writeln!(file, "{line}");
@@ -590,6 +604,47 @@ pub fn escape_like(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_sql_trace_takes_selects_of_open_tables_only() {
+        assert!(super::traceable(
+            "SELECT `projects`.`id` FROM `projects` -- binds: []"
+        ));
+        assert!(!super::traceable("INSERT INTO \"needs\" VALUES ($1)"));
+        for sealed in [
+            "SELECT `bids`.`id` FROM `bids` WHERE `bids`.`bidder_key` = ?",
+            "SELECT \"outbox\".\"body\" FROM \"outbox\"",
+        ] {
+            assert!(!super::traceable(sealed), "{sealed}");
+        }
+    }
+
+    #[test]
+    fn explain_sqlite_names_the_index_a_statement_reads() {
+        use super::{DbConn, SqliteConnection};
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut conn = DbConn::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        conn.batch_execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, c TEXT); CREATE INDEX t_c ON t (c, id);
+             INSERT INTO t VALUES ('a', 'x'), ('b', 'y');",
+        )
+        .unwrap();
+        let p = super::explain::sqlite_plan(
+            &mut conn,
+            "SELECT id FROM t WHERE c = 'x' ORDER BY id DESC LIMIT 21",
+            3,
+        )
+        .unwrap();
+        assert_eq!(p.rows, 1);
+        assert!(
+            p.plan
+                .iter()
+                .any(|d| d.contains("USING COVERING INDEX t_c")),
+            "{:?}",
+            p.plan
+        );
+    }
+
     use super::loopback_without_tls;
 
     #[test]

@@ -93,7 +93,7 @@ impl<T> Page<T> {
 /// size. Any other page is sized from what a page of the same item type took per item before
 /// (learned per type, a little to spare), so the buffer is not grown and copied over and over
 /// as the items are written.
-pub fn page_body<T: Serialize + 'static>(page: &Page<T>) -> Vec<u8> {
+pub fn page_body<T: Serialize + 'static>(page: &Page<T>) -> Result<Vec<u8>, AppError> {
     let cursor = page.next_cursor.as_ref().map_or(4, |c| c.len() + 2);
     let frame = r#"{"items":[],"next_cursor":}"#.len() + cursor;
     let items = &page.items as &dyn Any;
@@ -104,17 +104,13 @@ pub fn page_body<T: Serialize + 'static>(page: &Page<T>) -> Vec<u8> {
     let capacity = frame
         + exact.unwrap_or_else(|| page.items.len() * learned(kind).unwrap_or(FIRST_ITEM_GUESS));
     let mut buf = Vec::with_capacity(capacity);
-    if let Err(e) = serde_json::to_writer(&mut buf, page) {
-        // Writing into memory fails only for a value that cannot be JSON (a map with non-string
-        // keys): a bug, reported as such rather than as a half-written page.
-        tracing::error!(error = %e, "a page could not be written as JSON");
-        buf.clear();
-        buf.extend_from_slice(br#"{"items":[],"next_cursor":null}"#);
-    }
+    // Writing into memory fails only for a value that cannot be JSON (a map with non-string
+    // keys): a bug, answered 500 as `HttpResponse::json` would.
+    serde_json::to_writer(&mut buf, page).map_err(AppError::internal)?;
     if exact.is_none() && !page.items.is_empty() {
         learn(kind, buf.len().saturating_sub(frame) / page.items.len());
     }
-    buf
+    Ok(buf)
 }
 
 /// The first guess of an item's size for a type not yet seen, in bytes.
@@ -149,11 +145,15 @@ fn learn(kind: TypeId, per_item: usize) {
 }
 
 impl<T: Serialize + 'static> Page<T> {
-    /// The page as a `200 OK` JSON response ([`page_body`]).
+    /// The page as a `200 OK` JSON response ([`page_body`]); a page that cannot be written is
+    /// the 500 problem of its error.
     pub fn respond(&self) -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type(ContentType::json())
-            .body(page_body(self))
+        match page_body(self) {
+            Ok(body) => HttpResponse::Ok()
+                .content_type(ContentType::json())
+                .body(body),
+            Err(e) => actix_web::ResponseError::error_response(&e),
+        }
     }
 }
 
@@ -202,7 +202,7 @@ mod tests {
             items: docs,
             next_cursor: Some(encode_cursor(&"p29")),
         };
-        let body = page_body(&page);
+        let body = page_body(&page).unwrap();
         assert_eq!(
             body,
             serde_json::to_vec(&page).unwrap(),
@@ -218,7 +218,10 @@ mod tests {
             items: vec![],
             next_cursor: None,
         };
-        assert_eq!(page_body(&empty), br#"{"items":[],"next_cursor":null}"#);
+        assert_eq!(
+            page_body(&empty).unwrap(),
+            br#"{"items":[],"next_cursor":null}"#
+        );
     }
 
     #[test]
@@ -237,10 +240,10 @@ mod tests {
                 .collect(),
             next_cursor: None,
         };
-        let first = page_body(&page(20));
+        let first = page_body(&page(20)).unwrap();
         assert_eq!(first, serde_json::to_vec(&page(20)).unwrap());
         for n in [20, 100, 7] {
-            let body = page_body(&page(n));
+            let body = page_body(&page(n)).unwrap();
             assert_eq!(body, serde_json::to_vec(&page(n)).unwrap());
             assert!(body.capacity() >= body.len());
             assert!(
@@ -250,5 +253,20 @@ mod tests {
                 body.capacity()
             );
         }
+    }
+
+    #[test]
+    fn a_page_that_cannot_be_json_is_a_500_problem_not_an_empty_page() {
+        let bad: HashMap<(i32, i32), i32> = [((1, 2), 3)].into();
+        let page = Page {
+            items: vec![bad],
+            next_cursor: None,
+        };
+        let r = page.respond();
+        assert_eq!(r.status().as_u16(), 500);
+        assert_eq!(
+            r.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
     }
 }

@@ -54,6 +54,44 @@ impl Rendered {
         Ok(doc)
     }
 
+    /// The documents of a page read as keys only (each naming a row's id and version), when
+    /// every one is rendered at that version; `None` when any is not (read the rows then, and
+    /// [`render_all`](Self::render_all) them).
+    pub fn all<K>(
+        &self,
+        keys: Vec<K>,
+        id_version: impl Fn(&K) -> (&str, i64),
+    ) -> Option<Vec<(K, Arc<RawValue>)>> {
+        keys.into_iter()
+            .map(|k| {
+                let (id, version) = id_version(&k);
+                let doc = self.get(id, version)?;
+                Some((k, doc))
+            })
+            .collect()
+    }
+
+    /// The documents of a page's rows, each with its key: found, or rendered with `render`.
+    pub fn render_all<R, K, T>(
+        &self,
+        rows: Vec<R>,
+        key: impl Fn(&R) -> K,
+        id_version: impl Fn(&K) -> (&str, i64),
+        mut render: impl FnMut(R) -> Result<T, AppError>,
+    ) -> Result<Vec<(K, Arc<RawValue>)>, AppError>
+    where
+        T: Serialize,
+    {
+        let mut docs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let k = key(&row);
+            let (id, version) = id_version(&k);
+            let doc = self.get_or_render(id, version, || render(row))?;
+            docs.push((k, doc));
+        }
+        Ok(docs)
+    }
+
     /// The document of row `id` at `version`, if rendered.
     pub fn get(&self, id: &str, version: i64) -> Option<Arc<RawValue>> {
         let docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,6 +142,22 @@ mod tests {
         );
         assert_eq!(cache.get("p1", 3).unwrap().get(), r#"{"v":3}"#);
         assert!(cache.get("p1", 2).is_none());
+    }
+
+    #[test]
+    fn a_page_is_known_only_when_every_row_is_rendered_at_its_version() {
+        let cache = Rendered::default();
+        fn key(k: &(String, i64)) -> (&str, i64) {
+            (k.0.as_str(), k.1)
+        }
+        let rows = vec![("a".to_string(), 1), ("b".to_string(), 1)];
+        let docs = cache
+            .render_all(rows.clone(), |r| r.clone(), key, |r| Ok(json!({"id": r.0})))
+            .unwrap();
+        assert_eq!(docs[1].1.get(), r#"{"id":"b"}"#);
+        assert_eq!(cache.all(rows, key).unwrap().len(), 2);
+        let moved = vec![("a".to_string(), 1), ("b".to_string(), 2)];
+        assert!(cache.all(moved, key).is_none(), "b moved on: read the rows");
     }
 
     #[test]

@@ -241,17 +241,12 @@ pub async fn list_needs(
         .await?;
     let docs = match listed {
         ListedNeeds::Rendered(docs) => docs,
-        ListedNeeds::Rows(rows) => {
-            let mut docs = Vec::with_capacity(rows.len());
-            for n in rows {
-                let key = (n.id.clone(), n.version, n.supporters, n.urgency_rank);
-                let doc = state
-                    .needs_rendered
-                    .get_or_render(&key.0, key.1, || Ok(NeedResponse::from(n)))?;
-                docs.push((key, doc));
-            }
-            docs
-        }
+        ListedNeeds::Rows(rows) => state.needs_rendered.render_all(
+            rows,
+            |n| (n.id.clone(), n.version, n.supporters, n.urgency_rank),
+            |k| (k.0.as_str(), k.1),
+            |n| Ok(NeedResponse::from(n)),
+        )?,
     };
     let cursor = move |((id, _, supporters, rank), _): &(NeedKey, _)| match sort {
         NeedSort::Supporters => NeedCursor::Supporters(*supporters, *rank, id.clone()),

@@ -385,19 +385,14 @@ pub async fn list_projects(
         .await?;
     let docs = match listed {
         Listed::Rendered(docs) => docs,
-        Listed::Rows(rows) => {
-            let mut docs = Vec::with_capacity(rows.len());
-            for p in rows {
-                let (id, version) = (p.id.clone(), p.version);
-                let doc = state
-                    .projects_rendered
-                    .get_or_render(&id, version, || list_item(&state, p))?;
-                docs.push((id, doc));
-            }
-            docs
-        }
+        Listed::Rows(rows) => state.projects_rendered.render_all(
+            rows,
+            |p| (p.id.clone(), p.version),
+            |(id, v)| (id.as_str(), *v),
+            |p| list_item(&state, p),
+        )?,
     };
-    Ok(Page::from_rows(docs, limit, |(id, _)| id.clone(), |(_, doc)| doc).respond())
+    Ok(Page::from_rows(docs, limit, |((id, _), _)| id.clone(), |(_, doc)| doc).respond())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -56,8 +56,8 @@ pub fn list(
         scope.push(region_filter(mine.kind, &mine.id));
     }
     if let Some(rid) = query.region_id {
-        // The caller's own region (the usual guide-list query) is already known.
-        // It is in the scope already, unless the caller is an admin.
+        // The caller's own region (the usual guide-list query) is the scope already (an admin
+        // has none).
         let own = actor.region.as_ref().is_some_and(|mine| mine.id == rid);
         if !own {
             let path = crate::regions::repo::find_path(conn, &rid)?
@@ -73,11 +73,7 @@ pub fn list(
         q: query.q,
     };
     let keys = repo::list_keys(conn, &filter, sort, after, limit)?;
-    let known: Option<Vec<_>> = keys
-        .into_iter()
-        .map(|k| rendered.get(&k.0, k.1).map(|doc| (k, doc)))
-        .collect();
-    Ok(match known {
+    Ok(match rendered.all(keys, |k| (k.0.as_str(), k.1)) {
         Some(docs) => ListedNeeds::Rendered(docs),
         None => ListedNeeds::Rows(repo::list(conn, &filter, sort, after, limit)?),
     })

@@ -29,7 +29,7 @@ pub struct ProjectQuery {
 
 /// A listing page as read: documents already rendered, or rows to render.
 pub enum Listed {
-    Rendered(Vec<(String, Arc<RawValue>)>),
+    Rendered(Vec<((String, i64), Arc<RawValue>)>),
     Rows(Vec<Project>),
 }
 
@@ -70,11 +70,7 @@ pub fn list(
         });
     }
     let versions = repo::list_versions(conn, &filter, before_id, limit)?;
-    let known: Option<Vec<_>> = versions
-        .into_iter()
-        .map(|(id, version)| rendered.get(&id, version).map(|doc| (id, doc)))
-        .collect();
-    Ok(match known {
+    Ok(match rendered.all(versions, |(id, v)| (id.as_str(), *v)) {
         Some(docs) => Listed::Rendered(docs),
         None => Listed::Rows(repo::list(conn, &filter, before_id, limit)?),
     })
