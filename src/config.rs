@@ -23,6 +23,7 @@ pub struct Settings {
     pub reviews: ReviewSettings,
     #[serde(default)]
     pub sealing: SealingSettings,
+    pub open_data: OpenDataSettings,
     /// Where `default.toml`, `rules/` and `calendar/` were looked up; not read from files.
     #[serde(skip, default = "default_config_dir")]
     pub config_dir: PathBuf,
@@ -41,6 +42,28 @@ pub struct ReviewSettings {
     pub scoring_days: u32,
     /// Days after a failed first review that the re-review is due.
     pub rectification_days: u32,
+}
+
+/// The publisher's side of the OCDS open data (`open_data`): who publishes, under which
+/// prefix and license.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenDataSettings {
+    /// The OCID prefix the publisher registered (`ocds-` and six characters); every ocid is
+    /// `{ocid_prefix}-{project_id}`.
+    pub ocid_prefix: String,
+    pub publisher_name: String,
+    /// The publisher's identifier scheme and id (org-id.guide), when it has them.
+    #[serde(default)]
+    pub publisher_scheme: Option<String>,
+    #[serde(default)]
+    pub publisher_uid: Option<String>,
+    pub license: String,
+    pub publication_policy: String,
+    /// The public base URL of this API (`https://host`); empty: taken from each request.
+    #[serde(default)]
+    pub base_url: String,
+    /// The identifier scheme of organizations' unified social credit codes.
+    pub identifier_scheme: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -193,6 +216,14 @@ remind_cron = "0 0 * * * *"
 open_days_ahead = 14
 scoring_days = 10
 rectification_days = 30
+
+[open_data]
+ocid_prefix = "ocds-gongyi"
+publisher_name = "gongyi"
+license = "https://creativecommons.org/licenses/by/4.0/"
+publication_policy = "https://gongyi.local/open-data/policy"
+base_url = ""
+identifier_scheme = "CN-USCC"
 "#;
 
 impl Settings {

@@ -28,6 +28,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod needs;
 pub mod notify;
+pub mod open_data;
 pub mod openapi;
 pub mod orgs;
 pub mod projects;

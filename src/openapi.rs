@@ -108,6 +108,8 @@ use crate::http::routes::Router;
         crate::reviews::routes::review_draft,
         crate::reviews::routes::record_survey,
         crate::reviews::routes::list_surveys,
+        crate::open_data::routes::list_releases,
+        crate::open_data::routes::get_record,
         crate::calendar::routes::get_year,
         crate::calendar::routes::put_year,
         crate::calendar::routes::working_days,

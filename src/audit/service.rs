@@ -123,7 +123,11 @@ impl BeforeCommit for PendingEvents {
     fn write(&mut self, conn: &mut DbConn) -> QueryResult<usize> {
         let rows = std::mem::take(&mut self.0);
         let n = rows.len();
-        write_chained(conn, rows)?;
+        // The open-data releases of the public events, rendered from what the transaction
+        // wrote, before the head is locked; stored under the numbers the chain gives them.
+        let releases = crate::open_data::feed::render_events(conn, &rows)?;
+        let rows = write_chained(conn, rows)?;
+        crate::open_data::feed::store(conn, &rows, releases)?;
         Ok(n)
     }
     fn last(&self) -> bool {
@@ -135,9 +139,9 @@ impl BeforeCommit for PendingEvents {
 }
 
 /// Numbers, links and stores `rows` after the current head, in order, under the head lock.
-fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<()> {
+fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<Vec<AuditRow>> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(rows);
     }
     let (head_seq, mut prev_hash) = repo::lock_head(conn)?;
     for (i, row) in rows.iter_mut().enumerate() {
@@ -150,7 +154,7 @@ fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<()> 
         prev_hash = row.hash.clone();
     }
     repo::insert_after(conn, head_seq, &rows)?;
-    Ok(())
+    Ok(rows)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -6,7 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::lanes::TrancheLanes;
-use super::model::{ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus};
+use super::model::{
+    Contract, ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus,
+};
 use super::repo;
 use super::service::is_bureau_of;
 use crate::audit::{self, Event};
@@ -25,7 +27,7 @@ fn audit_tranche(
     actor_id: Option<&str>,
     action: &str,
     t: &Tranche,
-    district_id: &str,
+    c: &Contract,
     summary: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -36,8 +38,9 @@ fn audit_tranche(
             action,
             entity: "tranche",
             entity_id: &t.id,
-            district_id: Some(district_id),
-            project_id: None,
+            district_id: Some(&c.district_id),
+            // Filed under the project too, so its trail and its open data include payments.
+            project_id: Some(&c.project_id),
             summary,
         },
         now,
@@ -134,8 +137,8 @@ pub fn release(
             Some(&actor.id),
             "tranche.released",
             &t,
-            &c.district_id,
-            json!({"contract_id": c.id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
+            &c,
+            json!({"contract_id": c.id, "award_id": c.award_id, "organization_id": c.organization_id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
             now,
         )?;
         if let Some(to) = contact_email {
@@ -242,7 +245,7 @@ pub fn mature_on_date(
             None,
             "tranche.releasable",
             &t,
-            &c.district_id,
+            &c,
             json!({"contract_id": c.id, "seq": t.seq, "condition": t.condition, "date": t.date, "release_due": due}),
             now,
         )?;
@@ -272,7 +275,7 @@ pub fn notify_overdue(
             None,
             "tranche.release_overdue",
             &t,
-            &c.district_id,
+            &c,
             json!({"contract_id": c.id, "seq": t.seq, "release_due": t.release_due}),
             now,
         )?;

@@ -77,6 +77,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    ocds_releases (seq) {
+        seq -> BigInt,
+        project_id -> Text,
+        date -> Timestamp,
+        tag -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Text,
         dedupe_key -> Text,
@@ -520,6 +530,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     audit_events,
     audit_head,
+    ocds_releases,
     outbox,
     sealed_events,
     idempotency_keys,

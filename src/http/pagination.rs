@@ -54,7 +54,7 @@ impl<K: DeserializeOwned> PageParams<K> {
     }
 }
 
-fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, AppError> {
+pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, AppError> {
     let invalid = || AppError::field("cursor", "is not a cursor this server issued");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     serde_json::from_slice(&bytes).map_err(|_| invalid())

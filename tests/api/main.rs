@@ -18,6 +18,7 @@ mod idempotency;
 mod mail;
 mod mail_claims;
 mod needs;
+mod open_data;
 mod openapi;
 mod orgs;
 mod pool;

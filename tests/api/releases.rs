@@ -19,7 +19,7 @@ const AMOUNT: &str = "100.00";
 
 /// A district with one published project, a verified organization's bid on it, and `n` active
 /// contracts of one releasable tranche each; the tranche ids.
-async fn seeded(app: &TestApp, n: usize) -> (District, Vec<String>) {
+pub async fn seeded(app: &TestApp, n: usize) -> (District, Vec<String>) {
     let d = app.district().await;
     let project = app.open_project(&d, |_| {}).await;
     let pid = project["id"].as_str().unwrap().to_owned();
