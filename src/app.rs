@@ -83,6 +83,7 @@ pub fn routes() -> Router {
     let mut r = Router::new();
     crate::health::routes::register(&mut r);
     crate::openapi::register(&mut r);
+    crate::docs::register(&mut r);
     crate::auth::routes::register(&mut r);
     crate::users::routes::register(&mut r);
     crate::regions::routes::register(&mut r);

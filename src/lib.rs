@@ -15,6 +15,7 @@ pub mod contracts;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod docs;
 pub mod documents;
 pub mod domain;
 pub mod drafts;

@@ -33,6 +33,7 @@ fn base_of(state: &State, req: &HttpRequest) -> String {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReleasesQuery {
     /// Only releases dated at or after this instant (RFC 3339), e.g. the last harvest.
