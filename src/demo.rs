@@ -86,6 +86,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
     let funds = funds(tx, &district)?;
     let made = projects(tx, state, &district, &funds, &accepted)?;
     let contracts = contracts(tx, state, &district, &funds)?;
+    let republished = failed_round(tx, state, &district, &funds)?;
     println!(
         "\nregions: 1 district, {} streets, {} communities",
         district.street_ids.len(),
@@ -108,6 +109,7 @@ pub fn seed(state: &AppState) -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!("a round that failed (no bid by its close) and was published again: {republished} (round 2, open)");
     println!("contracts (signed by both sides, the first tranche paid; GET /api/v1/contracts and /api/v1/reviews as bureau@, org@ or expert@gongyi.local):");
     for (title, status, reviews) in &contracts {
         println!("  {title}: project {}, {reviews}", status.as_str());
@@ -559,7 +561,8 @@ fn contracts(
         org: &org,
         cx,
     };
-    // (title, published days ago, fund, how far its reviews go)
+    // (title, published days ago, fund, how far its reviews go); the fourth contract's first
+    // tranche is paid late (after its `release_due`), so the late-payment report shows one.
     let plan: [(&'static str, i64, &str, Reviews); 6] = [
         (
             "社区长者助餐与探访（已签约）",
@@ -599,13 +602,57 @@ fn contracts(
         ),
     ];
     let mut out = Vec::new();
-    for (title, ago, fund, reviews) in plan {
+    for (i, (title, ago, fund, reviews)) in plan.into_iter().enumerate() {
         let t0 = now() - Duration::days(ago);
-        let (status, contract) = contracted(conn, state, d, fund, &experts, &org, title, t0)?;
+        let paid_after = Duration::days(if i == 3 { 40 } else { 5 });
+        let (status, contract) =
+            contracted(conn, state, d, fund, &experts, &org, title, t0, paid_after)?;
         walk.reviews(conn, &contract, reviews)?;
         out.push((title, status, reviews.label()));
     }
     Ok(out)
+}
+
+/// A project whose first round closed without a bid (failed) and was published again: round 2
+/// open. Its title.
+fn failed_round(
+    conn: &mut Tx<'_>,
+    state: &AppState,
+    d: &District,
+    funds: &Funds,
+) -> Result<&'static str, AppError> {
+    let title = "社区青少年暑期托管（二次公告）";
+    let t0 = now() - Duration::days(30);
+    let close = (t0 + Duration::days(14)).and_utc();
+    let start = (now() + Duration::days(40)).date();
+    let spec: ProjectSpec = serde_json::from_value(json!({
+        "title": title, "summary": "为双职工家庭子女提供暑期托管与课业辅导", "category": "children_youth",
+        "region_id": d.street_ids[0], "need_ids": [], "target_group": "6–14 岁儿童",
+        "services": ["暑期托管", "课业辅导"],
+        "objectives": [{"indicator": "托管人次", "target": "≥ 3000"}],
+        "budget_ceiling": "150000.00", "fund_id": funds.fiscal, "method": "venture_philanthropy",
+        "bid_close_at": close.to_rfc3339(), "service_start": start.to_string(),
+        "service_end": (start + Duration::days(180)).to_string(),
+        "evaluation": {"price_points": 20, "criteria": [
+            {"key": "plan", "name": "服务方案", "max_points": 50},
+            {"key": "team", "name": "团队与资质", "max_points": 30}]},
+        "payment_plan": [{"condition": "on_signing", "percent": 50}, {"condition": "on_completion_passed", "percent": 50}]
+    }))
+    .map_err(|e| AppError::internal(anyhow::anyhow!("demo spec: {e}")))?;
+    let p = crate::projects::service::create(conn, &d.bureau, spec, &state.rules, t0)?;
+    crate::projects::service::publish(conn, &d.bureau, &p.id, &state.rules, &state.sealer, t0)?;
+    let closed_at = close.naive_utc() + Duration::minutes(1);
+    crate::rounds::close_round(conn, &state.sealer, &state.rules, &p.id, closed_at)?;
+    crate::projects::service::republish(
+        conn,
+        &d.bureau,
+        &p.id,
+        (now() + Duration::days(20)).and_utc(),
+        &state.rules,
+        &state.sealer,
+        closed_at + Duration::days(1),
+    )?;
+    Ok(title)
 }
 
 /// How far a demo contract's reviews are walked.
@@ -828,8 +875,9 @@ impl Walk<'_> {
 
 /// One project walked in the past from `t0`: published, one sealed bid, closed and opened,
 /// the drawn panel accepting and scoring, the award, its objection window passed, the
-/// contract drawn up, signed by both sides, and its first tranche released. The project's
-/// status and the contract's id.
+/// contract drawn up, signed by both sides, and its first tranche released `paid_after` the
+/// award became final (15 working days after the signing is late). The project's status and
+/// the contract's id.
 #[allow(clippy::too_many_arguments)]
 fn contracted(
     conn: &mut Tx<'_>,
@@ -840,6 +888,7 @@ fn contracted(
     org: &AuthUser,
     title: &'static str,
     t0: NaiveDateTime,
+    paid_after: Duration,
 ) -> Result<(ProjectStatus, String), AppError> {
     let org = org.clone();
     let close = (t0 + Duration::days(14)).and_utc();
@@ -964,7 +1013,7 @@ fn contracted(
             &d.bureau,
             &first.id,
             &format!("GK2026-{}", &c.id[c.id.len() - 6..]),
-            final_at + Duration::days(5),
+            final_at + paid_after,
         )?;
     }
     let p =

@@ -367,6 +367,11 @@ impl Release<'_> {
             .into();
         }
         self.body.insert("awards".into(), json!([award]));
+        // A final award completes the tender of its round.
+        if a.status == AwardStatus::Final {
+            self.tender_field("id", format!("{}-r{}", p.id, a.round).into());
+            self.tender_field("status", "complete".into());
+        }
         Ok(())
     }
 

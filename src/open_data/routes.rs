@@ -18,6 +18,42 @@ pub fn register(r: &mut Router) {
         .get("/api/v1/ocds/records/{ocid}", Access::Public, get_record);
 }
 
+/// The shape of a page of the feed (an OCDS 1.1 release package), for the OpenAPI document;
+/// each release follows the OCDS release schema.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OcdsReleasePackage {
+    /// This page's URL.
+    uri: String,
+    /// "1.1".
+    version: String,
+    #[schema(format = DateTime)]
+    published_date: String,
+    /// `{name, scheme?, uid?}` from `open_data`.
+    publisher: serde_json::Value,
+    license: String,
+    publication_policy: String,
+    /// OCDS releases, oldest first.
+    releases: Vec<serde_json::Value>,
+    /// `{next}`: the URL of the next page, while more releases follow.
+    links: Option<serde_json::Value>,
+}
+
+/// An OCDS 1.1 record package of one record, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OcdsRecordPackage {
+    uri: String,
+    version: String,
+    #[schema(format = DateTime)]
+    published_date: String,
+    publisher: serde_json::Value,
+    license: String,
+    publication_policy: String,
+    /// `[{ocid, releases, compiledRelease}]`.
+    records: Vec<serde_json::Value>,
+}
+
 /// Releases in a page by default, and at most.
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
@@ -46,7 +82,7 @@ pub struct ReleasesQuery {
 
 /// The OCDS release feed: one release per public state change, in the order they happened.
 #[utoipa::path(get, path = "/api/v1/ocds/releases", tag = "open data", params(ReleasesQuery),
-    responses((status = 200, content_type = "application/json", body = serde_json::Value,
+    responses((status = 200, content_type = "application/json", body = OcdsReleasePackage,
         description = "an OCDS 1.1 release package; `links.next` while more releases follow"),
         (status = 422, body = Problem)))]
 pub async fn list_releases(
@@ -110,7 +146,7 @@ pub async fn list_releases(
 /// An OCDS record: every release of the ocid and their compiled release.
 #[utoipa::path(get, path = "/api/v1/ocds/records/{ocid}", tag = "open data",
     params(("ocid" = String, Path, description = "`{open_data.ocid_prefix}-{project_id}`")),
-    responses((status = 200, content_type = "application/json", body = serde_json::Value,
+    responses((status = 200, content_type = "application/json", body = OcdsRecordPackage,
         description = "an OCDS 1.1 record package with one record"),
         (status = 404, body = Problem, description = "no release of this ocid")))]
 pub async fn get_record(

@@ -122,8 +122,11 @@ async fn a_walked_project_reads_back_in_its_releases_and_record_at_each_stage() 
         .expect("the panel");
     assert!(panel["name"].as_str().unwrap().contains('、'));
     assert_eq!(releases[3]["awards"][0]["status"], "active");
+    assert_eq!(releases[3]["tender"]["status"], "complete");
     assert_eq!(compiled["awards"][0]["status"], "active");
     assert_eq!(compiled["tag"], json!(["compiled"]));
+    assert_eq!(compiled["tender"]["status"], "complete");
+    assert_eq!(compiled["tender"]["title"], project["title"]);
     assert!(compiled.get("contracts").is_none());
 
     // Signed: the contract is public.

@@ -519,6 +519,40 @@ async fn a_contract_passes_both_reviews_gets_each_tranche_released_and_completes
         ]
     );
     assert_eq!(dec(&t["mean_score"]), 86.0, "{t}");
+    // The open data: both reviews as met milestones with their grades, the three payments as
+    // transactions, the contract ended by its completion.
+    let record = app
+        .get(
+            &format!("/api/v1/ocds/records/ocds-gongyi-{}", s.deal.project),
+            None,
+        )
+        .await
+        .expect(200)
+        .body;
+    let k = &record["records"][0]["compiledRelease"]["contracts"][0];
+    assert_eq!(k["id"], s.deal.contract.as_str());
+    assert_eq!(k["status"], "terminated", "{k}");
+    let milestones = k["implementation"]["milestones"].as_array().unwrap();
+    assert_eq!(milestones.len(), 2, "{k}");
+    assert!(milestones
+        .iter()
+        .all(|m| m["status"] == "met" && m["type"] == "assessment"));
+    assert!(milestones.iter().any(|m| m["description"]
+        .as_str()
+        .unwrap()
+        .contains("grade excellent")));
+    let paid: Vec<f64> = k["implementation"]["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["value"]["amount"].as_f64().unwrap())
+        .collect();
+    assert_eq!(paid, [30000.0, 40000.0, 30000.0]);
+    assert_eq!(
+        k["milestones"].as_array().map(Vec::len),
+        Some(2),
+        "scheduled at signing"
+    );
 }
 
 #[tokio::test]
