@@ -1,0 +1,487 @@
+//! The red flags of closed rounds, as pure rules over what the opening made public: the
+//! opened bids (organization, status, price), the award, the accepted panel, the bidding
+//! period and the amendments. Thresholds come from [`RedFlagRules`]; each flag carries the
+//! citation (or the "unverified default" note) of the threshold it applied.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDateTime};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::rules::RedFlagRules;
+use crate::domain::Money;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    SingleBidder,
+    PriceNearCeiling,
+    RepeatWinner,
+    IdenticalPrices,
+    HighDisqualification,
+    ShortBiddingPeriod,
+    LateAmendment,
+    PanelOverlap,
+}
+
+impl FlagKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::SingleBidder => "single_bidder",
+            FlagKind::PriceNearCeiling => "price_near_ceiling",
+            FlagKind::RepeatWinner => "repeat_winner",
+            FlagKind::IdenticalPrices => "identical_prices",
+            FlagKind::HighDisqualification => "high_disqualification",
+            FlagKind::ShortBiddingPeriod => "short_bidding_period",
+            FlagKind::LateAmendment => "late_amendment",
+            FlagKind::PanelOverlap => "panel_overlap",
+        }
+    }
+}
+
+/// An opened bid.
+#[derive(Debug, Clone)]
+pub struct SeenBid {
+    pub organization_id: Option<String>,
+    pub disqualified: bool,
+    pub price_fen: Option<i64>,
+}
+
+/// The award that stands in a round.
+#[derive(Debug, Clone)]
+pub struct Win {
+    pub organization_id: String,
+    pub amount_fen: i64,
+    pub at: NaiveDateTime,
+}
+
+/// The bidding period of a round and the pack's minimum.
+#[derive(Debug, Clone)]
+pub struct Period {
+    pub published_at: NaiveDateTime,
+    pub close_at: NaiveDateTime,
+    pub min_days: u32,
+}
+
+/// One closed round: its bids are opened.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub project_id: String,
+    pub round: i32,
+    pub category: String,
+    /// The street the project serves; `None` for a district-wide project.
+    pub street_id: Option<String>,
+    pub ceiling_fen: i64,
+    pub bids: Vec<SeenBid>,
+    pub award: Option<Win>,
+    /// Experts with an accepted seat on the round's panel.
+    pub panel: Vec<String>,
+    /// Known for the project's current round only.
+    pub period: Option<Period>,
+    /// (made at, the close in force then), attributed to the project's current round.
+    pub amendments: Vec<(NaiveDateTime, NaiveDateTime)>,
+}
+
+/// One flag raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    pub flag: FlagKind,
+    pub project_id: String,
+    pub round: i32,
+    pub organization_id: Option<String>,
+    pub detail: String,
+    pub citation: String,
+    /// Tells apart two flags of one kind on one round (the expert, the price…), for the order.
+    pub key: String,
+}
+
+impl Flag {
+    /// The order of the listing (and its cursor).
+    pub fn sort_key(&self) -> (String, i32, String, String) {
+        (
+            self.project_id.clone(),
+            self.round,
+            self.flag.as_str().to_owned(),
+            self.key.clone(),
+        )
+    }
+}
+
+fn flag(
+    kind: FlagKind,
+    r: &Round,
+    org: Option<&str>,
+    key: String,
+    detail: String,
+    citation: &str,
+) -> Flag {
+    Flag {
+        flag: kind,
+        project_id: r.project_id.clone(),
+        round: r.round,
+        organization_id: org.map(str::to_owned),
+        detail,
+        citation: citation.to_owned(),
+        key,
+    }
+}
+
+/// Every flag the rounds raise, in listing order.
+pub fn detect(rounds: &[Round], rules: &RedFlagRules) -> Vec<Flag> {
+    let mut out = Vec::new();
+    for r in rounds {
+        per_round(r, rules, &mut out);
+    }
+    repeat_winners(rounds, rules, &mut out);
+    panel_overlaps(rounds, rules, &mut out);
+    out.sort_by_key(Flag::sort_key);
+    out
+}
+
+fn per_round(r: &Round, rules: &RedFlagRules, out: &mut Vec<Flag>) {
+    let n = r.bids.len();
+    let rule = &rules.single_bidder;
+    if n >= 1 && n <= rule.count as usize {
+        let org = r.bids[0].organization_id.as_deref();
+        out.push(flag(
+            FlagKind::SingleBidder,
+            r,
+            if n == 1 { org } else { None },
+            String::new(),
+            format!("{n} opened bid(s) in the round"),
+            &rule.citation,
+        ));
+    }
+    if let Some(w) = &r.award {
+        let rule = &rules.price_near_ceiling;
+        let share = Decimal::from(w.amount_fen) / Decimal::from(r.ceiling_fen.max(1));
+        if Decimal::from(w.amount_fen) >= Decimal::from(r.ceiling_fen) * rule.min_share {
+            out.push(flag(
+                FlagKind::PriceNearCeiling,
+                r,
+                Some(&w.organization_id),
+                String::new(),
+                format!(
+                    "award {} is {}% of the ceiling {} (threshold {}%)",
+                    Money::from_fen(w.amount_fen),
+                    (share * Decimal::from(100)).round_dp(2),
+                    Money::from_fen(r.ceiling_fen),
+                    (rule.min_share * Decimal::from(100)).normalize()
+                ),
+                &rule.citation,
+            ));
+        }
+    }
+    let mut prices: BTreeMap<i64, usize> = BTreeMap::new();
+    for b in &r.bids {
+        if let Some(p) = b.price_fen {
+            *prices.entry(p).or_default() += 1;
+        }
+    }
+    let rule = &rules.identical_prices;
+    for (price, count) in prices {
+        if count >= rule.count.max(2) as usize {
+            out.push(flag(
+                FlagKind::IdenticalPrices,
+                r,
+                None,
+                format!("{price:020}"),
+                format!(
+                    "{count} opened bids at the same price {}",
+                    Money::from_fen(price)
+                ),
+                &rule.citation,
+            ));
+        }
+    }
+    let disqualified = r.bids.iter().filter(|b| b.disqualified).count();
+    let rule = &rules.high_disqualification;
+    if n > 0 && Decimal::from(disqualified) >= Decimal::from(n) * rule.min_share {
+        out.push(flag(
+            FlagKind::HighDisqualification,
+            r,
+            None,
+            String::new(),
+            format!(
+                "{disqualified} of {n} opened bids disqualified (threshold {}%)",
+                (rule.min_share * Decimal::from(100)).normalize()
+            ),
+            &rule.citation,
+        ));
+    }
+    if let Some(p) = &r.period {
+        let rule = &rules.short_bidding_period;
+        let limit = Duration::days(i64::from(p.min_days) + i64::from(rule.margin_days));
+        let period = p.close_at - p.published_at;
+        if p.min_days > 0 && period < limit {
+            out.push(flag(
+                FlagKind::ShortBiddingPeriod,
+                r,
+                None,
+                String::new(),
+                format!(
+                    "bidding period {} h; the rule pack's minimum is {} days",
+                    period.num_hours(),
+                    p.min_days
+                ),
+                &rule.citation,
+            ));
+        }
+    }
+    let rule = &rules.late_amendment;
+    let window = Duration::days(i64::from(rule.days_before_close));
+    for (at, close) in &r.amendments {
+        if *close - *at < window {
+            out.push(flag(
+                FlagKind::LateAmendment,
+                r,
+                None,
+                at.and_utc().to_rfc3339(),
+                format!(
+                    "amended at {}, {} h before the close then in force ({})",
+                    at.and_utc().to_rfc3339(),
+                    (*close - *at).num_hours(),
+                    close.and_utc().to_rfc3339()
+                ),
+                &rule.citation,
+            ));
+        }
+    }
+}
+
+/// Awarded rounds, most recent award first.
+fn wins_newest_first(rounds: &[Round]) -> Vec<(&Round, &Win)> {
+    let mut wins: Vec<(&Round, &Win)> = rounds
+        .iter()
+        .filter_map(|r| r.award.as_ref().map(|w| (r, w)))
+        .collect();
+    wins.sort_by(|(a, wa), (b, wb)| {
+        (wb.at, &b.project_id, b.round).cmp(&(wa.at, &a.project_id, a.round))
+    });
+    wins
+}
+
+/// An organization that won `min_wins` of the last `window_rounds` awarded rounds of one
+/// category in one street: flagged on its most recent win of that window.
+fn repeat_winners(rounds: &[Round], rules: &RedFlagRules, out: &mut Vec<Flag>) {
+    let rule = &rules.repeat_winner;
+    let mut by_cell: BTreeMap<(&str, Option<&str>), Vec<(&Round, &Win)>> = BTreeMap::new();
+    for (r, w) in wins_newest_first(rounds) {
+        by_cell
+            .entry((r.category.as_str(), r.street_id.as_deref()))
+            .or_default()
+            .push((r, w));
+    }
+    for ((category, street), wins) in by_cell {
+        let window = &wins[..wins.len().min(rule.window_rounds as usize)];
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, w) in window {
+            *counts.entry(w.organization_id.as_str()).or_default() += 1;
+        }
+        for (org, count) in counts {
+            if count >= rule.min_wins as usize {
+                let (latest, _) = window
+                    .iter()
+                    .find(|(_, w)| w.organization_id == org)
+                    .expect("the organization won in the window");
+                out.push(flag(
+                    FlagKind::RepeatWinner,
+                    latest,
+                    Some(org),
+                    org.to_owned(),
+                    format!(
+                        "won {count} of the last {} awarded rounds of {category} in {}",
+                        window.len(),
+                        street.map_or("the district (no street)".to_owned(), |s| format!(
+                            "street {s}"
+                        ))
+                    ),
+                    &rule.citation,
+                ));
+            }
+        }
+    }
+}
+
+/// One expert on the panels of `min_wins` of one organization's wins: flagged on the most
+/// recent of those wins.
+fn panel_overlaps(rounds: &[Round], rules: &RedFlagRules, out: &mut Vec<Flag>) {
+    let rule = &rules.panel_overlap;
+    let mut seen: BTreeMap<(&str, &str), Vec<&Round>> = BTreeMap::new();
+    for (r, w) in wins_newest_first(rounds) {
+        for e in &r.panel {
+            seen.entry((w.organization_id.as_str(), e.as_str()))
+                .or_default()
+                .push(r);
+        }
+    }
+    for ((org, expert), wins) in seen {
+        if wins.len() >= rule.count as usize {
+            out.push(flag(
+                FlagKind::PanelOverlap,
+                wins[0],
+                Some(org),
+                expert.to_owned(),
+                format!(
+                    "expert {expert} sat on the panels of {} of the organization's wins",
+                    wins.len()
+                ),
+                &rule.citation,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rules::RulePacks;
+
+    fn at(day: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_780_000_000 + day * 86_400, 0)
+            .unwrap()
+            .naive_utc()
+    }
+
+    fn round(id: &str, street: &str) -> Round {
+        Round {
+            project_id: id.into(),
+            round: 1,
+            category: "elderly".into(),
+            street_id: Some(street.into()),
+            ceiling_fen: 30_000_000,
+            bids: vec![],
+            award: None,
+            panel: vec![],
+            period: None,
+            amendments: vec![],
+        }
+    }
+
+    fn bid(org: &str, price: i64, disqualified: bool) -> SeenBid {
+        SeenBid {
+            organization_id: Some(org.into()),
+            disqualified,
+            price_fen: Some(price),
+        }
+    }
+
+    fn kinds(rounds: &[Round]) -> Vec<FlagKind> {
+        detect(rounds, RulePacks::builtin().red_flags())
+            .into_iter()
+            .map(|f| f.flag)
+            .collect()
+    }
+
+    #[test]
+    fn the_thresholds_fire_at_the_line_and_not_a_fen_below() {
+        let mut r = round("p", "s");
+        r.bids = vec![bid("a", 100, false), bid("b", 101, false)];
+        r.award = Some(Win {
+            organization_id: "a".into(),
+            amount_fen: 29_400_000, // 98 %
+            at: at(0),
+        });
+        assert_eq!(kinds(&[r.clone()]), [FlagKind::PriceNearCeiling]);
+        r.award.as_mut().unwrap().amount_fen = 29_399_999;
+        assert!(kinds(&[r.clone()]).is_empty());
+        r.bids[1].disqualified = true; // 1 of 2
+        assert_eq!(kinds(&[r.clone()]), [FlagKind::HighDisqualification]);
+        r.bids.push(bid("c", 102, false)); // 1 of 3
+        assert!(kinds(&[r.clone()]).is_empty());
+        r.bids[2].price_fen = Some(101);
+        assert_eq!(kinds(&[r.clone()]), [FlagKind::IdenticalPrices]);
+        r.bids.truncate(1);
+        assert_eq!(kinds(&[r]), [FlagKind::SingleBidder]);
+    }
+
+    #[test]
+    fn a_period_at_the_minimum_and_an_amendment_inside_three_days_are_flagged() {
+        let mut r = round("p", "s");
+        r.bids = vec![bid("a", 1, false), bid("b", 2, false)];
+        r.period = Some(Period {
+            published_at: at(0),
+            close_at: at(20),
+            min_days: 20,
+        });
+        assert_eq!(kinds(&[r.clone()]), [FlagKind::ShortBiddingPeriod]);
+        r.period.as_mut().unwrap().close_at = at(21);
+        assert!(kinds(&[r.clone()]).is_empty());
+        r.period.as_mut().unwrap().min_days = 0;
+        r.period.as_mut().unwrap().close_at = at(0);
+        assert!(kinds(&[r.clone()]).is_empty(), "no minimum, no flag");
+        r.amendments = vec![(at(17), at(20))];
+        assert!(
+            kinds(&[r.clone()]).is_empty(),
+            "3 days before is not within"
+        );
+        r.amendments = vec![(at(17) + Duration::seconds(1), at(20))];
+        assert_eq!(kinds(&[r]), [FlagKind::LateAmendment]);
+    }
+
+    fn won(id: &str, street: &str, org: &str, day: i64, panel: &[&str]) -> Round {
+        let mut r = round(id, street);
+        r.bids = vec![bid(org, 1, false), bid("rival", 2, false)];
+        r.award = Some(Win {
+            organization_id: org.into(),
+            amount_fen: 1,
+            at: at(day),
+        });
+        r.panel = panel.iter().map(|e| e.to_string()).collect();
+        r
+    }
+
+    #[test]
+    fn three_of_the_last_four_wins_in_a_street_flag_the_winner_two_do_not() {
+        let rounds = [
+            won("p1", "s", "a", 1, &[]),
+            won("p2", "s", "a", 2, &[]),
+            won("p3", "s", "b", 3, &[]),
+            won("p4", "s", "a", 4, &[]),
+        ];
+        let flags = detect(&rounds, RulePacks::builtin().red_flags());
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(
+            (
+                flags[0].flag,
+                flags[0].project_id.as_str(),
+                flags[0].organization_id.as_deref()
+            ),
+            (FlagKind::RepeatWinner, "p4", Some("a"))
+        );
+        // A fifth, newer round pushes p1 out of the window: 2 of the last 4.
+        let mut more = rounds.to_vec();
+        more.push(won("p5", "s", "c", 5, &[]));
+        assert!(kinds(&more).is_empty());
+        // Other streets do not count together.
+        let spread = [
+            won("p1", "s", "a", 1, &[]),
+            won("p2", "t", "a", 2, &[]),
+            won("p3", "s", "a", 3, &[]),
+        ];
+        assert!(kinds(&spread).is_empty());
+    }
+
+    #[test]
+    fn one_expert_on_three_of_an_organizations_wins_is_flagged_two_are_not() {
+        let rounds = [
+            won("p1", "s1", "a", 1, &["e", "f"]),
+            won("p2", "s2", "a", 2, &["e"]),
+            won("p3", "s3", "a", 3, &["e", "f"]),
+        ];
+        let flags = detect(&rounds, RulePacks::builtin().red_flags());
+        assert_eq!(flags.len(), 1, "{flags:?}");
+        assert_eq!(
+            (
+                flags[0].flag,
+                flags[0].project_id.as_str(),
+                flags[0].key.as_str()
+            ),
+            (FlagKind::PanelOverlap, "p3", "e")
+        );
+        assert!(kinds(&rounds[..2]).is_empty());
+    }
+}
