@@ -267,7 +267,7 @@ async fn the_needs_report_counts_by_status_category_and_channel_with_met_rate_an
     app.post(
         "/api/v1/needs",
         Some(&d.community),
-        json!({"title": "义诊", "description": "居民热线反映", "category": "health", "source": "hotline_12345",
+        json!({"title": "义诊", "description": "居民热线反映", "category": "health", "source": "hotline_12345", "external_ref": "12345-20260601-0001",
                "beneficiary_group": "居民", "beneficiaries": 100, "urgency": "low"}),
     )
     .await
