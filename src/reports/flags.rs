@@ -252,9 +252,12 @@ fn per_round(r: &Round, rules: &RedFlagRules, out: &mut Vec<Flag>) {
     }
 }
 
+/// An awarded round and its award.
+type Won<'a> = (&'a Round, &'a Win);
+
 /// Awarded rounds, most recent award first.
-fn wins_newest_first(rounds: &[Round]) -> Vec<(&Round, &Win)> {
-    let mut wins: Vec<(&Round, &Win)> = rounds
+fn wins_newest_first(rounds: &[Round]) -> Vec<Won<'_>> {
+    let mut wins: Vec<Won<'_>> = rounds
         .iter()
         .filter_map(|r| r.award.as_ref().map(|w| (r, w)))
         .collect();
@@ -268,7 +271,7 @@ fn wins_newest_first(rounds: &[Round]) -> Vec<(&Round, &Win)> {
 /// category in one street: flagged on its most recent win of that window.
 fn repeat_winners(rounds: &[Round], rules: &RedFlagRules, out: &mut Vec<Flag>) {
     let rule = &rules.repeat_winner;
-    let mut by_cell: BTreeMap<(&str, Option<&str>), Vec<(&Round, &Win)>> = BTreeMap::new();
+    let mut by_cell: BTreeMap<(&str, Option<&str>), Vec<Won<'_>>> = BTreeMap::new();
     for (r, w) in wins_newest_first(rounds) {
         by_cell
             .entry((r.category.as_str(), r.street_id.as_deref()))
