@@ -301,12 +301,27 @@ pub struct RulePacks {
     red_flags: RedFlagRules,
 }
 
-/// A threshold on a count, with its citation.
+/// A round with at most `max_bids` opened bids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CountRule {
-    #[serde(alias = "max_bids", alias = "min_bids", alias = "min_wins")]
-    pub count: u32,
+pub struct MaxBidsRule {
+    pub max_bids: u32,
+    pub citation: String,
+}
+
+/// At least `min_bids` opened bids of a round at one price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinBidsAtOnePriceRule {
+    pub min_bids: u32,
+    pub citation: String,
+}
+
+/// At least `min_wins` of one organization's wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinWinsRule {
+    pub min_wins: u32,
     pub citation: String,
 }
 
@@ -345,14 +360,14 @@ pub struct BeforeCloseRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedFlagRules {
-    pub single_bidder: CountRule,
+    pub single_bidder: MaxBidsRule,
     pub price_near_ceiling: MinShareRule,
     pub repeat_winner: RepeatWinnerRule,
-    pub identical_prices: CountRule,
+    pub identical_prices: MinBidsAtOnePriceRule,
     pub high_disqualification: MinShareRule,
     pub short_bidding_period: MarginRule,
     pub late_amendment: BeforeCloseRule,
-    pub panel_overlap: CountRule,
+    pub panel_overlap: MinWinsRule,
 }
 
 const RED_FLAGS: &str = include_str!("../../config/rules/red_flags.toml");
@@ -456,17 +471,17 @@ mod tests {
     fn red_flag_thresholds_are_the_issue_defaults_each_with_a_citation() {
         let packs = RulePacks::builtin();
         let r = packs.red_flags();
-        assert_eq!(r.single_bidder.count, 1);
+        assert_eq!(r.single_bidder.max_bids, 1);
         assert_eq!(r.price_near_ceiling.min_share, Decimal::new(98, 2));
         assert_eq!(
             (r.repeat_winner.min_wins, r.repeat_winner.window_rounds),
             (3, 4)
         );
-        assert_eq!(r.identical_prices.count, 2);
+        assert_eq!(r.identical_prices.min_bids, 2);
         assert_eq!(r.high_disqualification.min_share, Decimal::new(5, 1));
         assert_eq!(r.short_bidding_period.margin_days, 1);
         assert_eq!(r.late_amendment.days_before_close, 3);
-        assert_eq!(r.panel_overlap.count, 3);
+        assert_eq!(r.panel_overlap.min_wins, 3);
         for c in [
             &r.single_bidder.citation,
             &r.price_near_ceiling.citation,

@@ -144,7 +144,7 @@ pub fn detect(rounds: &[Round], rules: &RedFlagRules) -> Vec<Flag> {
 fn per_round(r: &Round, rules: &RedFlagRules, out: &mut Vec<Flag>) {
     let n = r.bids.len();
     let rule = &rules.single_bidder;
-    if n >= 1 && n <= rule.count as usize {
+    if n >= 1 && n <= rule.max_bids as usize {
         let org = r.bids[0].organization_id.as_deref();
         out.push(flag(
             FlagKind::SingleBidder,
@@ -183,7 +183,8 @@ fn per_round(r: &Round, rules: &RedFlagRules, out: &mut Vec<Flag>) {
     }
     let rule = &rules.identical_prices;
     for (price, count) in prices {
-        if count >= rule.count.max(2) as usize {
+        // One bid alone is never "identical": at least two, whatever the data says.
+        if count >= rule.min_bids.max(2) as usize {
             out.push(flag(
                 FlagKind::IdenticalPrices,
                 r,
@@ -322,7 +323,7 @@ fn panel_overlaps(rounds: &[Round], rules: &RedFlagRules, out: &mut Vec<Flag>) {
         }
     }
     for ((org, expert), wins) in seen {
-        if wins.len() >= rule.count as usize {
+        if wins.len() >= rule.min_wins as usize {
             out.push(flag(
                 FlagKind::PanelOverlap,
                 wins[0],
