@@ -705,9 +705,37 @@ async fn each_red_flag_of_one_round_fires_at_its_threshold_and_not_below() {
         .await
         .expect(201);
 
+    // A round that failed with one opened bid, republished: round 1 counts, the sealed bid of
+    // the open round 2 does not.
+    let failed = closed_round(
+        &app,
+        &d,
+        |s| s["region_id"] = json!(street3.clone()),
+        Opening {
+            bids: &[(&b, "qualified", 400_000)],
+            ..none
+        },
+    )
+    .await;
+    let again = app.now() + Duration::days(30);
+    let r = app
+        .post(
+            &format!("/api/v1/projects/{failed}/republish"),
+            Some(&d.bureau),
+            json!({"bid_close_at": again.to_rfc3339()}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        (r.body["round"].as_i64(), r.body["status"].as_str()),
+        (Some(2), Some("open"))
+    );
+    app.bid(&failed, &a_token, "9000.00").await.expect(201);
+
     let mut got = flags(&app, &d.bureau, "fiscal_year=2026").await;
     got.sort();
     let mut want = vec![
+        ("single_bidder".to_owned(), failed.clone(), Some(b.clone())),
         ("single_bidder".to_owned(), single, Some(a.clone())),
         ("price_near_ceiling".to_owned(), near, Some(b.clone())),
         ("identical_prices".to_owned(), same, None),
