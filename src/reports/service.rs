@@ -54,6 +54,24 @@ pub fn district_scope(
     }
 }
 
+/// Runs `f` in one read transaction, so the figures its statements read come from one state
+/// of the database (a release committed between two of them cannot make the totals disagree
+/// with the rows): PostgreSQL `REPEATABLE READ, READ ONLY`; SQLite's deferred transaction reads
+/// one WAL snapshot from its first statement on.
+fn on_one_snapshot<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    use diesel::{Connection, RunQueryDsl};
+    conn.transaction(|c| {
+        if matches!(c, DbConn::Pg(_)) {
+            diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(c)?;
+        }
+        f(c)
+    })
+}
+
 /// How spending rows are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -105,43 +123,45 @@ pub struct Spending {
 }
 
 pub fn spending(
-    conn: &mut DbConn,
+    db: &mut DbConn,
     actor: &AuthUser,
     district_id: Option<String>,
     fiscal_year: Option<i32>,
     group_by: GroupBy,
 ) -> Result<Spending, AppError> {
-    let scope = Scope {
-        district_id: district_scope(conn, actor, district_id)?,
-        fiscal_year,
-    };
-    let cells = repo::spending_cells(conn, &scope)?;
-    let mut rows: BTreeMap<String, SpendLine> = BTreeMap::new();
-    let mut totals = SpendLine {
-        key: "total".into(),
-        ..SpendLine::default()
-    };
-    for c in &cells {
-        let key = match group_by {
-            GroupBy::Category => c.category.clone(),
-            GroupBy::Street => c.street_id.clone().or(c.project_district_id.clone()),
-            GroupBy::Source => Some(c.source.clone()),
+    on_one_snapshot(db, |conn| {
+        let scope = Scope {
+            district_id: district_scope(conn, actor, district_id)?,
+            fiscal_year,
+        };
+        let cells = repo::spending_cells(conn, &scope)?;
+        let mut rows: BTreeMap<String, SpendLine> = BTreeMap::new();
+        let mut totals = SpendLine {
+            key: "total".into(),
+            ..SpendLine::default()
+        };
+        for c in &cells {
+            let key = match group_by {
+                GroupBy::Category => c.category.clone(),
+                GroupBy::Street => c.street_id.clone().or(c.project_district_id.clone()),
+                GroupBy::Source => Some(c.source.clone()),
+            }
+            .unwrap_or_else(|| "none".into());
+            rows.entry(key.clone())
+                .or_insert_with(|| SpendLine {
+                    key,
+                    ..SpendLine::default()
+                })
+                .add(c);
+            totals.add(c);
         }
-        .unwrap_or_else(|| "none".into());
-        rows.entry(key.clone())
-            .or_insert_with(|| SpendLine {
-                key,
-                ..SpendLine::default()
-            })
-            .add(c);
-        totals.add(c);
-    }
-    let (funds, funds_total) = repo::funds_total(conn, &scope)?;
-    Ok(Spending {
-        rows: rows.into_values().collect(),
-        totals,
-        funds,
-        funds_total,
+        let (funds, funds_total) = repo::funds_total(conn, &scope)?;
+        Ok(Spending {
+            rows: rows.into_values().collect(),
+            totals,
+            funds,
+            funds_total,
+        })
     })
 }
 
@@ -164,58 +184,62 @@ fn start_of_day_cst(d: NaiveDate) -> NaiveDateTime {
 }
 
 pub fn needs(
-    conn: &mut DbConn,
+    db: &mut DbConn,
     actor: &AuthUser,
     district_id: Option<String>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<NeedsReport, AppError> {
-    let district = district_scope(conn, actor, district_id)?;
-    let from = from.map(start_of_day_cst);
-    let to = to.and_then(|d| d.succ_opt()).map(start_of_day_cst);
-    let zeros = |all: &[&str]| -> BTreeMap<String, i64> {
-        all.iter().map(|s| ((*s).to_owned(), 0)).collect()
-    };
-    use crate::domain::spec::{Category, Source};
-    use crate::needs::model::NeedStatus;
-    let statuses: Vec<&str> = NeedStatus::ALL.iter().map(|s| s.as_str()).collect();
-    let mut by_status = zeros(&statuses);
-    let mut by_category = zeros(&Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>());
-    let mut by_source = zeros(&Source::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>());
-    let mut total = 0;
-    for (status, category, source, n) in repo::need_counts(conn, district.as_deref(), from, to)? {
-        *by_status.entry(status).or_default() += n;
-        *by_category.entry(category).or_default() += n;
-        *by_source.entry(source).or_default() += n;
-        total += n;
-    }
-    let met = by_status.get("met").copied().unwrap_or(0);
-    let accepted: i64 = ["accepted", "in_project", "met"]
-        .iter()
-        .map(|s| by_status.get(*s).copied().unwrap_or(0))
-        .sum();
-    let met_rate =
-        (accepted > 0).then(|| (Decimal::from(met) / Decimal::from(accepted)).round_dp(4));
-    let mut days: Vec<Decimal> = repo::need_publication_times(conn, district.as_deref(), from, to)?
-        .into_iter()
-        .map(|(submitted, published)| {
-            Decimal::from((published - submitted).num_seconds()) / Decimal::from(86_400)
+    on_one_snapshot(db, |conn| {
+        let district = district_scope(conn, actor, district_id)?;
+        let from = from.map(start_of_day_cst);
+        let to = to.and_then(|d| d.succ_opt()).map(start_of_day_cst);
+        let zeros = |all: &[&str]| -> BTreeMap<String, i64> {
+            all.iter().map(|s| ((*s).to_owned(), 0)).collect()
+        };
+        use crate::domain::spec::{Category, Source};
+        use crate::needs::model::NeedStatus;
+        let statuses: Vec<&str> = NeedStatus::ALL.iter().map(|s| s.as_str()).collect();
+        let mut by_status = zeros(&statuses);
+        let mut by_category = zeros(&Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>());
+        let mut by_source = zeros(&Source::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>());
+        let mut total = 0;
+        for (status, category, source, n) in repo::need_counts(conn, district.as_deref(), from, to)?
+        {
+            *by_status.entry(status).or_default() += n;
+            *by_category.entry(category).or_default() += n;
+            *by_source.entry(source).or_default() += n;
+            total += n;
+        }
+        let met = by_status.get("met").copied().unwrap_or(0);
+        let accepted: i64 = ["accepted", "in_project", "met"]
+            .iter()
+            .map(|s| by_status.get(*s).copied().unwrap_or(0))
+            .sum();
+        let met_rate =
+            (accepted > 0).then(|| (Decimal::from(met) / Decimal::from(accepted)).round_dp(4));
+        let mut days: Vec<Decimal> =
+            repo::need_publication_times(conn, district.as_deref(), from, to)?
+                .into_iter()
+                .map(|(submitted, published)| {
+                    Decimal::from((published - submitted).num_seconds()) / Decimal::from(86_400)
+                })
+                .collect();
+        days.sort();
+        let median = match days.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(days[n / 2]),
+            n => Some((days[n / 2 - 1] + days[n / 2]) / Decimal::from(2)),
+        }
+        .map(|d| d.round_dp(2));
+        Ok(NeedsReport {
+            total,
+            by_status,
+            by_category,
+            by_source,
+            met_rate,
+            median_days_to_project: median,
         })
-        .collect();
-    days.sort();
-    let median = match days.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(days[n / 2]),
-        n => Some((days[n / 2 - 1] + days[n / 2]) / Decimal::from(2)),
-    }
-    .map(|d| d.round_dp(2));
-    Ok(NeedsReport {
-        total,
-        by_status,
-        by_category,
-        by_source,
-        met_rate,
-        median_days_to_project: median,
     })
 }
 
@@ -227,62 +251,64 @@ pub fn needs(
 /// `open`). Only opened bids are read (statuses the close gives), and only their public
 /// columns. The bidding period and the amendments are known for the current round only.
 pub fn red_flags(
-    conn: &mut DbConn,
+    db: &mut DbConn,
     actor: &AuthUser,
     packs: &RulePacks,
     district_id: Option<String>,
     fiscal_year: Option<i32>,
 ) -> Result<Vec<Flag>, AppError> {
-    let scope = Scope {
-        district_id: district_scope(conn, actor, district_id)?,
-        fiscal_year,
-    };
-    let projects = repo::flag_projects(conn, &scope)?;
-    let by_id: BTreeMap<&str, &repo::FlagProject> =
-        projects.iter().map(|p| (p.id.as_str(), p)).collect();
-    let mut rounds: BTreeMap<(String, i32), Round> = BTreeMap::new();
-    for p in projects.iter().filter(|p| current_closed(p)) {
-        let mut r = new_round(p, p.round);
-        r.period = p.published_at.map(|published_at| Period {
-            published_at,
-            close_at: p.bid_close_at,
-            min_days: min_bidding_days(p, packs),
-        });
-        rounds.insert((p.id.clone(), p.round), r);
-    }
-    for b in repo::opened_bids(conn, &scope)? {
-        if let Some(r) = round_of(&mut rounds, &by_id, &b.project_id, b.round) {
-            r.bids.push(SeenBid {
-                organization_id: b.organization_id,
-                disqualified: b.status == "disqualified",
-                price_fen: b.price_fen,
-            });
-        }
-    }
-    for a in repo::standing_awards(conn, &scope)? {
-        if let Some(r) = round_of(&mut rounds, &by_id, &a.project_id, a.round) {
-            r.award = Some(Win {
-                organization_id: a.organization_id,
-                amount_fen: a.amount_fen,
-                at: a.created_at,
-            });
-        }
-    }
-    for (pid, round, expert) in repo::panel_members(conn, &scope)? {
-        if let Some(r) = round_of(&mut rounds, &by_id, &pid, round) {
-            r.panel.push(expert);
-        }
-    }
-    for (pid, at, close) in repo::amendments(conn, &scope)? {
-        let Some(current) = by_id.get(pid.as_str()).map(|p| p.round) else {
-            continue;
+    on_one_snapshot(db, |conn| {
+        let scope = Scope {
+            district_id: district_scope(conn, actor, district_id)?,
+            fiscal_year,
         };
-        if let Some(r) = round_of(&mut rounds, &by_id, &pid, current) {
-            r.amendments.push((at, close));
+        let projects = repo::flag_projects(conn, &scope)?;
+        let by_id: BTreeMap<&str, &repo::FlagProject> =
+            projects.iter().map(|p| (p.id.as_str(), p)).collect();
+        let mut rounds: BTreeMap<(String, i32), Round> = BTreeMap::new();
+        for p in projects.iter().filter(|p| current_closed(p)) {
+            let mut r = new_round(p, p.round);
+            r.period = p.published_at.map(|published_at| Period {
+                published_at,
+                close_at: p.bid_close_at,
+                min_days: min_bidding_days(p, packs),
+            });
+            rounds.insert((p.id.clone(), p.round), r);
         }
-    }
-    let rounds: Vec<Round> = rounds.into_values().collect();
-    Ok(flags::detect(&rounds, packs.red_flags()))
+        for b in repo::opened_bids(conn, &scope)? {
+            if let Some(r) = round_of(&mut rounds, &by_id, &b.project_id, b.round) {
+                r.bids.push(SeenBid {
+                    organization_id: b.organization_id,
+                    disqualified: b.status == "disqualified",
+                    price_fen: b.price_fen,
+                });
+            }
+        }
+        for a in repo::standing_awards(conn, &scope)? {
+            if let Some(r) = round_of(&mut rounds, &by_id, &a.project_id, a.round) {
+                r.award = Some(Win {
+                    organization_id: a.organization_id,
+                    amount_fen: a.amount_fen,
+                    at: a.created_at,
+                });
+            }
+        }
+        for (pid, round, expert) in repo::panel_members(conn, &scope)? {
+            if let Some(r) = round_of(&mut rounds, &by_id, &pid, round) {
+                r.panel.push(expert);
+            }
+        }
+        for (pid, at, close) in repo::amendments(conn, &scope)? {
+            let Some(current) = by_id.get(pid.as_str()).map(|p| p.round) else {
+                continue;
+            };
+            if let Some(r) = round_of(&mut rounds, &by_id, &pid, current) {
+                r.amendments.push((at, close));
+            }
+        }
+        let rounds: Vec<Round> = rounds.into_values().collect();
+        Ok(flags::detect(&rounds, packs.red_flags()))
+    })
 }
 
 /// Whether the project's current round is closed: the close job ran and it is past `open`.
