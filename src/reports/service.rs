@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::flags::{self, Flag, Period, Round, SeenBid, Win};
 use super::repo::{self, Scope};
@@ -178,6 +178,9 @@ pub struct NeedsReport {
     pub median_days_to_project: Option<Decimal>,
 }
 
+/// Rates and days round half-up, as every score of the API does.
+const HALF_UP: RoundingStrategy = RoundingStrategy::MidpointAwayFromZero;
+
 /// The first instant of a day in China Standard Time, as UTC.
 fn start_of_day_cst(d: NaiveDate) -> NaiveDateTime {
     d.and_hms_opt(0, 0, 0).expect("midnight exists") - chrono::Duration::hours(8)
@@ -216,8 +219,9 @@ pub fn needs(
             .iter()
             .map(|s| by_status.get(*s).copied().unwrap_or(0))
             .sum();
-        let met_rate =
-            (accepted > 0).then(|| (Decimal::from(met) / Decimal::from(accepted)).round_dp(4));
+        let met_rate = (accepted > 0).then(|| {
+            (Decimal::from(met) / Decimal::from(accepted)).round_dp_with_strategy(4, HALF_UP)
+        });
         let mut days: Vec<Decimal> =
             repo::need_publication_times(conn, district.as_deref(), from, to)?
                 .into_iter()
@@ -231,7 +235,7 @@ pub fn needs(
             n if n % 2 == 1 => Some(days[n / 2]),
             n => Some((days[n / 2 - 1] + days[n / 2]) / Decimal::from(2)),
         }
-        .map(|d| d.round_dp(2));
+        .map(|d| d.round_dp_with_strategy(2, HALF_UP));
         Ok(NeedsReport {
             total,
             by_status,
