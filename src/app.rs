@@ -98,6 +98,7 @@ pub fn routes() -> Router {
     crate::contracts::routes::register(&mut r);
     crate::reviews::routes::register(&mut r);
     crate::open_data::routes::register(&mut r);
+    crate::reports::routes::register(&mut r);
     crate::calendar::routes::register(&mut r);
     crate::audit::routes::register(&mut r);
     crate::admin::routes::register(&mut r);

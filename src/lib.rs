@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod orgs;
 pub mod projects;
 pub mod regions;
+pub mod reports;
 pub mod reviews;
 pub mod rounds;
 pub mod seed_contracts;

@@ -294,9 +294,83 @@ impl RulePack {
     }
 }
 
-/// The packs in force, by method.
+/// The packs in force, by method, and the red-flag thresholds of the reports.
 #[derive(Debug, Clone)]
-pub struct RulePacks(BTreeMap<Method, RulePack>);
+pub struct RulePacks {
+    packs: BTreeMap<Method, RulePack>,
+    red_flags: RedFlagRules,
+}
+
+/// A round with at most `max_bids` opened bids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxBidsRule {
+    pub max_bids: u32,
+    pub citation: String,
+}
+
+/// At least `min_bids` opened bids of a round at one price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinBidsAtOnePriceRule {
+    pub min_bids: u32,
+    pub citation: String,
+}
+
+/// At least `min_wins` of one organization's wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinWinsRule {
+    pub min_wins: u32,
+    pub citation: String,
+}
+
+/// A threshold on a share (a fraction between 0 and 1), with its citation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinShareRule {
+    pub min_share: Decimal,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatWinnerRule {
+    pub window_rounds: u32,
+    pub min_wins: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarginRule {
+    pub margin_days: u32,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeforeCloseRule {
+    pub days_before_close: u32,
+    pub citation: String,
+}
+
+/// The thresholds of the red flags (`config/rules/red_flags.toml`), each with its citation or
+/// its "unverified default" note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedFlagRules {
+    pub single_bidder: MaxBidsRule,
+    pub price_near_ceiling: MinShareRule,
+    pub repeat_winner: RepeatWinnerRule,
+    pub identical_prices: MinBidsAtOnePriceRule,
+    pub high_disqualification: MinShareRule,
+    pub short_bidding_period: MarginRule,
+    pub late_amendment: BeforeCloseRule,
+    pub panel_overlap: MinWinsRule,
+}
+
+const RED_FLAGS: &str = include_str!("../../config/rules/red_flags.toml");
 
 const EMBEDDED: [(&str, &str); 3] = [
     (
@@ -332,7 +406,16 @@ impl RulePacks {
             }
             packs.insert(pack.method, pack);
         }
-        Ok(RulePacks(packs))
+        let from_file = dir
+            .map(|d| d.join("red_flags.toml"))
+            .filter(|p| p.is_file());
+        let text = match &from_file {
+            Some(p) => std::fs::read_to_string(p)?,
+            None => RED_FLAGS.to_owned(),
+        };
+        let red_flags: RedFlagRules =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("red_flags.toml: {e}"))?;
+        Ok(RulePacks { packs, red_flags })
     }
 
     pub fn builtin() -> RulePacks {
@@ -340,7 +423,11 @@ impl RulePacks {
     }
 
     pub fn get(&self, m: Method) -> &RulePack {
-        &self.0[&m]
+        &self.packs[&m]
+    }
+
+    pub fn red_flags(&self) -> &RedFlagRules {
+        &self.red_flags
     }
 }
 
@@ -378,6 +465,35 @@ mod tests {
         assert_eq!(r.grade(d("60.00")), "pass");
         assert_eq!(r.grade(d("59.99")), "fail");
         assert!(r.passes(d("60")) && !r.passes(d("59.99")));
+    }
+
+    #[test]
+    fn red_flag_thresholds_are_the_issue_defaults_each_with_a_citation() {
+        let packs = RulePacks::builtin();
+        let r = packs.red_flags();
+        assert_eq!(r.single_bidder.max_bids, 1);
+        assert_eq!(r.price_near_ceiling.min_share, Decimal::new(98, 2));
+        assert_eq!(
+            (r.repeat_winner.min_wins, r.repeat_winner.window_rounds),
+            (3, 4)
+        );
+        assert_eq!(r.identical_prices.min_bids, 2);
+        assert_eq!(r.high_disqualification.min_share, Decimal::new(5, 1));
+        assert_eq!(r.short_bidding_period.margin_days, 1);
+        assert_eq!(r.late_amendment.days_before_close, 3);
+        assert_eq!(r.panel_overlap.min_wins, 3);
+        for c in [
+            &r.single_bidder.citation,
+            &r.price_near_ceiling.citation,
+            &r.repeat_winner.citation,
+            &r.identical_prices.citation,
+            &r.high_disqualification.citation,
+            &r.short_bidding_period.citation,
+            &r.late_amendment.citation,
+            &r.panel_overlap.citation,
+        ] {
+            assert!(c.starts_with("unverified default"), "{c}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod projects;
 mod readiness;
 mod regions;
 mod releases;
+mod reports;
 mod reviews;
 mod sandbox;
 mod schema_parity;

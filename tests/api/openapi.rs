@@ -733,6 +733,40 @@ async fn contract_and_release_answers_match_the_published_schemas() {
         ],
     )
     .await;
+    // The reports over that district: a contract, a release, a single-bidder round.
+    let other = format!(
+        "/api/v1/reports/spending?district_id={}",
+        deal.d.regions.other_district
+    );
+    c.calls(
+        &app,
+        &[
+            (
+                M::GET,
+                "/api/v1/reports/spending?fiscal_year=2026&group_by=source",
+                &[],
+                Some(&bureau),
+                None,
+            ),
+            (
+                M::GET,
+                "/api/v1/reports/spending?group_by=nope",
+                &[],
+                Some(&bureau),
+                None,
+            ),
+            (M::GET, &other, &[], Some(&bureau), None),
+            (M::GET, "/api/v1/reports/needs", &[], Some(&bureau), None),
+            (
+                M::GET,
+                "/api/v1/reports/red-flags",
+                &[],
+                Some(&bureau),
+                None,
+            ),
+        ],
+    )
+    .await;
     // The version read before the release and the termination is stale now.
     let r = deal
         .amend(
@@ -755,6 +789,11 @@ async fn contract_and_release_answers_match_the_published_schemas() {
         "POST /api/v1/contracts/{id}/terminate 409",
         "GET /api/v1/awards/{id}/notice 200",
         "GET /api/v1/funds/{id}/reconcile 200",
+        "GET /api/v1/reports/spending 200",
+        "GET /api/v1/reports/spending 404",
+        "GET /api/v1/reports/spending 422",
+        "GET /api/v1/reports/needs 200",
+        "GET /api/v1/reports/red-flags 200",
     ] {
         assert!(c.checked.contains(expected), "{expected} was not exercised");
     }
