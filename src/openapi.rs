@@ -114,6 +114,7 @@ use crate::http::routes::Router;
         crate::reports::routes::spending_report,
         crate::reports::routes::needs_report,
         crate::reports::routes::red_flags_report,
+        crate::reports::routes::late_payments_report,
         crate::calendar::routes::get_year,
         crate::calendar::routes::put_year,
         crate::calendar::routes::working_days,

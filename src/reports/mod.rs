@@ -3,6 +3,7 @@
 //! closed rounds, with thresholds as rule data (`config/rules/red_flags.toml`).
 
 pub mod flags;
+pub mod late;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -23,7 +23,12 @@ const READERS: Access = Access::Roles(&[Role::Admin, Role::Bureau]);
 pub fn register(r: &mut Router) {
     r.get("/api/v1/reports/spending", READERS, spending_report)
         .get("/api/v1/reports/needs", READERS, needs_report)
-        .get("/api/v1/reports/red-flags", READERS, red_flags_report);
+        .get("/api/v1/reports/red-flags", READERS, red_flags_report)
+        .get(
+            "/api/v1/reports/late-payments",
+            READERS,
+            late_payments_report,
+        );
 }
 
 fn fiscal_year(raw: Option<&str>, e: &mut Errors) -> Option<i32> {
@@ -306,4 +311,95 @@ pub async fn red_flags_report(
         .take(page.fetch() as usize)
         .collect();
     Ok(Page::from_rows(rows, page.limit, Flag::sort_key, RedFlagResponse::from).respond())
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LatePaymentsQuery {
+    /// An admin's choice of district (all when absent); a bureau reads its own.
+    pub district_id: Option<String>,
+    /// The fiscal year of the contracts' funds.
+    pub fiscal_year: Option<String>,
+}
+
+/// A tranche paid after its due day, or unpaid past it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LatePayment {
+    pub tranche_id: String,
+    pub contract_id: String,
+    pub project_id: String,
+    pub organization_id: String,
+    pub amount: Money,
+    /// The day it had to be paid by (a due day ends at 24:00 China Standard Time).
+    pub release_due: NaiveDate,
+    /// When it was paid; `null`: still unpaid.
+    pub released_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Calendar days after the due day it was paid (or, unpaid, as of today).
+    pub days_late: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LatePaymentsTotals {
+    /// Tranches paid late.
+    pub paid_late: i64,
+    pub paid_late_amount: Money,
+    /// Tranches unpaid past their due day.
+    pub overdue_unpaid: i64,
+    pub overdue_unpaid_amount: Money,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LatePaymentsReport {
+    /// Most late first.
+    pub items: Vec<LatePayment>,
+    pub totals: LatePaymentsTotals,
+}
+
+/// Late payments: tranches paid after their `release_due`, and those unpaid past it.
+#[utoipa::path(get, path = "/api/v1/reports/late-payments", tag = "reports", params(LatePaymentsQuery), security(("bearer" = [])),
+    responses((status = 200, body = LatePaymentsReport), (status = 404, body = Problem, description = "another district"), (status = 422, body = Problem)))]
+pub async fn late_payments_report(
+    state: State,
+    actor: AuthUser,
+    query: Query<LatePaymentsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let mut e = Errors::default();
+    let year = fiscal_year(q.fiscal_year.as_deref(), &mut e);
+    e.finish()?;
+    let district = district(q.district_id);
+    let now = state.clock.now_naive();
+    let late = state
+        .db
+        .read(move |c| service::late_payments(c, &actor, district, year, now))
+        .await?;
+    let sum = |paid: bool| -> (i64, i64) {
+        late.iter()
+            .filter(|l| l.released_at.is_some() == paid)
+            .fold((0, 0), |(n, f), l| (n + 1, f + l.amount_fen))
+    };
+    let (paid_late, paid_fen) = sum(true);
+    let (unpaid, unpaid_fen) = sum(false);
+    Ok(HttpResponse::Ok().json(LatePaymentsReport {
+        totals: LatePaymentsTotals {
+            paid_late,
+            paid_late_amount: Money::from_fen(paid_fen),
+            overdue_unpaid: unpaid,
+            overdue_unpaid_amount: Money::from_fen(unpaid_fen),
+        },
+        items: late
+            .into_iter()
+            .map(|l| LatePayment {
+                tranche_id: l.tranche_id,
+                contract_id: l.contract_id,
+                project_id: l.project_id,
+                organization_id: l.organization_id,
+                amount: Money::from_fen(l.amount_fen),
+                release_due: l.release_due,
+                released_at: l.released_at.map(|t| t.and_utc()),
+                days_late: l.days_late,
+            })
+            .collect(),
+    }))
 }

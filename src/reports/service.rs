@@ -72,6 +72,20 @@ fn on_one_snapshot<T>(
     })
 }
 
+/// The late payments of the district in scope (`late::late_payments`), as of `now`.
+pub fn late_payments(
+    db: &mut DbConn,
+    actor: &AuthUser,
+    district_id: Option<String>,
+    fiscal_year: Option<i32>,
+    now: NaiveDateTime,
+) -> Result<Vec<super::late::Late>, AppError> {
+    on_one_snapshot(db, |conn| {
+        let district = district_scope(conn, actor, district_id)?;
+        super::late::late_payments(conn, district.as_deref(), fiscal_year, now)
+    })
+}
+
 /// How spending rows are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {

@@ -146,6 +146,7 @@ fn expected() -> BTreeMap<(String, String), BTreeSet<&'static str>> {
         ("GET", "/api/v1/reports/spending", &["admin", "bureau"]),
         ("GET", "/api/v1/reports/needs", &["admin", "bureau"]),
         ("GET", "/api/v1/reports/red-flags", &["admin", "bureau"]),
+        ("GET", "/api/v1/reports/late-payments", &["admin", "bureau"]),
         ("GET", "/api/v1/me/assignments", &["expert"]),
         ("POST", "/api/v1/assignments/{id}/accept", &["expert"]),
         ("POST", "/api/v1/assignments/{id}/decline", &["expert"]),

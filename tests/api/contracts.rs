@@ -201,6 +201,14 @@ impl Deal {
     }
 }
 
+/// The late-payments report of the deal's district, as its bureau reads it.
+async fn late_payments(app: &TestApp, deal: &Deal) -> Value {
+    app.get("/api/v1/reports/late-payments", Some(&deal.d.bureau))
+        .await
+        .expect(200)
+        .body
+}
+
 /// The fund's reconciliation, which must be clean.
 pub async fn reconciled(app: &TestApp, d: &District) -> Value {
     let r = app
@@ -613,6 +621,8 @@ async fn a_releasable_tranche_unpaid_past_fifteen_working_days_is_overdue_and_to
         Some(due.to_string().as_str()),
         "{cal}"
     );
+    // The late-payments report: nothing while it is not late.
+    assert_eq!(late_payments(&app, &deal).await["items"], json!([]));
     // On its due day (until 24:00 UTC+8) it is not overdue; the next day it is, told once.
     let end_of_due = due
         .succ_opt()
@@ -640,6 +650,18 @@ async fn a_releasable_tranche_unpaid_past_fifteen_working_days_is_overdue_and_to
         true
     );
     assert_eq!(app.outbox_count("Payment overdue").await, 1);
+    let r = late_payments(&app, &deal).await;
+    assert_eq!(r["items"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["items"][0]["tranche_id"], t["id"]);
+    assert_eq!(r["items"][0]["released_at"], Value::Null);
+    assert_eq!(r["items"][0]["days_late"], 1);
+    assert_eq!(
+        (
+            r["totals"]["overdue_unpaid"].as_i64(),
+            r["totals"]["overdue_unpaid_amount"].as_str()
+        ),
+        (Some(1), Some("27000.00"))
+    );
     // Paid late, it is released all the same and no longer overdue.
     let id = t["id"].as_str().unwrap().to_owned();
     let paid = deal
@@ -651,6 +673,27 @@ async fn a_releasable_tranche_unpaid_past_fifteen_working_days_is_overdue_and_to
         (paid["status"].as_str(), paid["release_overdue"].as_bool()),
         (Some("released"), Some(false))
     );
+    let r = late_payments(&app, &deal).await;
+    assert_eq!(
+        (
+            r["totals"]["paid_late"].as_i64(),
+            r["totals"]["paid_late_amount"].as_str(),
+            r["totals"]["overdue_unpaid"].as_i64()
+        ),
+        (Some(1), Some("27000.00"), Some(0)),
+        "{r}"
+    );
+    assert!(r["items"][0]["released_at"].is_string());
+    // Another district's bureau sees none of it.
+    app.get(
+        &format!(
+            "/api/v1/reports/late-payments?district_id={}",
+            deal.d.regions.district
+        ),
+        Some(&deal.d.other_bureau),
+    )
+    .await
+    .problem(404, "not_found");
     reconciled(&app, &deal.d).await;
 }
 

@@ -58,7 +58,39 @@ async fn the_demo_district_has_needs_in_every_status_funds_and_projects() {
         .get("/api/v1/projects?status=open", None)
         .await
         .expect(200);
-    assert_eq!(open.body["items"].as_array().unwrap().len(), 2);
+    // Two open projects, and a third whose first round failed without a bid, open again.
+    let open = open.body["items"].as_array().unwrap().clone();
+    assert_eq!(open.len(), 3);
+    assert_eq!(open.iter().filter(|p| p["round"] == 2).count(), 1);
+    // Each report and red flag shows something: a tranche paid late, single-bidder rounds, the
+    // demo organization winning every elderly-care round of its street.
+    let late = app
+        .get("/api/v1/reports/late-payments", Some(&bureau))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(late["totals"]["paid_late"], 1, "{late}");
+    let flags = app
+        .get("/api/v1/reports/red-flags?limit=100", Some(&bureau))
+        .await
+        .expect(200)
+        .body;
+    let kinds: BTreeSet<&str> = flags["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["flag"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains("single_bidder") && kinds.contains("repeat_winner"),
+        "{flags}"
+    );
+    let feed = app
+        .get("/api/v1/ocds/releases?limit=1000", None)
+        .await
+        .expect(200)
+        .body;
+    assert!(feed["releases"].as_array().unwrap().len() > 40);
     let drafts = app
         .get("/api/v1/projects?status=draft", Some(&bureau))
         .await

@@ -94,13 +94,10 @@ async fn a_walked_project_reads_back_in_its_releases_and_record_at_each_stage() 
         releases[0]["planning"]["budget"]["amount"]["amount"],
         300000.0
     );
-    assert_eq!(
-        releases[0]["buyer"]["name"]
-            .as_str()
-            .unwrap()
-            .ends_with("民政局"),
-        true
-    );
+    assert!(releases[0]["buyer"]["name"]
+        .as_str()
+        .unwrap()
+        .ends_with("民政局"));
     // The opening names the one bidder, not its price.
     assert_eq!(releases[1]["tender"]["numberOfTenderers"], 1);
     let org_party = format!("org-{}", deal.org);
