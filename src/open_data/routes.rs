@@ -20,7 +20,8 @@ pub fn register(r: &mut Router) {
 
 /// The shape of a page of the feed (an OCDS 1.1 release package), for the OpenAPI document;
 /// each release follows the OCDS release schema.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct OcdsReleasePackage {
     /// This page's URL.
@@ -40,7 +41,8 @@ pub struct OcdsReleasePackage {
 }
 
 /// An OCDS 1.1 record package of one record, for the OpenAPI document.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct OcdsRecordPackage {
     uri: String,

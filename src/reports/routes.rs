@@ -32,7 +32,7 @@ pub fn register(r: &mut Router) {
 }
 
 fn fiscal_year(raw: Option<&str>, e: &mut Errors) -> Option<i32> {
-    let raw = raw.filter(|s| !s.is_empty())?;
+    let raw = raw?;
     match raw
         .parse::<i32>()
         .ok()
@@ -47,7 +47,8 @@ fn fiscal_year(raw: Option<&str>, e: &mut Errors) -> Option<i32> {
 }
 
 fn date(field: &str, raw: Option<&str>, e: &mut Errors) -> Option<NaiveDate> {
-    let raw = raw.filter(|s| !s.is_empty())?;
+    // An empty value is no date (the schema's `format: date`): refused, not read as absent.
+    let raw = raw?;
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
@@ -140,7 +141,7 @@ pub async fn spending_report(
     let q = query.0;
     let mut e = Errors::default();
     let year = fiscal_year(q.fiscal_year.as_deref(), &mut e);
-    let group_by = match q.group_by.as_deref().filter(|s| !s.is_empty()) {
+    let group_by = match q.group_by.as_deref() {
         None => Some(GroupBy::Category),
         Some(g) => GroupBy::parse(g).or_else(|| {
             e.push("group_by", "must be category, street or source");
@@ -320,6 +321,7 @@ pub struct LatePaymentsQuery {
     /// An admin's choice of district (all when absent); a bureau reads its own.
     pub district_id: Option<String>,
     /// The fiscal year of the contracts' funds.
+    #[param(value_type = Option<i32>, minimum = 2000, maximum = 2100)]
     pub fiscal_year: Option<String>,
 }
 

@@ -247,6 +247,10 @@ async fn a_report_is_its_districts_own_and_bad_parameters_name_the_field() {
         ("/api/v1/reports/needs?from=2026-13-01", "from"),
         ("/api/v1/reports/needs?to=yesterday", "to"),
         ("/api/v1/reports/needs?from=2026-05-02&to=2026-05-01", "to"),
+        // An empty value is not the value left out (the schema's pattern and format).
+        ("/api/v1/reports/spending?group_by=", "group_by"),
+        ("/api/v1/reports/needs?to=", "to"),
+        ("/api/v1/reports/late-payments?fiscal_year=", "fiscal_year"),
     ] {
         let r = app
             .get(query, Some(&d.bureau))
