@@ -14,20 +14,13 @@ and the releases counted against the rows made (lost).
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from fault_drill import free_port
 
 
 def pct(values, p):

@@ -18,13 +18,12 @@ pub fn register(r: &mut Router) {
         .get("/api/v1/ocds/records/{ocid}", Access::Public, get_record);
 }
 
-/// The shape of a page of the feed (an OCDS 1.1 release package), for the OpenAPI document;
-/// each release follows the OCDS release schema.
+/// What both OCDS packages carry besides their releases or records, for the OpenAPI document.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct OcdsReleasePackage {
-    /// This page's URL.
+pub struct OcdsPackageHead {
+    /// This answer's URL.
     uri: String,
     /// "1.1".
     version: String,
@@ -34,6 +33,15 @@ pub struct OcdsReleasePackage {
     publisher: serde_json::Value,
     license: String,
     publication_policy: String,
+}
+
+/// The shape of a page of the feed (an OCDS 1.1 release package), for the OpenAPI document;
+/// each release follows the OCDS release schema.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OcdsReleasePackage {
+    #[serde(flatten)]
+    head: OcdsPackageHead,
     /// OCDS releases, oldest first.
     releases: Vec<serde_json::Value>,
     /// `{next}`: the URL of the next page, while more releases follow.
@@ -42,16 +50,10 @@ pub struct OcdsReleasePackage {
 
 /// An OCDS 1.1 record package of one record, for the OpenAPI document.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct OcdsRecordPackage {
-    uri: String,
-    version: String,
-    #[schema(format = DateTime)]
-    published_date: String,
-    publisher: serde_json::Value,
-    license: String,
-    publication_policy: String,
+    #[serde(flatten)]
+    head: OcdsPackageHead,
     /// `[{ocid, releases, compiledRelease}]`.
     records: Vec<serde_json::Value>,
 }
