@@ -82,13 +82,13 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
 /// Each balance as the sum over a fund's ledger rows of how each kind moves it (a row of
 /// another kind, or the NULL row a left join gives a fund without entries, counts 0).
 /// SUM of BIGINT is NUMERIC on PostgreSQL, hence the cast back; both backends sum exactly.
-const RESERVED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+pub(crate) const RESERVED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
     WHEN 'reserve' THEN fund_ledger.amount_fen \
     WHEN 'unreserve' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
-const COMMITTED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+pub(crate) const COMMITTED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
     WHEN 'commit' THEN fund_ledger.amount_fen \
     WHEN 'uncommit' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
-const RELEASED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
+pub(crate) const RELEASED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
     WHEN 'release' THEN fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
 
 pub fn balances(conn: &mut DbConn, fund_id: &str) -> QueryResult<Balances> {

@@ -16,9 +16,6 @@ use crate::error::AppError;
 pub fn render_events(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<Vec<(usize, Rendered)>> {
     let mut out = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        if render::tag_of(&row.action).is_none() || row.project_id.is_none() {
-            continue;
-        }
         match render::render(conn, row) {
             Ok(Some(r)) => out.push((i, r)),
             Ok(None) => {}
@@ -55,14 +52,14 @@ pub fn store(
 }
 
 /// How a package names its publisher and where it is.
-pub struct Publisher<'a> {
-    pub settings: &'a OpenDataSettings,
+pub struct Publisher {
+    pub settings: OpenDataSettings,
     /// The API's public base URL (configured, or this request's scheme and host).
     pub base: String,
     pub now: NaiveDateTime,
 }
 
-impl Publisher<'_> {
+impl Publisher {
     pub fn ocid(&self, project_id: &str) -> String {
         format!("{}-{}", self.settings.ocid_prefix, project_id)
     }
@@ -93,7 +90,7 @@ impl Publisher<'_> {
 
     /// The package fields but `releases` / `records`.
     fn package_head(&self, uri: &str) -> serde_json::Map<String, Value> {
-        let s = self.settings;
+        let s = &self.settings;
         let mut publisher = json!({"name": s.publisher_name});
         if let Some(scheme) = &s.publisher_scheme {
             publisher["scheme"] = scheme.clone().into();
@@ -124,7 +121,7 @@ fn escaped(placeholder: &str) -> String {
 /// A page of the feed: the release package (as JSON text) with `links.next` when more follow.
 pub fn release_package(
     conn: &mut DbConn,
-    p: &Publisher<'_>,
+    p: &Publisher,
     since: Option<NaiveDateTime>,
     after: i64,
     limit: i64,
@@ -157,7 +154,7 @@ pub fn release_package(
 /// ocid is not this publisher's or has no release.
 pub fn record_package(
     conn: &mut DbConn,
-    p: &Publisher<'_>,
+    p: &Publisher,
     ocid: &str,
     uri: &str,
 ) -> Result<Option<Value>, AppError> {

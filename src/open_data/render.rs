@@ -112,7 +112,8 @@ pub fn render(conn: &mut DbConn, row: &AuditRow) -> Result<Option<Rendered>, App
             r.tender_field("amendments", Value::Array(amendments));
         }
         "project.bidding_closed" => {
-            let failed = summary["after"]["status"] == "failed";
+            // Read at the commit: the round's state after its close.
+            let failed = p.status == crate::projects::model::ProjectStatus::Failed;
             r.tender(&p, if failed { "unsuccessful" } else { "active" })?;
             r.tenderers(&p)?;
         }

@@ -62,14 +62,21 @@ pub struct OcdsRecordPackage {
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
-/// The API's public base: the configured one, or this request's scheme and host.
-fn base_of(state: &State, req: &HttpRequest) -> String {
+/// The publisher of this request's package: the configured base URL, or this request's scheme
+/// and host; the time on the clock.
+fn publisher(state: &State, req: &HttpRequest) -> Publisher {
     let configured = state.settings.open_data.base_url.trim_end_matches('/');
-    if !configured.is_empty() {
-        return configured.to_owned();
+    let base = if configured.is_empty() {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    } else {
+        configured.to_owned()
+    };
+    Publisher {
+        settings: state.settings.open_data.clone(),
+        base,
+        now: state.clock.now_naive(),
     }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -107,8 +114,8 @@ pub async fn list_releases(
         None => 0,
     };
     let since = q.since.map(|s| s.naive_utc());
-    let base = base_of(&state, &req);
-    let path = format!("{base}/api/v1/ocds/releases");
+    let p = publisher(&state, &req);
+    let path = format!("{}/api/v1/ocds/releases", p.base);
     let uri = match req.query_string() {
         "" => path.clone(),
         qs => format!("{path}?{qs}"),
@@ -129,18 +136,9 @@ pub async fn list_releases(
         }
         u
     };
-    let now = state.clock.now_naive();
-    let settings = state.settings.clone();
     let body = state
         .db
-        .read(move |c| {
-            let p = Publisher {
-                settings: &settings.open_data,
-                base,
-                now,
-            };
-            feed::release_package(c, &p, since, after, limit, next, &uri)
-        })
+        .read(move |c| feed::release_package(c, &p, since, after, limit, next, &uri))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type(ContentType::json())
@@ -159,20 +157,11 @@ pub async fn get_record(
     ocid: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let ocid = ocid.into_inner();
-    let base = base_of(&state, &req);
-    let uri = format!("{base}/api/v1/ocds/records/{ocid}");
-    let now = state.clock.now_naive();
-    let settings = state.settings.clone();
+    let p = publisher(&state, &req);
+    let uri = format!("{}/api/v1/ocds/records/{ocid}", p.base);
     let package = state
         .db
-        .read(move |c| {
-            let p = Publisher {
-                settings: &settings.open_data,
-                base,
-                now,
-            };
-            feed::record_package(c, &p, &ocid, &uri)
-        })
+        .read(move |c| feed::record_package(c, &p, &ocid, &uri))
         .await?
         .ok_or_else(|| AppError::not_found("record"))?;
     Ok(HttpResponse::Ok().json(package))

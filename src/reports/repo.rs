@@ -35,15 +35,8 @@ pub struct SpendCell {
     pub released: i64,
 }
 
-/// The same sums as `funds::repo` (so the report and `GET /funds/{id}` agree to the fen).
-const RESERVED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
-    WHEN 'reserve' THEN fund_ledger.amount_fen \
-    WHEN 'unreserve' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
-const COMMITTED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
-    WHEN 'commit' THEN fund_ledger.amount_fen \
-    WHEN 'uncommit' THEN -fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
-const RELEASED: &str = "CAST(COALESCE(SUM(CASE fund_ledger.kind \
-    WHEN 'release' THEN fund_ledger.amount_fen ELSE 0 END), 0) AS BIGINT)";
+/// The same sums as `GET /funds/{id}` (so the report and the funds agree to the fen).
+use crate::funds::repo::{COMMITTED, RELEASED, RESERVED};
 const PROJECTS: &str = "CAST(COUNT(DISTINCT fund_ledger.project_id) AS BIGINT)";
 
 pub fn spending_cells(conn: &mut DbConn, scope: &Scope) -> QueryResult<Vec<SpendCell>> {
@@ -321,4 +314,51 @@ pub fn amendments(
         ))
         .into_boxed();
     in_scope!(q, scope).load(conn)
+}
+
+/// A paid or payable tranche with a due day, of a contract in scope (`late`).
+#[derive(Debug, Clone, Queryable)]
+pub struct DueTranche {
+    pub tranche_id: String,
+    pub contract_id: String,
+    pub project_id: String,
+    pub organization_id: String,
+    pub amount_fen: i64,
+    pub status: crate::contracts::model::TrancheStatus,
+    pub release_due: Option<chrono::NaiveDate>,
+    pub released_at: Option<NaiveDateTime>,
+}
+
+/// The released and releasable tranches with a due day of the contracts of `district_id` (all
+/// for `None`) whose fund is of `fiscal_year` (all for `None`).
+pub fn tranches_with_due_days(
+    conn: &mut DbConn,
+    district_id: Option<&str>,
+    fiscal_year: Option<i32>,
+) -> QueryResult<Vec<DueTranche>> {
+    use crate::contracts::model::TrancheStatus;
+    use crate::db::schema::{contracts, tranches};
+    let mut q = tranches::table
+        .inner_join(contracts::table.on(contracts::id.eq(tranches::contract_id)))
+        .inner_join(funds::table.on(funds::id.eq(contracts::fund_id)))
+        .filter(tranches::release_due.is_not_null())
+        .filter(tranches::status.eq_any([TrancheStatus::Released, TrancheStatus::Releasable]))
+        .select((
+            tranches::id,
+            contracts::id,
+            contracts::project_id,
+            contracts::organization_id,
+            tranches::amount_fen,
+            tranches::status,
+            tranches::release_due,
+            tranches::released_at,
+        ))
+        .into_boxed();
+    if let Some(d) = district_id {
+        q = q.filter(contracts::district_id.eq(d.to_owned()));
+    }
+    if let Some(y) = fiscal_year {
+        q = q.filter(funds::fiscal_year.eq(y));
+    }
+    q.load(conn)
 }
