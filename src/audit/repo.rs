@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{audit_events, audit_head, sealed_events};
 use crate::db::{cached, DbConn};
+use crate::open_data::repo::ReleaseRow;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events)]
@@ -51,28 +52,88 @@ pub fn head(conn: &mut DbConn) -> QueryResult<(i64, String)> {
         .first(conn)
 }
 
-/// Stores `rows` (numbered from `head_seq + 1`) and moves the head to the last of them, if the
-/// head is still at `head_seq`.
-pub fn insert_after(conn: &mut DbConn, head_seq: i64, rows: &[AuditRow]) -> QueryResult<()> {
+/// Stores `rows` (numbered from `head_seq + 1`) with their open-data `releases`, and moves
+/// the head to the last of them, if the head is still at `head_seq`.
+///
+/// On PostgreSQL that is one statement, prepared once per connection: the events and the
+/// releases go in as arrays (`unnest`), so the SQL text is the same for any number of rows, and
+/// the head moves in the same round trip. The head row is locked from [`lock_head`] to the
+/// commit, and every audited write of every lane waits for it, so each round trip saved there
+/// is saved for all of them (`scripts/bench-release postgres`).
+pub fn insert_after(
+    conn: &mut DbConn,
+    head_seq: i64,
+    rows: &[AuditRow],
+    releases: &[ReleaseRow],
+) -> QueryResult<()> {
     let Some(last) = rows.last() else {
         return Ok(());
     };
-    // 10 binds a row: a grouped batch stays far below PostgreSQL's 65,535.
-    crate::insert_rows!(conn, audit_events::table, rows)?;
-    // Loaded (`RETURNING`) so that it stays prepared (`db::cached`).
-    let moved: Vec<i64> = cached(
-        diesel::update(
-            audit_head::table
-                .filter(audit_head::id.eq(1))
-                .filter(audit_head::seq.eq(head_seq)),
-        )
-        .set((
-            audit_head::seq.eq(last.seq),
-            audit_head::hash.eq(&last.hash),
-        ))
-        .returning(audit_head::seq),
-    )
-    .load(conn)?;
+    let moved: Vec<i64> = match conn {
+        // Arrays are PostgreSQL's alone: bound on its own connection.
+        DbConn::Pg(pg) => {
+            use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+            #[derive(QueryableByName)]
+            struct Moved {
+                #[diesel(sql_type = BigInt)]
+                seq: i64,
+            }
+            let col = |f: fn(&AuditRow) -> &str| -> Vec<&str> { rows.iter().map(f).collect() };
+            let opt = |f: fn(&AuditRow) -> Option<&str>| -> Vec<Option<&str>> {
+                rows.iter().map(f).collect()
+            };
+            let moved: Vec<Moved> = cached(
+                diesel::sql_query(
+                    "WITH events AS (INSERT INTO audit_events (seq, at, actor_id, action, entity, \
+                     entity_id, district_id, summary, prev_hash, hash, project_id) \
+                     SELECT * FROM unnest($1::bigint[], $2::timestamp[], $3::text[], $4::text[], \
+                     $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], \
+                     $11::text[])), \
+                     releases AS (INSERT INTO ocds_releases (seq, project_id, date, tag, body) \
+                     SELECT * FROM unnest($12::bigint[], $13::text[], $14::timestamp[], \
+                     $15::text[], $16::text[])) \
+                     UPDATE audit_head SET seq = $17, hash = $18 WHERE id = 1 AND seq = $19 \
+                     RETURNING seq",
+                )
+                .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(rows.iter().map(|r| r.at).collect::<Vec<_>>())
+                .bind::<Array<Nullable<Text>>, _>(opt(|r| r.actor_id.as_deref()))
+                .bind::<Array<Text>, _>(col(|r| &r.action))
+                .bind::<Array<Text>, _>(col(|r| &r.entity))
+                .bind::<Array<Text>, _>(col(|r| &r.entity_id))
+                .bind::<Array<Nullable<Text>>, _>(opt(|r| r.district_id.as_deref()))
+                .bind::<Array<Text>, _>(col(|r| &r.summary))
+                .bind::<Array<Text>, _>(col(|r| &r.prev_hash))
+                .bind::<Array<Text>, _>(col(|r| &r.hash))
+                .bind::<Array<Nullable<Text>>, _>(opt(|r| r.project_id.as_deref()))
+                .bind::<Array<BigInt>, _>(releases.iter().map(|r| r.seq).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(releases.iter().map(|r| &r.project_id).collect::<Vec<_>>())
+                .bind::<Array<Timestamp>, _>(releases.iter().map(|r| r.date).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(releases.iter().map(|r| &r.tag).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(releases.iter().map(|r| &r.body).collect::<Vec<_>>())
+                .bind::<BigInt, _>(last.seq)
+                .bind::<Text, _>(&last.hash)
+                .bind::<BigInt, _>(head_seq),
+            )
+            .load(pg)?;
+            moved.into_iter().map(|m| m.seq).collect()
+        }
+        DbConn::Sqlite(_) => {
+            crate::insert_rows!(&mut *conn, audit_events::table, rows)?;
+            crate::open_data::repo::insert(conn, releases)?;
+            diesel::update(
+                audit_head::table
+                    .filter(audit_head::id.eq(1))
+                    .filter(audit_head::seq.eq(head_seq)),
+            )
+            .set((
+                audit_head::seq.eq(last.seq),
+                audit_head::hash.eq(&last.hash),
+            ))
+            .returning(audit_head::seq)
+            .load(conn)?
+        }
+    };
     if moved.len() != 1 {
         return Err(diesel::result::Error::RollbackTransaction);
     }

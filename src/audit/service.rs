@@ -126,8 +126,7 @@ impl BeforeCommit for PendingEvents {
         // The open-data releases of the public events, rendered from what the transaction
         // wrote, before the head is locked; stored under the numbers the chain gives them.
         let releases = crate::open_data::feed::render_events(conn, &rows)?;
-        let rows = write_chained(conn, rows)?;
-        crate::open_data::feed::store(conn, &rows, releases)?;
+        write_chained(conn, rows, releases)?;
         Ok(n)
     }
     fn last(&self) -> bool {
@@ -138,10 +137,15 @@ impl BeforeCommit for PendingEvents {
     }
 }
 
-/// Numbers, links and stores `rows` after the current head, in order, under the head lock.
-fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<Vec<AuditRow>> {
+/// Numbers, links and stores `rows` after the current head, in order, under the head lock,
+/// with the open-data releases rendered for them (by index in `rows`) under the same numbers.
+fn write_chained(
+    conn: &mut DbConn,
+    mut rows: Vec<AuditRow>,
+    releases: Vec<(usize, crate::open_data::render::Rendered)>,
+) -> QueryResult<()> {
     if rows.is_empty() {
-        return Ok(rows);
+        return Ok(());
     }
     let (head_seq, mut prev_hash) = repo::lock_head(conn)?;
     for (i, row) in rows.iter_mut().enumerate() {
@@ -153,8 +157,8 @@ fn write_chained(conn: &mut DbConn, mut rows: Vec<AuditRow>) -> QueryResult<Vec<
         })?;
         prev_hash = row.hash.clone();
     }
-    repo::insert_after(conn, head_seq, &rows)?;
-    Ok(rows)
+    let releases = crate::open_data::feed::numbered(&rows, releases);
+    repo::insert_after(conn, head_seq, &rows, &releases)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

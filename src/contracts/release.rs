@@ -104,8 +104,11 @@ pub fn release(
         c.status.step(ContractAction::Release)?;
         // Paid only if releasable, and the tranches read as they were, under the contract's
         // lock: a release that waited for it sees what the first wrote.
-        let (paid, mut tranches) =
-            repo::release_in(tx, &c.id, tranche_id, reference, &actor.id, now)?;
+        let repo::Released {
+            paid,
+            mut tranches,
+            completion_passed,
+        } = repo::release_in(tx, &c.id, tranche_id, reference, &actor.id, now)?;
         let i = tranches
             .iter()
             .position(|x| x.id == tranche_id)
@@ -166,10 +169,16 @@ pub fn release(
         paid.released_at = Some(now);
         paid.released_by = Some(actor.id.clone());
         let paid = paid.clone();
-        // The last tranche paid after the completion review passed completes the contract.
-        if tranches.iter().all(|x| x.is(TrancheStatus::Released)) {
-            super::service::complete_if_done(tx, &c, Some(&actor.id), now)?;
-        }
+        // The last tranche paid after the completion review passed completes the contract
+        // (from what the release read under the contract's lock).
+        super::service::complete_when_paid(
+            tx,
+            &c,
+            &tranches,
+            completion_passed,
+            Some(&actor.id),
+            now,
+        )?;
         Ok(paid)
     })
 }

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use super::model::{Amendment, Contract, ContractStatus, Tranche, TrancheStatus};
-use crate::db::schema::{contract_amendments, contracts, organizations, tranches};
+use crate::db::schema::{contract_amendments, contracts, organizations, reviews, tranches};
 use crate::db::{cached, DbConn};
 use crate::domain::spec::Condition;
+use crate::reviews::model::{ReviewKind, ReviewStatus};
 
 pub fn insert(conn: &mut DbConn, c: &Contract) -> QueryResult<()> {
     diesel::insert_into(contracts::table)
@@ -442,11 +443,12 @@ pub fn mature(
 
 /// Pays tranche `id` of (locked) contract `contract_id` if it is releasable — the one guarded
 /// statement — and reads the contract's tranches as they were just before it, in `seq` order:
-/// whether it was paid, and the tranches. Read after the contract's lock is held, so they are
-/// the ones the lock's last holder committed.
+/// whether it was paid, the tranches, and whether the contract's completion review has passed
+/// (what completing the contract after its last payment asks). Read after the contract's lock
+/// is held, so they are the ones the lock's last holder committed.
 ///
-/// On PostgreSQL, where each statement is a round trip, the update and the read are one
-/// statement (a data-modifying `WITH`; its read sees the snapshot the update started from),
+/// On PostgreSQL, where each statement is a round trip, the update and the reads are one
+/// statement (a data-modifying `WITH`; its reads see the snapshot the update started from),
 /// prepared once per connection.
 pub fn release_in(
     conn: &mut DbConn,
@@ -455,7 +457,7 @@ pub fn release_in(
     reference: &str,
     by: &str,
     now: NaiveDateTime,
-) -> QueryResult<(bool, Vec<Tranche>)> {
+) -> QueryResult<Released> {
     match conn {
         DbConn::Pg(_) => {
             #[derive(QueryableByName)]
@@ -464,14 +466,18 @@ pub fn release_in(
                 tranche: Tranche,
                 #[diesel(sql_type = diesel::sql_types::Bool)]
                 paid: bool,
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                completion_passed: bool,
             }
             let rows: Vec<Row> = cached(
                 diesel::sql_query(
                     "WITH paid AS (UPDATE tranches SET status = $3, payment_reference = $4, \
                      released_at = $5, released_by = $6 \
                      WHERE id = $2 AND contract_id = $1 AND status = $7 RETURNING id) \
-                     SELECT tranches.*, EXISTS (SELECT 1 FROM paid) AS paid FROM tranches \
-                     WHERE contract_id = $1 ORDER BY seq",
+                     SELECT tranches.*, EXISTS (SELECT 1 FROM paid) AS paid, \
+                     EXISTS (SELECT 1 FROM reviews WHERE reviews.contract_id = $1 \
+                     AND reviews.kind = $8 AND reviews.status = $9) AS completion_passed \
+                     FROM tranches WHERE contract_id = $1 ORDER BY seq",
                 )
                 .bind::<Text, _>(contract_id)
                 .bind::<Text, _>(id)
@@ -479,16 +485,33 @@ pub fn release_in(
                 .bind::<Text, _>(reference)
                 .bind::<diesel::sql_types::Timestamp, _>(now)
                 .bind::<Text, _>(by)
-                .bind::<Text, _>(TrancheStatus::Releasable),
+                .bind::<Text, _>(TrancheStatus::Releasable)
+                .bind::<Text, _>(ReviewKind::Completion)
+                .bind::<Text, _>(ReviewStatus::Passed),
             )
             .load(conn)?;
-            let paid = rows.first().is_some_and(|r| r.paid);
-            Ok((paid, rows.into_iter().map(|r| r.tranche).collect()))
+            let first = rows.first();
+            let (paid, completion_passed) =
+                first.map_or((false, false), |r| (r.paid, r.completion_passed));
+            Ok(Released {
+                paid,
+                tranches: rows.into_iter().map(|r| r.tranche).collect(),
+                completion_passed,
+            })
         }
         DbConn::Sqlite(_) => {
             let before = tranches_of(conn, contract_id)?;
+            // Asked only when this payment may be the last one.
+            let last = before
+                .iter()
+                .all(|t| t.id == id || t.is(TrancheStatus::Released));
+            let completion_passed = last && completion_passed(conn, contract_id)?;
             if !before.iter().any(|t| t.id == id) {
-                return Ok((false, before));
+                return Ok(Released {
+                    paid: false,
+                    tranches: before,
+                    completion_passed,
+                });
             }
             let n = diesel::update(
                 tranches::table
@@ -502,9 +525,34 @@ pub fn release_in(
                 tranches::released_by.eq(by),
             ))
             .execute(conn)?;
-            Ok((n == 1, before))
+            Ok(Released {
+                paid: n == 1,
+                tranches: before,
+                completion_passed,
+            })
         }
     }
+}
+
+/// What [`release_in`] did and read.
+pub struct Released {
+    /// Whether the tranche was paid by this statement.
+    pub paid: bool,
+    /// The contract's tranches as they were just before, in `seq` order.
+    pub tranches: Vec<Tranche>,
+    /// Whether the contract's completion review has passed.
+    pub completion_passed: bool,
+}
+
+/// Whether contract `contract_id`'s completion review has passed.
+pub fn completion_passed(conn: &mut DbConn, contract_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        reviews::table
+            .filter(reviews::contract_id.eq(contract_id))
+            .filter(reviews::kind.eq(ReviewKind::Completion))
+            .filter(reviews::status.eq(ReviewStatus::Passed)),
+    ))
+    .get_result(conn)
 }
 
 /// An unreleased tranche's new amount (an amendment's re-split).

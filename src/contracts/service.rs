@@ -435,13 +435,25 @@ pub fn complete_if_done(
     if !tranches.iter().all(|t| t.is(TrancheStatus::Released)) {
         return Ok(false);
     }
-    let passed = crate::reviews::repo::of_contract(tx, &c.id)?
-        .iter()
-        .any(|r| {
-            r.kind == crate::reviews::repo::ReviewKind::Completion
-                && r.is(crate::reviews::repo::ReviewStatus::Passed)
-        });
-    if !passed || !repo::complete(tx, &c.id, now)? {
+    let passed = repo::completion_passed(tx, &c.id)?;
+    complete_when_paid(tx, c, &tranches, passed, actor_id, now)
+}
+
+/// [`complete_if_done`] from what the caller read under the contract's lock in this
+/// transaction: its `tranches` as they stand now and whether its completion review has passed.
+pub fn complete_when_paid(
+    tx: &mut Tx<'_>,
+    c: &Contract,
+    tranches: &[Tranche],
+    completion_passed: bool,
+    actor_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    if c.status.next(ContractAction::Complete).is_none()
+        || !tranches.iter().all(|t| t.is(TrancheStatus::Released))
+        || !completion_passed
+        || !repo::complete(tx, &c.id, now)?
+    {
         return Ok(false);
     }
     let mut met = Vec::new();

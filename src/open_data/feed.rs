@@ -15,8 +15,9 @@ use crate::error::AppError;
 /// public event and its release.
 pub fn render_events(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<Vec<(usize, Rendered)>> {
     let mut out = Vec::new();
+    let mut buyers = render::Buyers::new();
     for (i, row) in rows.iter().enumerate() {
-        match render::render(conn, row) {
+        match render::render(conn, &mut buyers, row) {
             Ok(Some(r)) => out.push((i, r)),
             Ok(None) => {}
             Err(e) => {
@@ -29,16 +30,10 @@ pub fn render_events(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<Vec<(u
     Ok(out)
 }
 
-/// Stores the rendered releases under their events' sequence numbers.
-pub fn store(
-    conn: &mut DbConn,
-    rows: &[AuditRow],
-    rendered: Vec<(usize, Rendered)>,
-) -> QueryResult<()> {
-    if rendered.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<ReleaseRow> = rendered
+/// The rendered releases as rows, under their (numbered) events' sequence numbers; the audit
+/// chain stores them with the events (`audit::repo::insert_after`).
+pub fn numbered(rows: &[AuditRow], rendered: Vec<(usize, Rendered)>) -> Vec<ReleaseRow> {
+    rendered
         .into_iter()
         .map(|(i, r)| ReleaseRow {
             seq: rows[i].seq,
@@ -47,8 +42,7 @@ pub fn store(
             tag: r.tag.to_owned(),
             body: Value::Object(r.body).to_string(),
         })
-        .collect();
-    repo::insert(conn, &rows)
+        .collect()
 }
 
 /// How a package names its publisher and where it is.

@@ -67,8 +67,17 @@ pub fn value(fen: i64) -> Value {
     json!({"amount": fen as f64 / 100.0, "currency": "CNY"})
 }
 
-/// Renders the release of `row`, when its action is public and it belongs to a project.
-pub fn render(conn: &mut DbConn, row: &AuditRow) -> Result<Option<Rendered>, AppError> {
+/// District names read while one transaction's releases are rendered: a batch of payments of
+/// one district reads its bureau's name once.
+pub type Buyers = std::collections::HashMap<String, String>;
+
+/// Renders the release of `row`, when its action is public and it belongs to a project;
+/// `buyers` remembers the district names read for the releases of the same transaction.
+pub fn render(
+    conn: &mut DbConn,
+    buyers: &mut Buyers,
+    row: &AuditRow,
+) -> Result<Option<Rendered>, AppError> {
     let Some(tag) = tag_of(&row.action) else {
         return Ok(None);
     };
@@ -78,6 +87,7 @@ pub fn render(conn: &mut DbConn, row: &AuditRow) -> Result<Option<Rendered>, App
     let summary: Value = serde_json::from_str(&row.summary).map_err(AppError::internal)?;
     let mut r = Release {
         conn,
+        buyers,
         body: Map::new(),
         parties: Vec::new(),
     };
@@ -85,6 +95,17 @@ pub fn render(conn: &mut DbConn, row: &AuditRow) -> Result<Option<Rendered>, App
     r.body.insert("tag".into(), json!([tag]));
     r.body.insert("initiationType".into(), "tender".into());
     r.body.insert("language".into(), "zh".into());
+    if row.action == "tranche.released" {
+        // A payment is rendered from its event alone (the event is filed under the contract's
+        // district), so releasing money reads nothing more than the buyer's name.
+        let Some(district_id) = row.district_id.as_deref() else {
+            return Ok(None);
+        };
+        let buyer = r.buyer(district_id)?;
+        r.body.insert("buyer".into(), buyer);
+        r.transaction(row, &summary)?;
+        return Ok(Some(r.finish(project_id, row.at, tag)));
+    }
     let Some(p) = crate::projects::repo::find(r.conn, &project_id)? else {
         return Ok(None);
     };
@@ -133,25 +154,15 @@ pub fn render(conn: &mut DbConn, row: &AuditRow) -> Result<Option<Rendered>, App
         | "contract.completed" => {
             r.contract(&row.entity_id, &row.action, row.at)?;
         }
-        "tranche.released" => r.transaction(row, &summary)?,
         "review.passed" | "review.failed" => r.milestone(&row.entity_id)?,
         _ => {}
     }
-    let mut parties = std::mem::take(&mut r.parties);
-    if !parties.is_empty() {
-        parties.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-        r.body.insert("parties".into(), Value::Array(parties));
-    }
-    Ok(Some(Rendered {
-        project_id,
-        date: row.at,
-        tag,
-        body: r.body,
-    }))
+    Ok(Some(r.finish(project_id, row.at, tag)))
 }
 
 struct Release<'c> {
     conn: &'c mut DbConn,
+    buyers: &'c mut Buyers,
     body: Map<String, Value>,
     parties: Vec<Value>,
 }
@@ -166,6 +177,21 @@ fn procurement_method(method: &str) -> &'static str {
 }
 
 impl Release<'_> {
+    /// The release, its parties sorted by id.
+    fn finish(mut self, project_id: String, date: NaiveDateTime, tag: &'static str) -> Rendered {
+        let mut parties = std::mem::take(&mut self.parties);
+        if !parties.is_empty() {
+            parties.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            self.body.insert("parties".into(), Value::Array(parties));
+        }
+        Rendered {
+            project_id,
+            date,
+            tag,
+            body: self.body,
+        }
+    }
+
     fn section(&mut self, key: &str) -> &mut Map<String, Value> {
         let v = self
             .body
@@ -182,11 +208,17 @@ impl Release<'_> {
     }
 
     fn buyer(&mut self, district_id: &str) -> Result<Value, AppError> {
-        let name = crate::regions::repo::find(self.conn, district_id)?
-            .map(|r| r.name)
-            .unwrap_or_default();
+        let name = match self.buyers.get(district_id) {
+            Some(name) => name.clone(),
+            None => {
+                let name = crate::regions::repo::find(self.conn, district_id)?
+                    .map(|r| format!("{}民政局", r.name))
+                    .unwrap_or_else(|| "民政局".to_owned());
+                self.buyers.insert(district_id.to_owned(), name.clone());
+                name
+            }
+        };
         let id = format!("bureau-{district_id}");
-        let name = format!("{name}民政局");
         self.parties.push(json!({
             "id": id,
             "name": name,
