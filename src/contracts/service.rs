@@ -490,7 +490,7 @@ pub fn complete_when_paid(
             entity_id: &c.id,
             district_id: Some(&c.district_id),
             project_id: Some(&c.project_id),
-            summary: json!({"after": {"status": ContractStatus::Completed}, "released": Money::from_fen(released_fen(&tranches)), "needs_met": met}),
+            summary: json!({"after": {"status": ContractStatus::Completed}, "released": Money::from_fen(released_fen(tranches)), "needs_met": met}),
         },
         now,
     )?;

@@ -4,12 +4,14 @@
 //! It knows no domain area: what a transaction writes before its commit (the audit chain, held
 //! rows) is handed to it through [`BeforeCommit`].
 
+mod arrays;
 mod cached;
 pub mod explain;
 mod group;
 pub mod schema;
 mod tx;
 
+pub use arrays::ArrayInsert;
 pub use cached::{cached, Cached};
 pub use tx::{insert_batched, write_tx, BatchRow, BeforeCommit, Tx};
 

@@ -12,6 +12,7 @@ use std::ops::{Deref, DerefMut};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::QueryResult;
 
+use super::arrays::ArrayInsert;
 use super::DbConn;
 
 /// Writes a transaction keeps until just before its commit (and forgets when the
@@ -28,6 +29,11 @@ pub trait BeforeCommit: Any {
     fn truncate(&mut self, len: usize);
     /// Writes and forgets the pending items; how many were written.
     fn write(&mut self, conn: &mut DbConn) -> QueryResult<usize>;
+    /// PostgreSQL: hands the pending items to `into`, one statement for every kind that can
+    /// join it ([`ArrayInsert`]), and forgets them; how many, or `None` (written alone).
+    fn join(&mut self, _into: &mut ArrayInsert) -> Option<usize> {
+        None
+    }
     /// Written after every other kind (the audit chain: its head row stays locked from its
     /// write to the commit, so it goes last).
     fn last(&self) -> bool {
@@ -90,14 +96,27 @@ impl<'c> Tx<'c> {
         }
     }
 
-    /// Writes every pending kind (the `last` ones after the others); how many items.
+    /// Writes every pending kind (the `last` ones after the others); how many items. On
+    /// PostgreSQL the kinds that can are written by one statement ([`ArrayInsert`]).
     pub fn write_pending(&mut self) -> QueryResult<usize> {
         let mut written = 0;
-        for last in [false, true] {
-            for (_, p) in self.pending.iter_mut().filter(|(_, p)| p.last() == last) {
-                if !p.is_empty() {
-                    written += p.write(self.conn)?;
-                }
+        let mut joined = ArrayInsert::default();
+        let on_pg = matches!(self.conn, DbConn::Pg(_));
+        for (_, p) in self.pending.iter_mut().filter(|(_, p)| !p.last()) {
+            if p.is_empty() {
+                continue;
+            }
+            match on_pg.then(|| p.join(&mut joined)).flatten() {
+                Some(n) => written += n,
+                None => written += p.write(self.conn)?,
+            }
+        }
+        if let DbConn::Pg(pg) = &mut *self.conn {
+            joined.execute(pg)?;
+        }
+        for (_, p) in self.pending.iter_mut().filter(|(_, p)| p.last()) {
+            if !p.is_empty() {
+                written += p.write(self.conn)?;
             }
         }
         Ok(written)
@@ -209,6 +228,11 @@ fn rollback(conn: &mut DbConn) -> QueryResult<()> {
 pub trait BatchRow: Sized + 'static {
     /// Writes `rows` in as few statements as the backend allows.
     fn insert_all(conn: &mut DbConn, rows: &[Self]) -> QueryResult<()>;
+    /// PostgreSQL: adds `rows` to `into`, the one statement of every kind that can join it;
+    /// false when this kind is written alone.
+    fn join(_rows: &[Self], _into: &mut ArrayInsert) -> bool {
+        false
+    }
 }
 
 /// Rows of one kind held for one statement.
@@ -231,6 +255,13 @@ impl<R: BatchRow> BeforeCommit for Held<R> {
         let rows = std::mem::take(&mut self.0);
         R::insert_all(conn, &rows)?;
         Ok(rows.len())
+    }
+    fn join(&mut self, into: &mut ArrayInsert) -> Option<usize> {
+        if !R::join(&self.0, into) {
+            return None;
+        }
+        let rows = std::mem::take(&mut self.0);
+        Some(rows.len())
     }
     fn as_any(&mut self) -> &mut dyn Any {
         self

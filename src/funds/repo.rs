@@ -129,6 +129,37 @@ impl crate::db::BatchRow for LedgerEntry {
     fn insert_all(conn: &mut DbConn, rows: &[LedgerEntry]) -> QueryResult<()> {
         insert_entries(conn, rows)
     }
+
+    fn join(rows: &[LedgerEntry], into: &mut crate::db::ArrayInsert) -> bool {
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        let col = |f: fn(&LedgerEntry) -> &String| rows.iter().map(f).cloned().collect();
+        let opt = |f: fn(&LedgerEntry) -> &Option<String>| rows.iter().map(f).cloned().collect();
+        into.table("fund_ledger", rows.len())
+            .column::<Text, String>("id", "text", col(|r| &r.id))
+            .column::<Text, String>("fund_id", "text", col(|r| &r.fund_id))
+            .column::<Text, String>("kind", "text", col(|r| &r.kind))
+            .column::<BigInt, i64>(
+                "amount_fen",
+                "bigint",
+                rows.iter().map(|r| r.amount_fen).collect(),
+            )
+            .column::<Nullable<Text>, Option<String>>("project_id", "text", opt(|r| &r.project_id))
+            .column::<Nullable<Text>, Option<String>>(
+                "contract_id",
+                "text",
+                opt(|r| &r.contract_id),
+            )
+            .column::<Nullable<Text>, Option<String>>("tranche_id", "text", opt(|r| &r.tranche_id))
+            .column::<Text, String>("ref_key", "text", col(|r| &r.ref_key))
+            .column::<Nullable<Text>, Option<String>>("actor_id", "text", opt(|r| &r.actor_id))
+            .column::<Timestamp, chrono::NaiveDateTime>(
+                "at",
+                "timestamp",
+                rows.iter().map(|r| r.at).collect(),
+            )
+            .done();
+        true
+    }
 }
 
 pub fn entry_exists(conn: &mut DbConn, ref_key: &str) -> QueryResult<bool> {

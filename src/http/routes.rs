@@ -29,6 +29,9 @@ pub struct RouteInfo {
 /// Hands a route's resource to actix at its path within its scope.
 type Register = Box<dyn FnOnce(&mut web::ServiceConfig, &str)>;
 
+/// An area's scope (`None`: a path served unscoped) and its routes, each at its path within.
+type Area = (Option<String>, Vec<(String, Register)>);
+
 #[derive(Default)]
 pub struct Router {
     table: Vec<RouteInfo>,
@@ -162,7 +165,7 @@ impl Router {
                 .collect(),
         );
         // Each area's routes, then its 405 answers; areas in the order first registered.
-        let mut areas: Vec<(Option<String>, Vec<(String, Register)>)> = Vec::new();
+        let mut areas: Vec<Area> = Vec::new();
         let mut area = |path: &str, register: Register| {
             let (scope, at) = match scope_of(path) {
                 Some((scope, at)) => (Some(scope.to_owned()), at.to_owned()),

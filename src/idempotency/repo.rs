@@ -37,4 +37,26 @@ impl crate::db::BatchRow for Row {
     fn insert_all(conn: &mut DbConn, rows: &[Row]) -> QueryResult<()> {
         crate::insert_rows!(conn, idempotency_keys::table, rows)
     }
+
+    fn join(rows: &[Row], into: &mut crate::db::ArrayInsert) -> bool {
+        use diesel::sql_types::{Integer, Text, Timestamp};
+        let col = |f: fn(&Row) -> &String| rows.iter().map(f).cloned().collect();
+        into.table("idempotency_keys", rows.len())
+            .column::<Text, String>("user_id", "text", col(|r| &r.user_id))
+            .column::<Text, String>("key", "text", col(|r| &r.key))
+            .column::<Text, String>("request_hash", "text", col(|r| &r.request_hash))
+            .column::<Integer, i32>(
+                "status_code",
+                "integer",
+                rows.iter().map(|r| r.status_code).collect(),
+            )
+            .column::<Text, String>("body", "text", col(|r| &r.body))
+            .column::<Timestamp, NaiveDateTime>(
+                "created_at",
+                "timestamp",
+                rows.iter().map(|r| r.created_at).collect(),
+            )
+            .done();
+        true
+    }
 }

@@ -124,6 +124,39 @@ impl crate::db::BatchRow for NewMail {
     fn insert_all(conn: &mut DbConn, rows: &[NewMail]) -> QueryResult<()> {
         insert_new(conn, rows).map(|_| ())
     }
+
+    /// As [`insert_new`]: a mail whose `dedupe_key` is stored already is skipped.
+    fn join(rows: &[NewMail], into: &mut crate::db::ArrayInsert) -> bool {
+        use diesel::sql_types::{Bool, Integer, Text, Timestamp};
+        let col = |f: fn(&NewMail) -> &String| rows.iter().map(f).cloned().collect();
+        let at = |f: fn(&NewMail) -> NaiveDateTime| rows.iter().map(f).collect();
+        into.table("outbox", rows.len())
+            .column::<Text, String>("id", "text", col(|r| &r.id))
+            .column::<Text, String>("dedupe_key", "text", col(|r| &r.dedupe_key))
+            .column::<Text, String>("recipient", "text", col(|r| &r.recipient))
+            .column::<Text, String>("subject", "text", col(|r| &r.subject))
+            .column::<Text, String>("body", "text", col(|r| &r.body))
+            .column::<Text, &'static str>(
+                "status",
+                "text",
+                rows.iter().map(|r| r.status.as_str()).collect(),
+            )
+            .column::<Integer, i32>(
+                "attempts",
+                "integer",
+                rows.iter().map(|r| r.attempts).collect(),
+            )
+            .column::<Timestamp, NaiveDateTime>(
+                "next_attempt_at",
+                "timestamp",
+                at(|r| r.next_attempt_at),
+            )
+            .column::<Timestamp, NaiveDateTime>("created_at", "timestamp", at(|r| r.created_at))
+            .column::<Bool, bool>("sealed", "boolean", rows.iter().map(|r| r.sealed).collect())
+            .on_conflict_do_nothing("dedupe_key")
+            .done();
+        true
+    }
 }
 
 /// Pending rows, sealed or not, that are due and not claimed by a live sender.
