@@ -6,9 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::lanes::TrancheLanes;
-use super::model::{
-    Contract, ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus,
-};
+use super::model::{ContractAction, ContractStatus, Tranche, TrancheAction, TrancheStatus};
 use super::repo;
 use super::service::is_bureau_of;
 use crate::audit::{self, Event};
@@ -22,12 +20,16 @@ use crate::funds::service::Move;
 use crate::notify::{self, Mail};
 use crate::status::Lifecycle;
 
+/// Files a tranche's event under its contract's district and, so that the project's trail and
+/// its open data include payments, under the project too.
+#[allow(clippy::too_many_arguments)]
 fn audit_tranche(
     tx: &mut Tx<'_>,
     actor_id: Option<&str>,
     action: &str,
     t: &Tranche,
-    c: &Contract,
+    district_id: &str,
+    project_id: &str,
     summary: serde_json::Value,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
@@ -38,9 +40,8 @@ fn audit_tranche(
             action,
             entity: "tranche",
             entity_id: &t.id,
-            district_id: Some(&c.district_id),
-            // Filed under the project too, so its trail and its open data include payments.
-            project_id: Some(&c.project_id),
+            district_id: Some(district_id),
+            project_id: Some(project_id),
             summary,
         },
         now,
@@ -86,10 +87,9 @@ pub fn is_overdue(t: &Tranche, now: NaiveDateTime) -> bool {
 /// row unique per tranche, the organization is mailed; 409 `invalid_state` unless releasable.
 /// When every tranche is paid after the completion review, the contract is completed.
 /// Releases arrive in bursts and share grouped commits (`contracts::routes`), so each round trip
-/// here counts: the contract is found and locked, with its organization's address for the mail,
-/// in one statement; the tranche is paid and the contract's tranches read in a second
-/// (`repo::release_in`), and the answer is built from what was written rather than read back;
-/// the lane's contract is remembered (`lane_of`).
+/// here counts: the contract is locked, the tranche paid and the contract's tranches and
+/// completion review read in one call (`repo::release`: one round trip on PostgreSQL), and the
+/// answer is built from what it returned; the lane's contract is remembered (`lane_of`).
 pub fn release(
     conn: &mut Tx<'_>,
     actor: &AuthUser,
@@ -98,22 +98,34 @@ pub fn release(
     now: NaiveDateTime,
 ) -> Result<Tranche, AppError> {
     write_tx(conn, |tx| {
-        let (c, contact_email) = repo::lock_of_tranche(tx, tranche_id)?
-            .filter(|(c, _)| is_bureau_of(actor, &c.district_id))
-            .ok_or_else(|| AppError::not_found("tranche"))?;
-        c.status.step(ContractAction::Release)?;
-        // Paid only if releasable, and the tranches read as they were, under the contract's
-        // lock: a release that waited for it sees what the first wrote.
+        // Only a bureau pays, and only its own district's contracts (others: 404, as unseen).
+        let district = match actor.district_id() {
+            Some(d) if actor.role == Role::Bureau => d.to_owned(),
+            _ => return Err(AppError::not_found("tranche")),
+        };
         let repo::Released {
+            contract_id,
+            contract: c,
             paid,
-            mut tranches,
+            tranches,
             completion_passed,
-        } = repo::release_in(tx, &c.id, tranche_id, reference, &actor.id, now)?;
-        let i = tranches
+        } = repo::release(
+            tx,
+            tranche_id,
+            &district,
+            releasing(),
+            reference,
+            &actor.id,
+            now,
+        )?
+        .filter(|r| is_bureau_of(actor, &r.contract.district_id))
+        .ok_or_else(|| AppError::not_found("tranche"))?;
+        c.status.step(ContractAction::Release)?;
+        let t = tranches
             .iter()
-            .position(|x| x.id == tranche_id)
+            .find(|x| x.id == tranche_id)
+            .cloned()
             .ok_or_else(|| AppError::not_found("tranche"))?;
-        let t = tranches[i].clone();
         if !paid {
             t.status.step(TrancheAction::Release)?;
             return Err(t.status.refuse(TrancheAction::Release));
@@ -126,7 +138,7 @@ pub fn release(
                     kind: "release",
                     amount: Money::from_fen(t.amount_fen),
                     project_id: Some(&c.project_id),
-                    contract_id: Some(&c.id),
+                    contract_id: Some(&contract_id),
                     tranche_id: Some(&t.id),
                     ref_key: &format!("release:tranche:{}", t.id),
                     actor_id: Some(&actor.id),
@@ -134,27 +146,32 @@ pub fn release(
                 now,
             )?;
         }
-        let late = is_overdue(&t, now);
+        // Late if it was overdue when paid (it was releasable until this payment).
+        let before = Tranche {
+            status: TrancheStatus::Releasable,
+            ..t.clone()
+        };
+        let late = is_overdue(&before, now);
         audit_tranche(
             tx,
             Some(&actor.id),
             "tranche.released",
             &t,
-            &c,
-            json!({"contract_id": c.id, "award_id": c.award_id, "organization_id": c.organization_id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
+            &c.district_id,
+            &c.project_id,
+            json!({"contract_id": contract_id, "award_id": c.award_id, "organization_id": c.organization_id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
             now,
         )?;
-        if let Some(to) = contact_email {
+        if let Some(to) = c.contact_email.clone() {
             notify::enqueue(
                 tx,
                 &format!("tranche.released:{}", t.id),
                 &Mail {
                     to,
-                    subject: format!("Payment released: contract {}", c.id),
+                    subject: format!("Payment released: contract {contract_id}"),
                     body: format!(
-                        "Tranche {} of contract {} ({} yuan) was released; payment reference {}.",
+                        "Tranche {} of contract {contract_id} ({} yuan) was released; payment reference {}.",
                         t.seq,
-                        c.id,
                         Money::from_fen(t.amount_fen),
                         reference
                     ),
@@ -162,24 +179,34 @@ pub fn release(
                 now,
             )?;
         }
-        // What the guarded statement wrote (the clock's readings are stored as they are).
-        let paid = &mut tranches[i];
-        paid.status = TrancheStatus::Released;
-        paid.payment_reference = Some(reference.to_owned());
-        paid.released_at = Some(now);
-        paid.released_by = Some(actor.id.clone());
-        let paid = paid.clone();
         // The last tranche paid after the completion review passed completes the contract
-        // (from what the release read under the contract's lock).
-        super::service::complete_when_paid(
-            tx,
-            &c,
-            &tranches,
-            completion_passed,
-            Some(&actor.id),
-            now,
-        )?;
-        Ok(paid)
+        // (judged from what the release read under the contract's lock; the whole contract is
+        // read only then).
+        if completion_passed && tranches.iter().all(|x| x.is(TrancheStatus::Released)) {
+            if let Some(whole) = repo::find(tx, &contract_id)? {
+                super::service::complete_when_paid(
+                    tx,
+                    &whole,
+                    &tranches,
+                    completion_passed,
+                    Some(&actor.id),
+                    now,
+                )?;
+            }
+        }
+        Ok(t)
+    })
+}
+
+/// The contract states whose lifecycle lets a tranche be released.
+fn releasing() -> &'static [ContractStatus] {
+    static RELEASING: std::sync::OnceLock<Vec<ContractStatus>> = std::sync::OnceLock::new();
+    RELEASING.get_or_init(|| {
+        ContractStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.next(ContractAction::Release).is_some())
+            .collect()
     })
 }
 
@@ -254,7 +281,8 @@ pub fn mature_on_date(
             None,
             "tranche.releasable",
             &t,
-            &c,
+            &c.district_id,
+            &c.project_id,
             json!({"contract_id": c.id, "seq": t.seq, "condition": t.condition, "date": t.date, "release_due": due}),
             now,
         )?;
@@ -284,7 +312,8 @@ pub fn notify_overdue(
             None,
             "tranche.release_overdue",
             &t,
-            &c,
+            &c.district_id,
+            &c.project_id,
             json!({"contract_id": c.id, "seq": t.seq, "release_due": t.release_due}),
             now,
         )?;

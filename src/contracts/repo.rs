@@ -81,55 +81,24 @@ pub fn lock(conn: &mut DbConn, id: &str) -> QueryResult<Option<Contract>> {
     find(conn, id)
 }
 
-/// The contract of tranche `tranche_id`, locked as [`lock`] locks it, with its organization's
-/// contact address, in one statement (a release's first: it learns the contract, takes its lock
-/// and has the address for its mail in one round trip). Only the contract row is locked (`FOR
-/// UPDATE OF contracts`: not the organization, whose other contracts' releases would queue
-/// behind it, nor the sub-select's tranche), so the lock order stays contract first, then its
-/// tranches.
-pub fn lock_of_tranche(
+/// The contract of tranche `tranche_id` with its organization's contact address (SQLite, where
+/// the transaction holds the database's write lock already: nothing else to lock).
+fn of_tranche_sqlite(
     conn: &mut DbConn,
     tranche_id: &str,
 ) -> QueryResult<Option<(Contract, Option<String>)>> {
-    match conn {
-        DbConn::Pg(_) => {
-            #[derive(QueryableByName)]
-            struct Row {
-                #[diesel(embed)]
-                contract: Contract,
-                #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-                contact_email: Option<String>,
-            }
-            let row: Option<Row> = cached(
-                diesel::sql_query(
-                    "SELECT contracts.*, organizations.contact_email FROM contracts \
-                     LEFT JOIN organizations ON organizations.id = contracts.organization_id \
-                     WHERE contracts.id = (SELECT contract_id FROM tranches WHERE id = $1) \
-                     FOR UPDATE OF contracts",
-                )
-                .bind::<Text, _>(tranche_id),
-            )
-            .get_result(conn)
-            .optional()?;
-            Ok(row.map(|r| (r.contract, r.contact_email)))
-        }
-        DbConn::Sqlite(_) => {
-            let of = tranches::table
-                .filter(tranches::id.eq(tranche_id.to_owned()))
-                .select(tranches::contract_id);
-            contracts::table
-                .left_join(
-                    organizations::table.on(organizations::id.eq(contracts::organization_id)),
-                )
-                .filter(contracts::id.eq_any(of))
-                .select((
-                    Contract::as_select(),
-                    organizations::contact_email.nullable(),
-                ))
-                .first(conn)
-                .optional()
-        }
-    }
+    let of = tranches::table
+        .filter(tranches::id.eq(tranche_id.to_owned()))
+        .select(tranches::contract_id);
+    contracts::table
+        .left_join(organizations::table.on(organizations::id.eq(contracts::organization_id)))
+        .filter(contracts::id.eq_any(of))
+        .select((
+            Contract::as_select(),
+            organizations::contact_email.nullable(),
+        ))
+        .first(conn)
+        .optional()
 }
 
 pub fn tranches_of(conn: &mut DbConn, contract_id: &str) -> QueryResult<Vec<Tranche>> {
@@ -441,107 +410,150 @@ pub fn mature(
     Ok(n == 1)
 }
 
-/// Pays tranche `id` of (locked) contract `contract_id` if it is releasable — the one guarded
-/// statement — and reads the contract's tranches as they were just before it, in `seq` order:
-/// whether it was paid, the tranches, and whether the contract's completion review has passed
-/// (what completing the contract after its last payment asks). Read after the contract's lock
-/// is held, so they are the ones the lock's last holder committed.
+/// The contract a release pays from: the fields a release needs.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Payer {
+    #[diesel(sql_type = Text, column_name = c_project_id)]
+    pub project_id: String,
+    #[diesel(sql_type = Text, column_name = c_award_id)]
+    pub award_id: String,
+    #[diesel(sql_type = Text, column_name = c_organization_id)]
+    pub organization_id: String,
+    #[diesel(sql_type = Text, column_name = c_district_id)]
+    pub district_id: String,
+    #[diesel(sql_type = Text, column_name = c_fund_id)]
+    pub fund_id: String,
+    #[diesel(sql_type = Text, column_name = c_status)]
+    pub status: ContractStatus,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub contact_email: Option<String>,
+}
+
+/// What [`release`] found and did, under the contract's lock.
+pub struct Released {
+    /// The contract's id and what a release needs of it.
+    pub contract_id: String,
+    pub contract: Payer,
+    /// Whether the tranche was paid by this call.
+    pub paid: bool,
+    /// The contract's tranches as they stand after it, in `seq` order.
+    pub tranches: Vec<Tranche>,
+    /// Whether the contract's completion review has passed.
+    pub completion_passed: bool,
+}
+
+/// Pays tranche `id` — the one guarded statement — if it is releasable and its contract is in
+/// `district` and in one of `releasing` (the states whose lifecycle lets release), with the
+/// contract locked first; then reads the contract's tranches and whether its completion review
+/// has passed. Read after the lock is held, so they are what the lock's last holder committed.
+/// `None` when no such tranche exists.
 ///
-/// On PostgreSQL, where each statement is a round trip, the update and the reads are one
-/// statement (a data-modifying `WITH`; its reads see the snapshot the update started from),
-/// prepared once per connection.
-pub fn release_in(
+/// On PostgreSQL, where each statement is a round trip, it is one call of the function
+/// `gongyi_release_tranche` (migration `000012`), prepared once per connection: its statements
+/// each read with a snapshot taken after the one before, as separate statements would. On
+/// SQLite (the transaction holds the write lock) the same steps run from here.
+pub fn release(
     conn: &mut DbConn,
-    contract_id: &str,
     id: &str,
+    district: &str,
+    releasing: &[ContractStatus],
     reference: &str,
     by: &str,
     now: NaiveDateTime,
-) -> QueryResult<Released> {
+) -> QueryResult<Option<Released>> {
     match conn {
-        DbConn::Pg(_) => {
+        DbConn::Pg(pg) => {
+            use diesel::sql_types::{Array, Bool};
             #[derive(QueryableByName)]
             struct Row {
                 #[diesel(embed)]
                 tranche: Tranche,
-                #[diesel(sql_type = diesel::sql_types::Bool)]
+                #[diesel(embed)]
+                contract: Payer,
+                #[diesel(sql_type = Bool)]
                 paid: bool,
-                #[diesel(sql_type = diesel::sql_types::Bool)]
+                #[diesel(sql_type = Bool)]
                 completion_passed: bool,
             }
+            let statuses: Vec<&str> = releasing.iter().map(|s| s.as_str()).collect();
             let rows: Vec<Row> = cached(
                 diesel::sql_query(
-                    "WITH paid AS (UPDATE tranches SET status = $3, payment_reference = $4, \
-                     released_at = $5, released_by = $6 \
-                     WHERE id = $2 AND contract_id = $1 AND status = $7 RETURNING id) \
-                     SELECT tranches.*, EXISTS (SELECT 1 FROM paid) AS paid, \
-                     EXISTS (SELECT 1 FROM reviews WHERE reviews.contract_id = $1 \
-                     AND reviews.kind = $8 AND reviews.status = $9) AS completion_passed \
-                     FROM tranches WHERE contract_id = $1 ORDER BY seq",
+                    "SELECT * FROM gongyi_release_tranche($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
-                .bind::<Text, _>(contract_id)
                 .bind::<Text, _>(id)
-                .bind::<Text, _>(TrancheStatus::Released)
+                .bind::<Text, _>(district)
+                .bind::<Array<Text>, _>(statuses)
+                .bind::<Text, _>(TrancheStatus::Releasable.as_str())
+                .bind::<Text, _>(TrancheStatus::Released.as_str())
                 .bind::<Text, _>(reference)
                 .bind::<diesel::sql_types::Timestamp, _>(now)
                 .bind::<Text, _>(by)
-                .bind::<Text, _>(TrancheStatus::Releasable)
-                .bind::<Text, _>(ReviewKind::Completion)
-                .bind::<Text, _>(ReviewStatus::Passed),
+                .bind::<Text, _>(ReviewKind::Completion.as_str())
+                .bind::<Text, _>(ReviewStatus::Passed.as_str()),
             )
-            .load(conn)?;
-            let first = rows.first();
-            let (paid, completion_passed) =
-                first.map_or((false, false), |r| (r.paid, r.completion_passed));
-            Ok(Released {
+            .load(pg)?;
+            let Some(first) = rows.first() else {
+                return Ok(None);
+            };
+            let (contract, paid, completion_passed) =
+                (first.contract.clone(), first.paid, first.completion_passed);
+            Ok(Some(Released {
+                contract_id: first.tranche.contract_id.clone(),
+                contract,
                 paid,
                 tranches: rows.into_iter().map(|r| r.tranche).collect(),
                 completion_passed,
-            })
+            }))
         }
         DbConn::Sqlite(_) => {
-            let before = tranches_of(conn, contract_id)?;
-            // Asked only when this payment may be the last one.
-            let last = before
-                .iter()
-                .all(|t| t.id == id || t.is(TrancheStatus::Released));
-            let completion_passed = last && completion_passed(conn, contract_id)?;
-            if !before.iter().any(|t| t.id == id) {
-                return Ok(Released {
-                    paid: false,
-                    tranches: before,
-                    completion_passed,
-                });
+            let Some((c, contact_email)) = of_tranche_sqlite(conn, id)? else {
+                return Ok(None);
+            };
+            let mut tranches = tranches_of(conn, &c.id)?;
+            let payable = c.district_id == district && releasing.contains(&c.status);
+            let paid = payable
+                && diesel::update(
+                    tranches::table
+                        .filter(tranches::id.eq(id))
+                        .filter(tranches::status.eq(TrancheStatus::Releasable)),
+                )
+                .set((
+                    tranches::status.eq(TrancheStatus::Released),
+                    tranches::payment_reference.eq(reference),
+                    tranches::released_at.eq(now),
+                    tranches::released_by.eq(by),
+                ))
+                .execute(conn)?
+                    == 1;
+            if paid {
+                // As the statement wrote it.
+                if let Some(t) = tranches.iter_mut().find(|t| t.id == id) {
+                    t.status = TrancheStatus::Released;
+                    t.payment_reference = Some(reference.to_owned());
+                    t.released_at = Some(now);
+                    t.released_by = Some(by.to_owned());
+                }
             }
-            let n = diesel::update(
-                tranches::table
-                    .filter(tranches::id.eq(id))
-                    .filter(tranches::status.eq(TrancheStatus::Releasable)),
-            )
-            .set((
-                tranches::status.eq(TrancheStatus::Released),
-                tranches::payment_reference.eq(reference),
-                tranches::released_at.eq(now),
-                tranches::released_by.eq(by),
-            ))
-            .execute(conn)?;
-            Ok(Released {
-                paid: n == 1,
-                tranches: before,
+            // Asked only when every tranche is paid.
+            let completion_passed = tranches.iter().all(|t| t.is(TrancheStatus::Released))
+                && completion_passed(conn, &c.id)?;
+            Ok(Some(Released {
+                contract_id: c.id,
+                contract: Payer {
+                    project_id: c.project_id,
+                    award_id: c.award_id,
+                    organization_id: c.organization_id,
+                    district_id: c.district_id,
+                    fund_id: c.fund_id,
+                    status: c.status,
+                    contact_email,
+                },
+                paid,
+                tranches,
                 completion_passed,
-            })
+            }))
         }
     }
-}
-
-/// What [`release_in`] did and read.
-pub struct Released {
-    /// Whether the tranche was paid by this statement.
-    pub paid: bool,
-    /// The contract's tranches as they were just before, in `seq` order.
-    pub tranches: Vec<Tranche>,
-    /// Whether the contract's completion review has passed.
-    pub completion_passed: bool,
 }
 
 /// Whether contract `contract_id`'s completion review has passed.

@@ -1,0 +1,1 @@
+DROP FUNCTION gongyi_release_tranche(TEXT, TEXT, TEXT[], TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT);
