@@ -98,13 +98,13 @@ pub fn release(
     now: NaiveDateTime,
 ) -> Result<Tranche, AppError> {
     write_tx(conn, |tx| {
-        // Only a bureau pays, and only its own district's contracts (others: 404, as unseen).
-        let district = match actor.district_id() {
-            Some(d) if actor.role == Role::Bureau => d.to_owned(),
-            _ => return Err(AppError::not_found("tranche")),
-        };
+        // Only a bureau pays, and only its own district's contracts (others: 404, as unseen;
+        // the call pays nothing for them).
+        let district = actor
+            .district_id()
+            .filter(|d| is_bureau_of(actor, d))
+            .ok_or_else(|| AppError::not_found("tranche"))?;
         let repo::Released {
-            contract_id,
             contract: c,
             paid,
             tranches,
@@ -112,13 +112,13 @@ pub fn release(
         } = repo::release(
             tx,
             tranche_id,
-            &district,
+            district,
             releasing(),
             reference,
             &actor.id,
             now,
         )?
-        .filter(|r| is_bureau_of(actor, &r.contract.district_id))
+        .filter(|r| r.contract.district_id == district)
         .ok_or_else(|| AppError::not_found("tranche"))?;
         c.status.step(ContractAction::Release)?;
         let t = tranches
@@ -138,7 +138,7 @@ pub fn release(
                     kind: "release",
                     amount: Money::from_fen(t.amount_fen),
                     project_id: Some(&c.project_id),
-                    contract_id: Some(&contract_id),
+                    contract_id: Some(&c.id),
                     tranche_id: Some(&t.id),
                     ref_key: &format!("release:tranche:{}", t.id),
                     actor_id: Some(&actor.id),
@@ -159,7 +159,7 @@ pub fn release(
             &t,
             &c.district_id,
             &c.project_id,
-            json!({"contract_id": contract_id, "award_id": c.award_id, "organization_id": c.organization_id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
+            json!({"contract_id": c.id, "award_id": c.award_id, "organization_id": c.organization_id, "seq": t.seq, "amount": Money::from_fen(t.amount_fen), "release_due": t.release_due, "late": late}),
             now,
         )?;
         if let Some(to) = c.contact_email.clone() {
@@ -168,10 +168,11 @@ pub fn release(
                 &format!("tranche.released:{}", t.id),
                 &Mail {
                     to,
-                    subject: format!("Payment released: contract {contract_id}"),
+                    subject: format!("Payment released: contract {}", c.id),
                     body: format!(
-                        "Tranche {} of contract {contract_id} ({} yuan) was released; payment reference {}.",
+                        "Tranche {} of contract {} ({} yuan) was released; payment reference {}.",
                         t.seq,
+                        c.id,
                         Money::from_fen(t.amount_fen),
                         reference
                     ),
@@ -183,7 +184,7 @@ pub fn release(
         // (judged from what the release read under the contract's lock; the whole contract is
         // read only then).
         if completion_passed && tranches.iter().all(|x| x.is(TrancheStatus::Released)) {
-            if let Some(whole) = repo::find(tx, &contract_id)? {
+            if let Some(whole) = repo::find(tx, &c.id)? {
                 super::service::complete_when_paid(
                     tx,
                     &whole,

@@ -413,6 +413,9 @@ pub fn mature(
 /// The contract a release pays from: the fields a release needs.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Payer {
+    /// Read from the tranche rows' `contract_id` (the function returns no column of its own).
+    #[diesel(sql_type = Text, column_name = contract_id)]
+    pub id: String,
     #[diesel(sql_type = Text, column_name = c_project_id)]
     pub project_id: String,
     #[diesel(sql_type = Text, column_name = c_award_id)]
@@ -431,8 +434,7 @@ pub struct Payer {
 
 /// What [`release`] found and did, under the contract's lock.
 pub struct Released {
-    /// The contract's id and what a release needs of it.
-    pub contract_id: String,
+    /// What a release needs of the contract.
     pub contract: Payer,
     /// Whether the tranche was paid by this call.
     pub paid: bool,
@@ -498,7 +500,6 @@ pub fn release(
             let (contract, paid, completion_passed) =
                 (first.contract.clone(), first.paid, first.completion_passed);
             Ok(Some(Released {
-                contract_id: first.tranche.contract_id.clone(),
                 contract,
                 paid,
                 tranches: rows.into_iter().map(|r| r.tranche).collect(),
@@ -538,8 +539,8 @@ pub fn release(
             let completion_passed = tranches.iter().all(|t| t.is(TrancheStatus::Released))
                 && completion_passed(conn, &c.id)?;
             Ok(Some(Released {
-                contract_id: c.id,
                 contract: Payer {
+                    id: c.id,
                     project_id: c.project_id,
                     award_id: c.award_id,
                     organization_id: c.organization_id,

@@ -432,10 +432,9 @@ pub fn complete_if_done(
         return Ok(false);
     }
     let tranches = repo::tranches_of(tx, &c.id)?;
-    if !tranches.iter().all(|t| t.is(TrancheStatus::Released)) {
-        return Ok(false);
-    }
-    let passed = repo::completion_passed(tx, &c.id)?;
+    // The review is asked only once every tranche is paid.
+    let passed = tranches.iter().all(|t| t.is(TrancheStatus::Released))
+        && repo::completion_passed(tx, &c.id)?;
     complete_when_paid(tx, c, &tranches, passed, actor_id, now)
 }
 

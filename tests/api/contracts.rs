@@ -338,6 +338,18 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
     assert!(t[0]["release_due"].is_string());
     assert_eq!(t[0]["release_overdue"], false);
     let first = t[0]["id"].as_str().unwrap().to_owned();
+    // Another district's bureau cannot pay it: 404, and nothing moved.
+    let foreign = app
+        .client
+        .post(app.url(&format!("/api/v1/tranches/{first}/release")))
+        .bearer_auth(&deal.d.other_bureau)
+        .header("Idempotency-Key", "k-foreign")
+        .json(&json!({"payment_reference": "GK-FOREIGN"}));
+    crate::helpers::into_reply(foreign.send().await.expect("request"))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(money(&deal.fund(&app).await["released"]), "0.00");
+    assert_eq!(deal.read(&app).await["tranches"][0]["status"], "releasable");
     // Released once: the same key replays the stored answer; another key is refused.
     let paid = deal
         .release(&app, &first, "k-1", "GK2026-0001")
@@ -496,6 +508,15 @@ async fn a_final_award_becomes_a_contract_signed_paid_amended_and_terminated_wit
             .collect::<Vec<_>>(),
         ["released", "cancelled", "cancelled"]
     );
+    // A cancelled tranche is never paid.
+    deal.release(
+        &app,
+        end["tranches"][1]["id"].as_str().unwrap(),
+        "k-after-end",
+        "GK-AFTER",
+    )
+    .await
+    .problem(409, "invalid_state");
     let f = deal.fund(&app).await;
     assert_eq!(
         (
